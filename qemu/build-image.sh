@@ -1,0 +1,293 @@
+#!/usr/bin/env bash
+# Build (or reuse) the pdmv2 QEMU lab image from Debian packages only.
+#
+#   qemu/build-image.sh [--force] [--quiet] [--extra DIR]... [--print-env]
+#
+# Output, outside the repo, in ${PDMV2_CACHE:-~/.cache/pdmv2}/qemu/:
+#   debs/                 downloaded .deb files (apt-get download: apt checks
+#                         them against the signed archive metadata)
+#   images/<key>/         vmlinuz, initrd.img (newc cpio, zstd), image.env,
+#                         manifest.txt; <key> = sha256 of the package versions
+#                         and hashes, the files under qemu/image/, this script,
+#                         and any --extra directories
+#   current -> images/<key>
+#   headers/<release>_<version>/usr/src/linux-headers-<release>  (= KDIR)
+#
+# The image only holds Debian bits plus qemu/image/*. Everything
+# project-specific (pdmv2.ko, scenario scripts, qjs) reaches the guest through
+# the 9p share at run time (see qemu/run.sh), so it does not cause rebuilds.
+# --extra DIR copies DIR's tree into the image root (e.g. DIR/usr/bin/qjs) for
+# the rare case where something must be inside the initramfs.
+#
+# Environment: PDMV2_CACHE (cache root), PDMV2_KERNEL_PKG (e.g.
+# linux-image-6.1.0-56-amd64 to pin a kernel instead of linux-image-amd64's).
+set -euo pipefail
+LAB_PROG=build-image
+# shellcheck source=qemu/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+FORCE= QUIET= PRINT_ENV= EXTRA=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--force) FORCE=1 ;;
+	--quiet|-q) QUIET=1 ;;
+	--print-env) PRINT_ENV=1 ;;
+	--extra) EXTRA+=("$(cd "$2" && pwd)"); shift ;;
+	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) lab_die "unknown option $1" ;;
+	esac
+	shift
+done
+say() { [ -n "$QUIET" ] || lab_log "$@"; }
+
+T0=$(date +%s.%N)
+IMG_SRC=$QEMU_DIR/image
+mkdir -p "$LAB_CACHE"/{debs,images,headers}
+exec 9>"$LAB_CACHE/.lock"
+flock 9
+
+lab_need_tools dpkg-deb:dpkg cpio:cpio zstd:zstd readelf:binutils depmod:kmod flock:util-linux
+lab_apt_lists_ready
+
+# ---- resolve packages -------------------------------------------------------
+list() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$1"; }
+
+KPKG=${PDMV2_KERNEL_PKG:-$(apt-cache depends linux-image-amd64 | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ {print $2; exit}')}
+[ -n "$KPKG" ] || lab_die "cannot resolve linux-image-amd64 (apt-get update?)"
+KREL=${KPKG#linux-image-}
+HPKGS=$(apt-cache depends "linux-headers-$KREL" | awk '$1 == "Depends:" && $2 ~ /^linux-(headers|kbuild)-/ {print $2}')
+[ -n "$HPKGS" ] || lab_die "no linux-headers-$KREL in apt lists"
+HPKGS="linux-headers-$KREL $HPKGS"
+
+mapfile -t TOOLS < <(list "$IMG_SRC/packages.txt")
+# Dependency closure of the tools (Depends/PreDepends only), minus packages
+# that only serve maintainer scripts (perl, debconf, pam, ...): the binaries we
+# copy never load them. libelogind0 is an alternative to libsystemd0.
+mapfile -t USERPKGS < <(
+	apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+		--no-breaks --no-replaces --no-enhances "${TOOLS[@]}" |
+	awk '!/^ / && !/^</' | sort -u |
+	grep -vE 'perl|debconf|^(dpkg|adduser|passwd|tar|usrmerge|usr-is-merged|install-info|init-system-helpers)$|^libelogind|^libpam|^libsemanage|^libdebian-installer|^libnewt|^libslang|^libtextwrap')
+
+# apt-get download --print-uris prints nothing for files already in the cwd,
+# so ask from an empty directory. Lines: 'URI' FILE SIZE SHA256:HASH
+TMPQ=$(mktemp -d)
+trap 'rm -rf "$TMPQ"' EXIT
+(cd "$TMPQ" && apt-get download --print-uris "$KPKG" $HPKGS "${USERPKGS[@]}") |
+	awk '{print $2, $3, $4}' | sort >"$TMPQ/manifest"
+[ -s "$TMPQ/manifest" ] || lab_die "apt-get download --print-uris returned nothing"
+KDEB=$(awk -v p="${KPKG}_" 'index($1, p) == 1 {print $1}' "$TMPQ/manifest")
+KVER=$(echo "$KDEB" | sed -E 's/^[^_]+_([^_]+)_.*/\1/; s/%3a/:/g')
+
+# ---- cache key --------------------------------------------------------------
+{
+	echo "manifest:"; grep -vE '^linux-(headers|kbuild)-' "$TMPQ/manifest"
+	echo "scripts:"; (cd "$QEMU_DIR" && sha256sum build-image.sh image/*)
+	for d in ${EXTRA[@]+"${EXTRA[@]}"}; do
+		echo "extra: $(tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$d" -cf - . | sha256sum)"
+	done
+} >"$TMPQ/key-input"
+KEY=$(sha256sum <"$TMPQ/key-input" | cut -c1-16)
+IMG=$LAB_CACHE/images/$KEY
+HDIR=$LAB_CACHE/headers/${KREL}_${KVER//:/%3a}
+KDIR=$HDIR/usr/src/linux-headers-$KREL
+
+fetch() { # download missing debs (apt verifies them against the signed Release)
+	local missing=() f
+	for f in "$@"; do [ -s "$LAB_CACHE/debs/$f" ] || missing+=("$f"); done
+	[ ${#missing[@]} -gt 0 ] || return 0
+	local names=()
+	for f in "${missing[@]}"; do
+		names+=("$(echo "$f" | sed -E 's/^([^_]+)_([^_]+)_.*/\1=\2/; s/%3a/:/g')")
+	done
+	say "downloading ${#names[@]} packages"
+	(cd "$LAB_CACHE/debs" && apt-get download -q -o APT::Sandbox::User=root "${names[@]}" >/dev/null)
+	for f in "${missing[@]}"; do
+		[ -s "$LAB_CACHE/debs/$f" ] || lab_die "download of $f failed"
+		grep -F "$f " "$TMPQ/manifest" | awk '{sub("SHA256:", "", $3); print $3 "  " $1}' |
+			(cd "$LAB_CACHE/debs" && sha256sum -c --quiet -) || lab_die "checksum mismatch: $f"
+	done
+}
+
+# ---- headers for out-of-tree module builds ----------------------------------
+if [ ! -e "$HDIR/.done" ]; then
+	mapfile -t HDEBS < <(grep -E '^linux-(headers|kbuild)-' "$TMPQ/manifest" | awk '{print $1}')
+	fetch "${HDEBS[@]}"
+	say "unpacking kernel headers for $KREL into $HDIR"
+	rm -rf "$HDIR"; mkdir -p "$HDIR"
+	for f in "${HDEBS[@]}"; do dpkg-deb -x "$LAB_CACHE/debs/$f" "$HDIR"; done
+	rm -rf "$HDIR/usr/share/doc" "$HDIR/usr/share/man"
+	[ -f "$KDIR/Makefile" ] || lab_die "headers unpacked but $KDIR/Makefile missing"
+	touch "$HDIR/.done"
+fi
+
+write_env() {
+	cat <<EOF
+KERNEL_RELEASE=$KREL
+KERNEL_PACKAGE=$KPKG
+KERNEL_VERSION=$KVER
+KDIR=$KDIR
+LAB_IMAGE=$IMG
+LAB_VMLINUZ=$IMG/vmlinuz
+LAB_INITRD=$IMG/initrd.img
+EOF
+}
+
+finish() {
+	ln -sfn "images/$KEY" "$LAB_CURRENT"
+	# keep the current image and the two most recent others; drop headers of
+	# other kernels and debs that the current manifest no longer references
+	(
+		set +o pipefail
+		cd "$LAB_CACHE/images" && ls -1t | grep -vx "$KEY" | tail -n +3 | xargs -r rm -rf
+		cd "$LAB_CACHE/headers" && ls -1 | grep -vx "$(basename "$HDIR")" | xargs -r rm -rf
+		cd "$LAB_CACHE/debs" && ls -1 | grep -vxFf <(awk '{print $1}' "$TMPQ/manifest") | xargs -r rm -f
+	)
+	say "$1 image $KEY ($KREL, $(du -h "$IMG/initrd.img" | cut -f1) initrd) in $(lab_elapsed "$T0")s"
+	say "KDIR=$KDIR"
+	if [ -n "$PRINT_ENV" ]; then write_env; fi
+}
+
+if [ -z "$FORCE" ] && [ -e "$IMG/.done" ]; then
+	finish "cached"
+	exit 0
+fi
+
+# ---- cold build ------------------------------------------------------------
+mapfile -t IDEBS < <(grep -vE '^linux-(headers|kbuild)-' "$TMPQ/manifest" | awk '{print $1}')
+fetch "${IDEBS[@]}"
+say "building image $KEY for $KPKG ($KVER)"
+
+W=$(mktemp -d "$LAB_CACHE/build.XXXXXX")
+trap 'rm -rf "$TMPQ" "$W"' EXIT
+ST=$W/stage KS=$W/kstage R=$W/root
+mkdir -p "$ST" "$KS" "$R"
+
+# unpack userland packages (in parallel with the kernel, which takes longest)
+(dpkg-deb --fsys-tarfile "$LAB_CACHE/debs/$KDEB" | tar -x -C "$KS" ./boot ./lib/modules) &
+KPID=$!
+for f in "${IDEBS[@]}"; do
+	[ "$f" = "$KDEB" ] || dpkg-deb -x "$LAB_CACHE/debs/$f" "$ST"
+done
+wait $KPID
+
+# root skeleton: merged /usr, everything in /usr/bin
+mkdir -p "$R"/usr/{bin,lib/x86_64-linux-gnu,lib64,share} "$R"/{dev,proc,sys,run,tmp,host,share,root,etc/lab,var,mnt}
+ln -s usr/bin "$R/bin"; ln -s usr/bin "$R/sbin"; ln -s bin "$R/usr/sbin"
+ln -s usr/lib "$R/lib"; ln -s usr/lib64 "$R/lib64"
+ln -s ../run "$R/var/run"; mkdir -p "$R/var/tmp"
+chmod 1777 "$R/tmp" "$R/var/tmp"
+
+# busybox and its applets
+for BB in "$ST"/bin/busybox "$ST"/usr/bin/busybox; do [ -f "$BB" ] && break; done
+cp "$BB" "$R/usr/bin/busybox"
+for a in $("$R/usr/bin/busybox" --list); do
+	[ "$a" = busybox ] || ln -s busybox "$R/usr/bin/$a"
+done
+
+# real programs (replace same-named applets) + shared library closure
+LIBDIRS=("$ST/lib/x86_64-linux-gnu" "$ST/usr/lib/x86_64-linux-gnu")
+declare -A SEEN=()
+copy_lib() { # soname
+	local so=$1 d src
+	[ -z "${SEEN[$so]:-}" ] || return 0
+	SEEN[$so]=1
+	for d in "${LIBDIRS[@]}"; do
+		if [ -e "$d/$so" ]; then src=$d/$so; break; fi
+	done
+	[ -n "${src:-}" ] || lab_die "shared library $so not found in the unpacked packages"
+	cp -L "$src" "$R/usr/lib/x86_64-linux-gnu/$so"
+	resolve "$R/usr/lib/x86_64-linux-gnu/$so"
+}
+resolve() { # ELF file
+	local so
+	for so in $(readelf -d "$1" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+		copy_lib "$so"
+	done
+}
+while read -r b; do
+	[ -f "$ST/$b" ] || lab_die "$b not found in unpacked packages"
+	rm -f "$R/usr/bin/$(basename "$b")"
+	cp "$ST/$b" "$R/usr/bin/"
+	resolve "$ST/$b"
+done < <(list "$IMG_SRC/binaries.txt")
+copy_lib ld-linux-x86-64.so.2
+copy_lib libgcc_s.so.1 # dlopen()ed by glibc for pthread_cancel/unwinding
+ln -s ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$R/usr/lib64/ld-linux-x86-64.so.2"
+[ -d "$ST/etc/iproute2" ] && cp -a "$ST/etc/iproute2" "$R/etc/"
+
+# kernel modules: requested names/dirs + modules.dep closure, then depmod
+MSRC=$KS/lib/modules/$KREL
+depmod -b "$KS" "$KREL"
+MDST=$R/lib/modules/$KREL
+mkdir -p "$MDST"
+cp "$MSRC"/modules.{order,builtin,builtin.modinfo} "$MDST/"
+{
+	while read -r m; do
+		case $m in
+		*/*) (cd "$MSRC" && find $m -name '*.ko' 2>/dev/null) ;;
+		*) awk -F: -v n="$(echo "$m" | tr - _)" '
+			{ b = $1; sub(/.*\//, "", b); sub(/\.ko$/, "", b); gsub(/-/, "_", b) }
+			b == n { print $1; found = 1; exit }
+			END { if (!found) print "MISSING:" n }' "$MSRC/modules.dep" ;;
+		esac
+	done < <(list "$IMG_SRC/modules.txt")
+} | sort -u >"$W/mods.want"
+if grep -q '^MISSING:' "$W/mods.want"; then
+	# a missing name may be built in; only fail if it is not
+	while read -r m; do
+		m=${m#MISSING:}
+		grep -qE "/${m//_/[-_]}\.ko\$" "$MSRC/modules.builtin" ||
+			lab_die "module $m is neither a module nor built in"
+	done < <(grep '^MISSING:' "$W/mods.want")
+fi
+awk -F': *' 'NR == FNR { if ($0 !~ /^MISSING:/) want[$0] = 1; next }
+	($1 in want) { print $1; n = split($2, d, " "); for (i = 1; i <= n; i++) print d[i] }' \
+	"$W/mods.want" "$MSRC/modules.dep" | sort -u >"$W/mods.all"
+(cd "$MSRC" && cpio -pdm --quiet "$MDST" <"$W/mods.all")
+depmod -b "$R" "$KREL"
+cp "$KS/boot/config-$KREL" "$R/etc/lab/kernel-config"
+
+# lab files
+install -m 0755 "$IMG_SRC/init" "$R/init"
+list "$IMG_SRC/boot-modules.txt" >"$R/etc/lab/boot-modules"
+cat >"$R/etc/passwd" <<'EOF'
+root:x:0:0:root:/root:/bin/sh
+tcpdump:x:101:101:tcpdump:/nonexistent:/bin/false
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+EOF
+cat >"$R/etc/group" <<'EOF'
+root:x:0:
+tty:x:5:
+tcpdump:x:101:
+nogroup:x:65534:
+EOF
+printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$R/etc/hosts"
+printf 'hosts: files\nnetworks: files\nprotocols: files\nservices: files\npasswd: files\ngroup: files\n' >"$R/etc/nsswitch.conf"
+printf 'ip 0 IP\nicmp 1 ICMP\ntcp 6 TCP\nudp 17 UDP\nipv6 41 IPv6\nipv6-route 43 IPv6-Route\nipv6-frag 44 IPv6-Frag\nesp 50 IPSEC-ESP\nah 51 IPSEC-AH\nipv6-icmp 58 IPv6-ICMP\nipv6-nonxt 59 IPv6-NoNxt\nipv6-opts 60 IPv6-Opts\nsctp 132 SCTP\n' >"$R/etc/protocols"
+echo pdmv2-lab >"$R/etc/hostname"
+write_env | grep -v '^LAB_\|^KDIR' >"$R/etc/lab/image.env"
+echo "IMAGE_KEY=$KEY" >>"$R/etc/lab/image.env"
+cp "$TMPQ/manifest" "$R/etc/lab/manifest.txt"
+
+for d in ${EXTRA[@]+"${EXTRA[@]}"}; do
+	cp -a "$d/." "$R/"
+	find "$d" -type f -exec sh -c 'head -c4 "$1" | grep -q ELF' _ {} \; -print |
+		while read -r f; do resolve "$f"; done
+done
+
+# pack (sorted, fixed owner and mtimes: reproducible)
+mkdir -p "$W/out"
+find "$R" -exec touch -h -d @0 {} +
+(cd "$R" && find . -print0 | LC_ALL=C sort -z |
+	cpio --null -o -H newc --owner=0:0 --reproducible --quiet) |
+	zstd -q -T0 -10 -o "$W/out/initrd.img"
+cp "$KS/boot/vmlinuz-$KREL" "$W/out/vmlinuz"
+cp "$TMPQ/key-input" "$W/out/manifest.txt"
+(cd "$R" && find . \( -type f -o -type l \) | LC_ALL=C sort) >"$W/out/contents.txt"
+du -sk "$R" | awk '{print "ROOT_KB=" $1}' >"$W/out/size.txt"
+write_env >"$W/out/image.env"
+touch "$W/out/.done"
+rm -rf "$IMG"
+mv "$W/out" "$IMG"
+finish "built"
