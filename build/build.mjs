@@ -32,6 +32,7 @@ export const qjsEntries = {
   'selfcheck': 'test/qjs/selfcheck.ts',
   'bench': 'test/bench/core-bench.ts',
   'agent-core': 'firmware/src/agent-core.ts',
+  'polyfills-check': 'test/qjs/polyfills-check.ts',
 };
 
 mkdirSync(join(root, '.build', 'qjs'), { recursive: true });

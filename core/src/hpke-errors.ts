@@ -10,6 +10,7 @@
  * - `EXPORT_ONLY`: seal/open called on a context whose AEAD is export-only (0xFFFF).
  * - `EXPORT_LENGTH`: exporter length not an integer in 0..255*Nh.
  * - `INVALID_PSK`: psk/psk_id violate VerifyPSKInputs, or the PSK is shorter than 32 bytes.
+ * - `DESTROYED`: the context was used after destroy().
  * - `INVALID_ARGUMENT`: other API misuse (unknown mode, missing/extra sender key, bad randomness).
  * - `UNSUPPORTED`: unknown or unimplemented KEM, KDF or AEAD identifier.
  */
@@ -22,6 +23,7 @@ export type HpkeErrorCode =
   | 'EXPORT_ONLY'
   | 'EXPORT_LENGTH'
   | 'INVALID_PSK'
+  | 'DESTROYED'
   | 'INVALID_ARGUMENT'
   | 'UNSUPPORTED';
 

@@ -1,6 +1,7 @@
 /**
  * Checker for HPKE known-answer tests in the official RFC 9180 JSON format
- * (github.com/cfrg/draft-irtf-cfrg-hpke test-vectors.json; field names as there).
+ * (github.com/cfrg/draft-irtf-cfrg-hpke test-vectors.json; field names as there). An encryption's
+ * `sequence_number` is optional: when absent it is recovered from nonce XOR base_nonce.
  * Pure: the caller parses the JSON. Every entry is checked independently and nothing throws:
  * malformed or unsupported entries become failures (or skips) with a reason.
  */
@@ -124,21 +125,29 @@ interface ParsedEntry {
 function parseEntry(e: Json, mode: ModeT): ParsedEntry {
   const auth = mode === Mode.Auth || mode === Mode.AuthPsk;
   const usesPsk = mode === Mode.Psk || mode === Mode.AuthPsk;
+  const baseNonce = hexOf(e, 'base_nonce', '');
   const encryptions: ParsedEntry['encryptions'] = [];
   let next = 0n;
   arrayOf(e, 'encryptions').forEach((raw, i) => {
     const where = `encryptions[${i}]: `;
     if (!isObject(raw)) throw new MalformedEntry(`${where}not an object`);
-    let seq = next;
+    const nonce = hexOf(raw, 'nonce', where);
+    let seq: bigint;
     if (raw['sequence_number'] !== undefined) {
       seq = BigInt(intOf(raw, 'sequence_number', where, Number.MAX_SAFE_INTEGER));
-      if (seq < next) throw new MalformedEntry(`${where}sequence_number ${seq} is not increasing`);
+    } else {
+      // No explicit number (the official JSON omits it): recover it from nonce XOR base_nonce,
+      // so files listing only some sequence numbers still work. The ct check keeps this honest.
+      if (nonce.length !== baseNonce.length) throw new MalformedEntry(`${where}nonce length differs from base_nonce`);
+      seq = 0n;
+      for (let j = 0; j < nonce.length; j++) seq = (seq << 8n) | BigInt(nonce[j]! ^ baseNonce[j]!);
     }
+    if (seq < next) throw new MalformedEntry(`${where}sequence number ${seq} is not increasing`);
     encryptions.push({
       seq,
       pt: hexOf(raw, 'pt', where),
       aad: hexOf(raw, 'aad', where),
-      nonce: hexOf(raw, 'nonce', where),
+      nonce,
       ct: hexOf(raw, 'ct', where),
     });
     next = seq + 1n;
@@ -166,7 +175,7 @@ function parseEntry(e: Json, mode: ModeT): ParsedEntry {
     keyScheduleContext: hexOf(e, 'key_schedule_context', ''),
     secret: hexOf(e, 'secret', ''),
     key: hexOf(e, 'key', ''),
-    baseNonce: hexOf(e, 'base_nonce', ''),
+    baseNonce,
     exporterSecret: hexOf(e, 'exporter_secret', ''),
     encryptions,
     exports,

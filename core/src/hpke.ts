@@ -150,6 +150,7 @@ abstract class Context {
   /** Sequence numbers 0 .. 2^(8*Nn) - 2 are usable; reaching `#limit` means exhausted. */
   readonly #limit: bigint;
   #seq = 0n;
+  #destroyed = false;
 
   /** Takes ownership of the three buffers (they are wiped by destroy()). */
   constructor(suite: Suite, key: Uint8Array, baseNonce: Uint8Array, exporterSecret: Uint8Array) {
@@ -171,6 +172,7 @@ abstract class Context {
    * only some sequence numbers, and by applications that tolerate lost messages.
    */
   skip(count: number | bigint): void {
+    this.#checkAlive();
     const n = typeof count === 'bigint' ? count : Number.isSafeInteger(count) ? BigInt(count) : -1n;
     if (n < 0n) throw new HpkeError('INVALID_ARGUMENT', `skip count must be a non-negative integer, got ${String(count)}`);
     if (this.#seq + n > this.#limit) throw new HpkeError('MESSAGE_LIMIT', 'skip would exceed the message limit');
@@ -179,6 +181,7 @@ abstract class Context {
 
   /** Export(exporter_context, L) = LabeledExpand(exporter_secret, "sec", exporter_context, L). */
   export(exporterContext: Uint8Array, length: number): Uint8Array {
+    this.#checkAlive();
     const { kdf, suiteId } = this.suite;
     if (!Number.isInteger(length) || length < 0 || length > 255 * kdf.Nh) {
       throw new HpkeError('EXPORT_LENGTH', `export length ${length} outside 0..${255 * kdf.Nh}`);
@@ -186,13 +189,21 @@ abstract class Context {
     return labeledExpand(kdf, suiteId, this.#exporterSecret, 'sec', exporterContext, length);
   }
 
-  /** Best-effort wipe of the context's key, base nonce and exporter secret. Unusable afterwards. */
+  /**
+   * Best-effort wipe of the context's key, base nonce and exporter secret. Any later use
+   * throws HpkeError 'DESTROYED'.
+   */
   destroy(): void {
     wipe(this.#key, this.#baseNonce, this.#exporterSecret);
-    this.#seq = this.#limit;
+    this.#destroyed = true;
+  }
+
+  #checkAlive(): void {
+    if (this.#destroyed) throw new HpkeError('DESTROYED', 'the context has been destroyed');
   }
 
   protected process<T>(op: (aead: Aead, key: Uint8Array, nonce: Uint8Array) => T): T {
+    this.#checkAlive();
     const { aead } = this.suite;
     if (aead.exportOnly) throw new HpkeError('EXPORT_ONLY', 'the export-only AEAD (0xFFFF) cannot seal or open');
     // RFC IncrementSeq raises once seq reaches 2^(8*Nn) - 1; checking first is equivalent and

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The project's test command (README, .ci/run). Installs what it needs, builds,
+# then runs every suite and ends with one line: "N passed, M failed".
+#   build/test.sh            everything
+#   PDMV2_TEST_ONLY="node qjs" build/test.sh   a subset of stages
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+export NO_COLOR=1 FORCE_COLOR=0
+shared="${PDMV2_SHARED:-$root/../shared}"
+only=" ${PDMV2_TEST_ONLY:-all} "
+log_dir=$(mktemp -d)
+trap 'rm -rf "$log_dir"' EXIT
+
+total_passed=0
+total_failed=0
+failed_stages=()
+
+want() { [[ $only == *" all "* || $only == *" $1 "* ]]; }
+
+# record STAGE PASSED FAILED
+record() {
+  total_passed=$((total_passed + $2))
+  total_failed=$((total_failed + $3))
+  [[ $3 -eq 0 ]] || failed_stages+=("$1")
+  printf '== %s: %d passed, %d failed\n' "$1" "$2" "$3"
+}
+
+# Stage whose output ends with "N passed, M failed": take the counts from it, and
+# count a non-zero exit without such a line as one failure.
+stage_counted() {
+  local name=$1; shift
+  local out="$log_dir/$name.log"
+  "$@" >"$out" 2>&1
+  local rc=$?
+  cat "$out"
+  local line
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
+  if [[ -z $line ]]; then
+    record "$name" 0 1
+    echo "!! $name printed no summary (exit $rc)"
+    return
+  fi
+  local p f
+  p=$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")
+  f=$(sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/' <<<"$line")
+  [[ $rc -ne 0 && $f -eq 0 ]] && f=1
+  record "$name" "$p" "$f"
+}
+
+# A single check: passes when the command exits 0.
+stage_check() {
+  local name=$1; shift
+  if "$@" >"$log_dir/$name.log" 2>&1; then
+    record "$name" 1 0
+  else
+    cat "$log_dir/$name.log"
+    record "$name" 0 1
+  fi
+}
+
+echo "== setup"
+if ! build/setup.sh core kmod; then
+  echo "setup failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+echo "== build"
+if ! node build/build.mjs; then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+if want node; then
+  stage_check "vectors-up-to-date" node .build/node/build/gen-vectors.js --check
+  # uvu prints Total/Passed per run; it exits 1 on any failure.
+  out="$log_dir/uvu.log"
+  node_modules/.bin/uvu .build/node/test '\.test\.js$' >"$out" 2>&1
+  rc=$?
+  cat "$out"
+  total=$(sed -nE 's/^ *Total: *([0-9]+).*/\1/p' "$out" | tail -n 1)
+  passed=$(sed -nE 's/^ *Passed: *([0-9]+).*/\1/p' "$out" | tail -n 1)
+  if [[ -z $total || -z $passed ]]; then
+    record "node-unit" 0 1
+  else
+    f=$((total - passed))
+    [[ $rc -ne 0 && $f -eq 0 ]] && f=1
+    record "node-unit" "$passed" "$f"
+  fi
+  stage_counted "kat-rfc9180" node .build/node/build/kat.js "$shared"/vectors/*.json
+fi
+
+if want qjs; then
+  stage_counted "qjs-selfcheck" build/qjs --std -m .build/qjs/selfcheck.mjs \
+    --rfc9180 "$shared"/vectors/*.json \
+    --options test/vectors/pdmv2-options.json --keys test/vectors/pdmv2-keys.json
+  stage_counted "qjs-polyfills" build/qjs --std -m .build/qjs/polyfills-check.mjs
+fi
+
+if want kmod && [[ -f kmod/test/Makefile ]]; then
+  stage_counted "kmod-core" make -s -C kmod/test check
+fi
+
+if [[ ${#failed_stages[@]} -gt 0 ]]; then
+  echo "failed stages: ${failed_stages[*]}"
+fi
+echo "${total_passed} passed, ${total_failed} failed"
+[[ $total_failed -eq 0 && $total_passed -gt 0 ]]

@@ -1,0 +1,585 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pdmv2 data-path core. See pdmv2_core.h and docs/PROTOCOL.md.
+ *
+ * Builds in the kernel and in user space (kmod/test/). Integer arithmetic
+ * only, no 64-bit division and no 128-bit types, so that it also builds for
+ * 32-bit targets.
+ */
+#include "pdmv2_core.h"
+
+static const char * const pdmv2_err_names[PDMV2_ERR_COUNT] = {
+	[PDMV2_OK] = "OK",
+	[PDMV2_ERR_TRUNCATED] = "TRUNCATED",
+	[PDMV2_ERR_TRAILING_DATA] = "TRAILING_DATA",
+	[PDMV2_ERR_NOT_PDM] = "NOT_PDM",
+	[PDMV2_ERR_BAD_LENGTH] = "BAD_LENGTH",
+	[PDMV2_ERR_BAD_VERSION] = "BAD_VERSION",
+	[PDMV2_ERR_RESERVED_NONZERO] = "RESERVED_NONZERO",
+	[PDMV2_ERR_BAD_HEADER] = "BAD_HEADER",
+	[PDMV2_ERR_HAS_PDM] = "HAS_PDM",
+	[PDMV2_ERR_TOO_LONG] = "TOO_LONG",
+	[PDMV2_ERR_NO_SPACE] = "NO_SPACE",
+	[PDMV2_ERR_BAD_PACKET] = "BAD_PACKET",
+	[PDMV2_ERR_NEED_MORE] = "NEED_MORE",
+};
+
+const char *pdmv2_err_name(int err)
+{
+	if (err < 0 || err >= PDMV2_ERR_COUNT)
+		return "UNKNOWN";
+	return pdmv2_err_names[err];
+}
+
+/* ---- option codec ---------------------------------------------------- */
+
+unsigned int pdmv2_opt_len(enum pdmv2_fmt fmt)
+{
+	switch (fmt) {
+	case PDMV2_FMT_V1:
+		return PDMV2_OPT_LEN_V1;
+	case PDMV2_FMT_CLEAR:
+		return PDMV2_OPT_LEN_CLEAR;
+	case PDMV2_FMT_ENCRYPTED:
+		return PDMV2_OPT_LEN_ENC;
+	default:
+		return 0;
+	}
+}
+
+static u16 pdmv2_ver_epoch(u16 epoch)
+{
+	return (u16)(PDMV2_VERSION << 12 | (epoch & 0x0fff));
+}
+
+void pdmv2_opt_encode_aad(u16 epoch, u32 psntp, u8 *aad)
+{
+	aad[0] = PDMV2_OPT_TYPE;
+	aad[1] = PDMV2_DLEN_ENC;
+	put_unaligned_be16(pdmv2_ver_epoch(epoch), aad + 2);
+	put_unaligned_be32(psntp, aad + 4);
+}
+
+void pdmv2_opt_encode_metrics(const struct pdmv2_opt *o, u8 *block)
+{
+	put_unaligned_be32(o->psnlr, block);
+	put_unaligned_be32(o->global_pointer, block + 4);
+	block[8] = o->scale_dtlr;
+	block[9] = o->scale_dtls;
+	block[10] = 0;
+	block[11] = 0;
+	put_unaligned_be16(o->delta_tlr, block + 12);
+	put_unaligned_be16(o->delta_tls, block + 14);
+}
+
+unsigned int pdmv2_opt_encode(const struct pdmv2_opt *o, u8 *buf, size_t cap)
+{
+	switch (o->fmt) {
+	case PDMV2_FMT_CLEAR:
+		if (cap < PDMV2_OPT_LEN_CLEAR)
+			return 0;
+		pdmv2_opt_encode_aad(o->epoch, o->psntp, buf);
+		buf[1] = PDMV2_DLEN_CLEAR;
+		pdmv2_opt_encode_metrics(o, buf + PDMV2_AAD_LEN);
+		return PDMV2_OPT_LEN_CLEAR;
+	case PDMV2_FMT_V1:
+		if (cap < PDMV2_OPT_LEN_V1)
+			return 0;
+		buf[0] = PDMV2_OPT_TYPE;
+		buf[1] = PDMV2_DLEN_V1;
+		buf[2] = o->scale_dtlr;
+		buf[3] = o->scale_dtls;
+		put_unaligned_be16((u16)o->psntp, buf + 4);
+		put_unaligned_be16((u16)o->psnlr, buf + 6);
+		put_unaligned_be16(o->delta_tlr, buf + 8);
+		put_unaligned_be16(o->delta_tls, buf + 10);
+		return PDMV2_OPT_LEN_V1;
+	default:
+		/* encrypted: sealed by the module's AEAD; draft: never emitted */
+		return 0;
+	}
+}
+
+int pdmv2_opt_decode(const u8 *buf, size_t len, bool strict,
+		     struct pdmv2_opt *o)
+{
+	u16 ve;
+	u8 dlen;
+
+	memset(o, 0, sizeof(*o));
+	if (len < 2)
+		return PDMV2_ERR_TRUNCATED;
+	if (buf[0] != PDMV2_OPT_TYPE)
+		return PDMV2_ERR_NOT_PDM;
+	dlen = buf[1];
+	if (dlen != PDMV2_DLEN_V1 && dlen != PDMV2_DLEN_DRAFT &&
+	    dlen != PDMV2_DLEN_CLEAR && dlen != PDMV2_DLEN_ENC)
+		return PDMV2_ERR_BAD_LENGTH;
+	if (len < 2 + (size_t)dlen)
+		return PDMV2_ERR_TRUNCATED;
+	if (len > 2 + (size_t)dlen)
+		return PDMV2_ERR_TRAILING_DATA;
+
+	if (dlen == PDMV2_DLEN_V1) {
+		o->fmt = PDMV2_FMT_V1;
+		o->version = 1;
+		o->scale_dtlr = buf[2];
+		o->scale_dtls = buf[3];
+		o->psntp = get_unaligned_be16(buf + 4);
+		o->psnlr = get_unaligned_be16(buf + 6);
+		o->delta_tlr = get_unaligned_be16(buf + 8);
+		o->delta_tls = get_unaligned_be16(buf + 10);
+		return PDMV2_OK;
+	}
+
+	ve = get_unaligned_be16(buf + 2);
+	o->version = (u8)(ve >> 12);
+	if (o->version != PDMV2_VERSION)
+		return PDMV2_ERR_BAD_VERSION;
+
+	if (dlen == PDMV2_DLEN_DRAFT) {
+		u16 rnd = get_unaligned_be16(buf + 4);
+
+		o->fmt = PDMV2_FMT_DRAFT_CLEAR;
+		o->reserved_nonzero = (ve & 0x0fff) != 0;
+		o->random = rnd >> 1;
+		o->flag = rnd & 1;
+		o->scale_dtlr = buf[6];
+		o->scale_dtls = buf[7];
+		o->global_pointer = get_unaligned_be32(buf + 8);
+		o->psntp = get_unaligned_be16(buf + 12);
+		o->psnlr = get_unaligned_be16(buf + 14);
+		o->delta_tlr = get_unaligned_be16(buf + 16);
+		o->delta_tls = get_unaligned_be16(buf + 18);
+	} else {
+		o->epoch = ve & 0x0fff;
+		o->psntp = get_unaligned_be32(buf + 4);
+		if (dlen == PDMV2_DLEN_ENC) {
+			o->fmt = PDMV2_FMT_ENCRYPTED;
+			return PDMV2_OK;
+		}
+		o->fmt = PDMV2_FMT_CLEAR;
+		o->psnlr = get_unaligned_be32(buf + 8);
+		o->global_pointer = get_unaligned_be32(buf + 12);
+		o->scale_dtlr = buf[16];
+		o->scale_dtls = buf[17];
+		o->reserved_nonzero = get_unaligned_be16(buf + 18) != 0;
+		o->delta_tlr = get_unaligned_be16(buf + 20);
+		o->delta_tls = get_unaligned_be16(buf + 22);
+	}
+	if (o->reserved_nonzero && strict)
+		return PDMV2_ERR_RESERVED_NONZERO;
+	return PDMV2_OK;
+}
+
+/* ---- time encoding ---------------------------------------------------- */
+
+static unsigned int pdmv2_fls32(u32 x)
+{
+	unsigned int r = 0;
+
+	while (x) {
+		x >>= 1;
+		r++;
+	}
+	return r;
+}
+
+/* 32 bits of the limb array starting at bit @pos */
+static u32 pdmv2_limbs_get(const u32 *a, unsigned int n, unsigned int pos)
+{
+	unsigned int w = pos / 32, sh = pos % 32;
+	u32 lo = w < n ? a[w] : 0;
+	u32 hi = w + 1 < n ? a[w + 1] : 0;
+
+	return sh ? (lo >> sh) | (hi << (32 - sh)) : lo;
+}
+
+void pdmv2_time_encode_limbs(const u32 *a, unsigned int n,
+			     u16 *delta, u8 *scale)
+{
+	unsigned int bits, s;
+	u32 d;
+
+	while (n && !a[n - 1])
+		n--;
+	if (!n) {
+		*delta = 0;
+		*scale = 0;
+		return;
+	}
+	bits = (n - 1) * 32 + pdmv2_fls32(a[n - 1]);
+	if (bits <= 16) {
+		*delta = (u16)a[0];
+		*scale = 0;
+		return;
+	}
+	s = bits - 16;
+	/* (A + 2^(s-1)) >> s == (A >> s) + bit (s - 1) of A */
+	d = (pdmv2_limbs_get(a, n, s) & 0xffff) +
+	    (pdmv2_limbs_get(a, n, s - 1) & 1);
+	if (d == 0x10000) {
+		d = 0x8000;
+		s++;
+	}
+	if (s > 255) {
+		*delta = 0xffff;
+		*scale = 255;
+		return;
+	}
+	*delta = (u16)d;
+	*scale = (u8)s;
+}
+
+void pdmv2_time_encode_ns(u64 ns, u16 *delta, u8 *scale)
+{
+	/* A = ns * 10^9 < 2^94: three limbs from 32x32->64 products */
+	const u32 giga = 1000000000U;
+	u64 lo = (u64)(u32)ns * giga;
+	u64 hi = (u64)(u32)(ns >> 32) * giga + (lo >> 32);
+	u32 a[3];
+
+	a[0] = (u32)lo;
+	a[1] = (u32)hi;
+	a[2] = (u32)(hi >> 32);
+	pdmv2_time_encode_limbs(a, 3, delta, scale);
+}
+
+/* ---- Destination Options header --------------------------------------- */
+
+unsigned int pdmv2_opt_align(unsigned int opt_len)
+{
+	/* PDM v1 has 16-bit fields: 8n+2; PDMv2 forms: 8n+4 */
+	return opt_len == PDMV2_OPT_LEN_V1 ? 2 : 4;
+}
+
+int pdmv2_doh_scan(const u8 *hdr, size_t len, u32 *pdm_off, u32 *pdm_len,
+		   u32 *end_opt)
+{
+	size_t off = 2, end = 2, poff = 0, plen = 0;
+
+	if (len < 2)
+		return PDMV2_ERR_BAD_HEADER;
+	while (off < len) {
+		size_t olen;
+		u8 type = hdr[off];
+
+		if (type == 0) {	/* Pad1 */
+			off++;
+			continue;
+		}
+		if (len - off < 2)
+			return PDMV2_ERR_BAD_HEADER;
+		olen = 2 + (size_t)hdr[off + 1];
+		if (olen > len - off)
+			return PDMV2_ERR_BAD_HEADER;
+		if (type != 1) {	/* not PadN */
+			end = off + olen;
+			if (type == PDMV2_OPT_TYPE && !poff) {
+				poff = off;
+				plen = olen;
+			}
+		}
+		off += olen;
+	}
+	if (pdm_off)
+		*pdm_off = (u32)poff;
+	if (pdm_len)
+		*pdm_len = (u32)plen;
+	if (end_opt)
+		*end_opt = (u32)end;
+	return PDMV2_OK;
+}
+
+int pdmv2_doh_plan(const u8 *hdr, size_t hdr_len, unsigned int opt_len,
+		   struct pdmv2_doh_plan *plan)
+{
+	unsigned int align = pdmv2_opt_align(opt_len);
+	u32 pos, end;
+
+	memset(plan, 0, sizeof(*plan));
+	plan->opt_len = opt_len;
+	if (hdr && hdr_len) {
+		u32 pdm = 0;
+		int err;
+
+		if (hdr_len < 8 || hdr_len > PDMV2_DOH_MAX_LEN ||
+		    hdr_len != ((size_t)hdr[1] + 1) * 8)
+			return PDMV2_ERR_BAD_HEADER;
+		err = pdmv2_doh_scan(hdr, hdr_len, &pdm, NULL, &plan->keep);
+		if (err)
+			return err;
+		if (pdm)
+			return PDMV2_ERR_HAS_PDM;
+		plan->old_len = (u32)hdr_len;
+		pos = plan->keep;
+	} else {
+		pos = 2;
+	}
+	plan->opt_off = pos + ((align + 8 - (pos & 7)) & 7);
+	end = plan->opt_off + opt_len;
+	plan->new_len = (end + 7) & ~7U;
+	if (plan->new_len > PDMV2_DOH_MAX_LEN)
+		return PDMV2_ERR_TOO_LONG;
+	return PDMV2_OK;
+}
+
+static void pdmv2_pad(u8 *p, u32 n)
+{
+	if (!n)
+		return;
+	if (n == 1) {
+		p[0] = 0;	/* Pad1 */
+		return;
+	}
+	p[0] = 1;		/* PadN */
+	p[1] = (u8)(n - 2);
+	memset(p + 2, 0, n - 2);
+}
+
+void pdmv2_doh_write(u8 *hdr, const struct pdmv2_doh_plan *plan,
+		     u8 next_header, const u8 *opt)
+{
+	u32 pos = plan->keep ? plan->keep : 2;
+	u32 end = plan->opt_off + plan->opt_len;
+
+	if (!plan->keep)
+		hdr[0] = next_header;
+	hdr[1] = (u8)(plan->new_len / 8 - 1);
+	pdmv2_pad(hdr + pos, plan->opt_off - pos);
+	memmove(hdr + plan->opt_off, opt, plan->opt_len);
+	pdmv2_pad(hdr + end, plan->new_len - end);
+}
+
+int pdmv2_doh_build(const u8 *existing, size_t existing_len, u8 next_header,
+		    const u8 *opt, unsigned int opt_len,
+		    u8 *out, size_t cap, size_t *out_len)
+{
+	struct pdmv2_doh_plan plan;
+	int err;
+
+	err = pdmv2_doh_plan(existing, existing_len, opt_len, &plan);
+	if (err)
+		return err;
+	if (cap < plan.new_len)
+		return PDMV2_ERR_NO_SPACE;
+	if (plan.keep)
+		memcpy(out, existing, plan.keep);
+	pdmv2_doh_write(out, &plan, next_header, opt);
+	*out_len = plan.new_len;
+	return PDMV2_OK;
+}
+
+/* ---- packet header walker --------------------------------------------- */
+
+#define PDMV2_MAX_EXTHDRS	32
+
+/* make sure octets [0, x) are there; bail out otherwise */
+#define PDMV2_NEED(x)						\
+	do {							\
+		size_t need__ = (x);				\
+		if (need__ > total)				\
+			return PDMV2_ERR_BAD_PACKET;		\
+		if (need__ > avail) {				\
+			info->need = (u32)need__;		\
+			return PDMV2_ERR_NEED_MORE;		\
+		}						\
+	} while (0)
+
+static int pdmv2_pkt_upper(const u8 *p, size_t avail, size_t total,
+			   size_t off, struct pdmv2_pkt *info)
+{
+	switch (info->proto) {
+	case PDMV2_NEXTHDR_TCP:
+	case PDMV2_NEXTHDR_UDP:
+	case PDMV2_NEXTHDR_UDPLITE:
+	case PDMV2_NEXTHDR_SCTP:
+	case PDMV2_NEXTHDR_DCCP:
+		PDMV2_NEED(off + 4);
+		info->sport = get_unaligned_be16(p + off);
+		info->dport = get_unaligned_be16(p + off + 2);
+		break;
+	case PDMV2_NEXTHDR_ICMPV6:
+		PDMV2_NEED(off + 4);
+		info->icmp_type = p[off];
+		if (info->icmp_type == PDMV2_ICMPV6_ECHO_REQUEST ||
+		    info->icmp_type == PDMV2_ICMPV6_ECHO_REPLY) {
+			PDMV2_NEED(off + 8);
+			info->sport = get_unaligned_be16(p + off + 4);
+			info->dport = info->sport;
+		}
+		break;
+	default:
+		/* no ports: zero, as for the key schedule */
+		break;
+	}
+	info->flags |= PDMV2_PKT_PORTS;
+	return PDMV2_OK;
+}
+
+int pdmv2_pkt_parse(const u8 *p, size_t avail, size_t total,
+		    struct pdmv2_pkt *info)
+{
+	size_t off = 40, hlen;
+	unsigned int i;
+	u8 nh;
+
+	memset(info, 0, sizeof(*info));
+	if (avail > total)
+		avail = total;
+	PDMV2_NEED(40);
+	if ((p[0] >> 4) != 6)
+		return PDMV2_ERR_BAD_PACKET;
+	nh = p[6];
+	info->nh_off = 6;
+
+	for (i = 0; i < PDMV2_MAX_EXTHDRS; i++) {
+		switch (nh) {
+		case PDMV2_NEXTHDR_HOP:
+			if (off != 40)
+				return PDMV2_ERR_BAD_HEADER;
+			fallthrough;
+		case PDMV2_NEXTHDR_ROUTING:
+		case PDMV2_NEXTHDR_DEST:
+			PDMV2_NEED(off + 2);
+			hlen = ((size_t)p[off + 1] + 1) * 8;
+			PDMV2_NEED(off + hlen);
+			info->doh_off = 0;
+			info->doh_len = 0;
+			if (nh == PDMV2_NEXTHDR_DEST) {
+				u32 poff, plen;
+
+				if (pdmv2_doh_scan(p + off, hlen, &poff, &plen,
+						   NULL))
+					return PDMV2_ERR_BAD_HEADER;
+				if (poff && !info->pdm_off) {
+					info->pdm_off = (u32)off + poff;
+					info->pdm_len = plen;
+				}
+				info->doh_off = (u32)off;
+				info->doh_len = (u32)hlen;
+			}
+			break;
+		case PDMV2_NEXTHDR_FRAGMENT:
+			hlen = 8;
+			PDMV2_NEED(off + hlen);
+			info->flags |= PDMV2_PKT_FRAG;
+			info->doh_off = 0;
+			info->doh_len = 0;
+			if (get_unaligned_be16(p + off + 2) & 0xfff8) {
+				info->flags |= PDMV2_PKT_LATER_FRAG;
+				info->proto = p[off];
+				info->nh_off = (u32)off;
+				info->l4_off = (u32)(off + hlen);
+				return PDMV2_OK;
+			}
+			break;
+		case PDMV2_NEXTHDR_AUTH:
+			PDMV2_NEED(off + 2);
+			hlen = ((size_t)p[off + 1] + 2) * 4;
+			PDMV2_NEED(off + hlen);
+			info->flags |= PDMV2_PKT_AH;
+			info->doh_off = 0;
+			info->doh_len = 0;
+			break;
+		case PDMV2_NEXTHDR_ESP:
+			info->flags |= PDMV2_PKT_ESP;
+			info->doh_off = 0;
+			info->doh_len = 0;
+			info->proto = nh;
+			info->l4_off = (u32)off;
+			return PDMV2_OK;
+		default:
+			info->proto = nh;
+			info->l4_off = (u32)off;
+			return pdmv2_pkt_upper(p, avail, total, off, info);
+		}
+		info->nh_off = (u32)off;
+		nh = p[off];
+		off += hlen;
+	}
+	return PDMV2_ERR_BAD_HEADER;
+}
+
+/* ---- per-flow metrics ------------------------------------------------- */
+
+void pdmv2_metrics_init(struct pdmv2_metrics *m, u32 initial_psn)
+{
+	memset(m, 0, sizeof(*m));
+	m->psn_next = initial_psn;
+}
+
+void pdmv2_metrics_on_send(struct pdmv2_metrics *m, u64 now,
+			   struct pdmv2_tx *tx)
+{
+	memset(tx, 0, sizeof(*tx));
+	tx->psntp = m->psn_next++;
+	tx->psnlr = m->psn_last_rx;
+
+	if (m->flags & PDMV2_M_RX) {
+		if (now >= m->t_last_rx)
+			pdmv2_time_encode_ns(now - m->t_last_rx,
+					     &tx->delta_tlr, &tx->scale_dtlr);
+		else
+			tx->negative++;
+		if (m->flags & PDMV2_M_TX_BEFORE_RX) {
+			if (m->t_last_rx >= m->t_last_tx_before_rx)
+				pdmv2_time_encode_ns(m->t_last_rx -
+						     m->t_last_tx_before_rx,
+						     &tx->delta_tls,
+						     &tx->scale_dtls);
+			else
+				tx->negative++;
+		}
+	}
+	m->t_last_tx = now;
+	m->flags |= PDMV2_M_TX;
+}
+
+void pdmv2_metrics_on_receive(struct pdmv2_metrics *m, u64 now, u32 psntp)
+{
+	m->psn_last_rx = psntp;
+	m->t_last_rx = now;
+	m->flags |= PDMV2_M_RX;
+	if (m->flags & PDMV2_M_TX) {
+		m->t_last_tx_before_rx = m->t_last_tx;
+		m->flags |= PDMV2_M_TX_BEFORE_RX;
+	}
+}
+
+/* ---- Global Pointer --------------------------------------------------- */
+
+void pdmv2_gp_init(struct pdmv2_gp *gp)
+{
+	gp->link_local = 1;
+	gp->global = 1;
+}
+
+bool pdmv2_addr_is_link_local(const u8 *addr)
+{
+	return addr[0] == 0xfe && (addr[1] & 0xc0) == 0x80;
+}
+
+u32 pdmv2_gp_next(struct pdmv2_gp *gp, const u8 *saddr)
+{
+	u32 *ctr = pdmv2_addr_is_link_local(saddr) ? &gp->link_local
+						   : &gp->global;
+
+	return (*ctr)++;
+}
+
+void pdmv2_opt_from_tx(struct pdmv2_opt *o, enum pdmv2_fmt fmt, u16 epoch,
+		       const struct pdmv2_tx *tx, u32 global_pointer)
+{
+	memset(o, 0, sizeof(*o));
+	o->fmt = fmt;
+	o->version = fmt == PDMV2_FMT_V1 ? 1 : PDMV2_VERSION;
+	o->epoch = epoch;
+	o->psntp = tx->psntp;
+	o->psnlr = tx->psnlr;
+	o->global_pointer = global_pointer;
+	o->scale_dtlr = tx->scale_dtlr;
+	o->scale_dtls = tx->scale_dtls;
+	o->delta_tlr = tx->delta_tlr;
+	o->delta_tls = tx->delta_tls;
+}
