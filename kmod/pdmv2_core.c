@@ -22,6 +22,13 @@ static const char * const pdmv2_err_names[PDMV2_ERR_COUNT] = {
 	[PDMV2_ERR_NO_SPACE] = "NO_SPACE",
 	[PDMV2_ERR_BAD_PACKET] = "BAD_PACKET",
 	[PDMV2_ERR_NEED_MORE] = "NEED_MORE",
+	[PDMV2_ERR_NOT_IPV6] = "NOT_IPV6",
+	[PDMV2_ERR_BAD_PAYLOAD_LENGTH] = "BAD_PAYLOAD_LENGTH",
+	[PDMV2_ERR_JUMBOGRAM] = "JUMBOGRAM",
+	[PDMV2_ERR_FRAGMENT] = "FRAGMENT",
+	[PDMV2_ERR_ESP] = "ESP",
+	[PDMV2_ERR_AH] = "AH",
+	[PDMV2_ERR_NO_KEY] = "NO_KEY",
 };
 
 const char *pdmv2_err_name(int err)
@@ -275,7 +282,9 @@ int pdmv2_doh_scan(const u8 *hdr, size_t len, u32 *pdm_off, u32 *pdm_len,
 			return PDMV2_ERR_BAD_HEADER;
 		if (type != 1) {	/* not PadN */
 			end = off + olen;
-			if (type == PDMV2_OPT_TYPE && !poff) {
+			if (type == PDMV2_OPT_TYPE) {
+				if (poff)	/* never two PDM options */
+					return PDMV2_ERR_BAD_HEADER;
 				poff = off;
 				plen = olen;
 			}
@@ -374,46 +383,46 @@ int pdmv2_doh_build(const u8 *existing, size_t existing_len, u8 next_header,
 
 #define PDMV2_MAX_EXTHDRS	32
 
-/* make sure octets [0, x) are there; bail out otherwise */
-#define PDMV2_NEED(x)						\
+/* make octets [0, x) linear or give up; x beyond the packet: bail out with r */
+#define PDMV2_NEED(x, r)					\
 	do {							\
 		size_t need__ = (x);				\
 		if (need__ > total)				\
-			return PDMV2_ERR_BAD_PACKET;		\
+			return (r);				\
 		if (need__ > avail) {				\
 			info->need = (u32)need__;		\
 			return PDMV2_ERR_NEED_MORE;		\
 		}						\
 	} while (0)
 
+/* 5-tuple of the upper layer at @off; a short upper layer leaves it unknown */
 static int pdmv2_pkt_upper(const u8 *p, size_t avail, size_t total,
 			   size_t off, struct pdmv2_pkt *info)
 {
 	switch (info->proto) {
 	case PDMV2_NEXTHDR_TCP:
 	case PDMV2_NEXTHDR_UDP:
-	case PDMV2_NEXTHDR_UDPLITE:
-	case PDMV2_NEXTHDR_SCTP:
-	case PDMV2_NEXTHDR_DCCP:
-		PDMV2_NEED(off + 4);
+		PDMV2_NEED(off + 4, PDMV2_OK);
 		info->sport = get_unaligned_be16(p + off);
 		info->dport = get_unaligned_be16(p + off + 2);
 		break;
 	case PDMV2_NEXTHDR_ICMPV6:
-		PDMV2_NEED(off + 4);
+		PDMV2_NEED(off + 8, PDMV2_OK);
 		info->icmp_type = p[off];
+		/* echo: the identifier stands in for both ports */
 		if (info->icmp_type == PDMV2_ICMPV6_ECHO_REQUEST ||
 		    info->icmp_type == PDMV2_ICMPV6_ECHO_REPLY) {
-			PDMV2_NEED(off + 8);
 			info->sport = get_unaligned_be16(p + off + 4);
 			info->dport = info->sport;
 		}
 		break;
+	case PDMV2_NEXTHDR_NONE:
+		return PDMV2_OK;
 	default:
-		/* no ports: zero, as for the key schedule */
+		/* ports are zero for everything else */
 		break;
 	}
-	info->flags |= PDMV2_PKT_PORTS;
+	info->flags |= PDMV2_PKT_KEY;
 	return PDMV2_OK;
 }
 
@@ -422,18 +431,21 @@ int pdmv2_pkt_parse(const u8 *p, size_t avail, size_t total,
 {
 	size_t off = 40, hlen;
 	unsigned int i;
+	u16 frag;
 	u8 nh;
 
 	memset(info, 0, sizeof(*info));
 	if (avail > total)
 		avail = total;
-	PDMV2_NEED(40);
+	PDMV2_NEED(40, PDMV2_ERR_BAD_PACKET);
 	if ((p[0] >> 4) != 6)
-		return PDMV2_ERR_BAD_PACKET;
+		return PDMV2_ERR_NOT_IPV6;
 	nh = p[6];
 	info->nh_off = 6;
 
 	for (i = 0; i < PDMV2_MAX_EXTHDRS; i++) {
+		info->doh_off = 0;
+		info->doh_len = 0;
 		switch (nh) {
 		case PDMV2_NEXTHDR_HOP:
 			if (off != 40)
@@ -441,51 +453,51 @@ int pdmv2_pkt_parse(const u8 *p, size_t avail, size_t total,
 			fallthrough;
 		case PDMV2_NEXTHDR_ROUTING:
 		case PDMV2_NEXTHDR_DEST:
-			PDMV2_NEED(off + 2);
+			PDMV2_NEED(off + 2, PDMV2_ERR_BAD_PACKET);
 			hlen = ((size_t)p[off + 1] + 1) * 8;
-			PDMV2_NEED(off + hlen);
-			info->doh_off = 0;
-			info->doh_len = 0;
-			if (nh == PDMV2_NEXTHDR_DEST) {
+			PDMV2_NEED(off + hlen, PDMV2_ERR_BAD_PACKET);
+			if (nh != PDMV2_NEXTHDR_ROUTING) {
 				u32 poff, plen;
 
 				if (pdmv2_doh_scan(p + off, hlen, &poff, &plen,
 						   NULL))
 					return PDMV2_ERR_BAD_HEADER;
-				if (poff && !info->pdm_off) {
+				if (nh == PDMV2_NEXTHDR_DEST && poff) {
+					if (info->pdm_off)
+						return PDMV2_ERR_BAD_HEADER;
 					info->pdm_off = (u32)off + poff;
 					info->pdm_len = plen;
 				}
+			}
+			if (nh == PDMV2_NEXTHDR_DEST) {
 				info->doh_off = (u32)off;
 				info->doh_len = (u32)hlen;
 			}
 			break;
 		case PDMV2_NEXTHDR_FRAGMENT:
 			hlen = 8;
-			PDMV2_NEED(off + hlen);
+			PDMV2_NEED(off + hlen, PDMV2_ERR_BAD_PACKET);
 			info->flags |= PDMV2_PKT_FRAG;
-			info->doh_off = 0;
-			info->doh_len = 0;
-			if (get_unaligned_be16(p + off + 2) & 0xfff8) {
+			info->flags &= ~PDMV2_PKT_ATOMIC_FRAG;
+			frag = get_unaligned_be16(p + off + 2);
+			if (frag & 0xfff8) {
 				info->flags |= PDMV2_PKT_LATER_FRAG;
 				info->proto = p[off];
 				info->nh_off = (u32)off;
 				info->l4_off = (u32)(off + hlen);
 				return PDMV2_OK;
 			}
+			if (!(frag & 1))
+				info->flags |= PDMV2_PKT_ATOMIC_FRAG;
 			break;
 		case PDMV2_NEXTHDR_AUTH:
-			PDMV2_NEED(off + 2);
+			PDMV2_NEED(off + 2, PDMV2_ERR_BAD_PACKET);
 			hlen = ((size_t)p[off + 1] + 2) * 4;
-			PDMV2_NEED(off + hlen);
+			PDMV2_NEED(off + hlen, PDMV2_ERR_BAD_PACKET);
 			info->flags |= PDMV2_PKT_AH;
-			info->doh_off = 0;
-			info->doh_len = 0;
 			break;
 		case PDMV2_NEXTHDR_ESP:
 			info->flags |= PDMV2_PKT_ESP;
-			info->doh_off = 0;
-			info->doh_len = 0;
 			info->proto = nh;
 			info->l4_off = (u32)off;
 			return PDMV2_OK;
@@ -499,6 +511,86 @@ int pdmv2_pkt_parse(const u8 *p, size_t avail, size_t total,
 		off += hlen;
 	}
 	return PDMV2_ERR_BAD_HEADER;
+}
+
+int pdmv2_pkt_check(const u8 *pkt, size_t len)
+{
+	u16 plen;
+
+	if (len < 40)
+		return PDMV2_ERR_BAD_PACKET;
+	if ((pkt[0] >> 4) != 6)
+		return PDMV2_ERR_NOT_IPV6;
+	plen = get_unaligned_be16(pkt + 4);
+	if (!plen && pkt[6] == PDMV2_NEXTHDR_HOP)
+		return PDMV2_ERR_JUMBOGRAM;
+	if (40 + (size_t)plen != len)
+		return PDMV2_ERR_BAD_PAYLOAD_LENGTH;
+	return PDMV2_OK;
+}
+
+int pdmv2_pkt_insert_plan(const u8 *pkt, const struct pdmv2_pkt *info,
+			  unsigned int opt_len, struct pdmv2_ins_plan *ip)
+{
+	int err;
+
+	memset(ip, 0, sizeof(*ip));
+	if (info->pdm_off)
+		return PDMV2_ERR_HAS_PDM;
+	if (info->flags & PDMV2_PKT_AH)
+		return PDMV2_ERR_AH;
+	if (info->flags & PDMV2_PKT_ESP)
+		return PDMV2_ERR_ESP;
+	if ((info->flags & PDMV2_PKT_FRAG) &&
+	    !(info->flags & PDMV2_PKT_ATOMIC_FRAG))
+		return PDMV2_ERR_FRAGMENT;
+	if (info->doh_off) {
+		ip->hdr_off = info->doh_off;
+		err = pdmv2_doh_plan(pkt + info->doh_off, info->doh_len,
+				     opt_len, &ip->doh);
+	} else {
+		ip->hdr_off = info->l4_off;
+		ip->nh_off = info->nh_off;
+		ip->next_header = info->proto;
+		err = pdmv2_doh_plan(NULL, 0, opt_len, &ip->doh);
+	}
+	if (err)
+		return err;
+	ip->grow = (int)ip->doh.new_len - (int)ip->doh.old_len;
+	return PDMV2_OK;
+}
+
+int pdmv2_pkt_insert(u8 *pkt, size_t len, size_t cap, const u8 *opt,
+		     unsigned int opt_len, size_t *new_len)
+{
+	struct pdmv2_ins_plan ip;
+	struct pdmv2_pkt info;
+	size_t tail_off, out_len;
+	int err;
+
+	err = pdmv2_pkt_check(pkt, len);
+	if (err)
+		return err;
+	err = pdmv2_pkt_parse(pkt, len, len, &info);
+	if (err)
+		return err;
+	err = pdmv2_pkt_insert_plan(pkt, &info, opt_len, &ip);
+	if (err)
+		return err;
+	out_len = len + ip.grow;
+	if (out_len - 40 > 0xffff)
+		return PDMV2_ERR_TOO_LONG;
+	if (out_len > cap)
+		return PDMV2_ERR_NO_SPACE;
+	/* move everything behind the (old) header, then write the header */
+	tail_off = ip.hdr_off + ip.doh.old_len;
+	memmove(pkt + tail_off + ip.grow, pkt + tail_off, len - tail_off);
+	pdmv2_doh_write(pkt + ip.hdr_off, &ip.doh, ip.next_header, opt);
+	if (!ip.doh.old_len)
+		pkt[ip.nh_off] = PDMV2_NEXTHDR_DEST;
+	put_unaligned_be16((u16)(out_len - 40), pkt + 4);
+	*new_len = out_len;
+	return PDMV2_OK;
 }
 
 /* ---- per-flow metrics ------------------------------------------------- */

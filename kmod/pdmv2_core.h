@@ -64,8 +64,16 @@ enum pdmv2_err {
 	PDMV2_ERR_HAS_PDM,	/* the header already carries a PDM option */
 	PDMV2_ERR_TOO_LONG,	/* result would exceed PDMV2_DOH_MAX_LEN */
 	PDMV2_ERR_NO_SPACE,	/* caller's buffer too small */
-	PDMV2_ERR_BAD_PACKET,	/* not IPv6, or shorter than its headers */
+	PDMV2_ERR_BAD_PACKET,	/* shorter than its headers */
 	PDMV2_ERR_NEED_MORE,	/* walker needs pkt->need linear octets */
+	PDMV2_ERR_NOT_IPV6,
+	PDMV2_ERR_BAD_PAYLOAD_LENGTH,
+	PDMV2_ERR_JUMBOGRAM,
+	/* insertion refused (PROTOCOL.md section 2) */
+	PDMV2_ERR_FRAGMENT,	/* fragment that is not atomic */
+	PDMV2_ERR_ESP,		/* upper layer hidden by ESP */
+	PDMV2_ERR_AH,		/* AH would no longer verify */
+	PDMV2_ERR_NO_KEY,	/* no 5-tuple (No Next Header) */
 	PDMV2_ERR_COUNT
 };
 
@@ -182,7 +190,8 @@ int pdmv2_doh_scan(const u8 *hdr, size_t len, u32 *pdm_off, u32 *pdm_len,
 #define PDMV2_PKT_LATER_FRAG	0x02	/* non-first fragment: no upper layer */
 #define PDMV2_PKT_AH		0x04
 #define PDMV2_PKT_ESP		0x08
-#define PDMV2_PKT_PORTS		0x10	/* sport/dport valid */
+#define PDMV2_PKT_KEY		0x10	/* 5-tuple known (sport/dport valid) */
+#define PDMV2_PKT_ATOMIC_FRAG	0x20	/* offset 0 and M = 0 (RFC 6946) */
 
 struct pdmv2_pkt {
 	u32 nh_off;	/* octet naming the upper layer (or the final DOH) */
@@ -207,6 +216,37 @@ struct pdmv2_pkt {
  */
 int pdmv2_pkt_parse(const u8 *pkt, size_t avail, size_t total,
 		    struct pdmv2_pkt *info);
+
+/*
+ * Check the packet's fixed header against its length @len (payload length,
+ * jumbogram, version). The kernel relies on the stack for this.
+ */
+int pdmv2_pkt_check(const u8 *pkt, size_t len);
+
+/* Where and how an option is inserted into a parsed packet. */
+struct pdmv2_ins_plan {
+	struct pdmv2_doh_plan doh;
+	u32 hdr_off;	/* start of the Destination Options header */
+	u32 nh_off;	/* octet set to 60 for a new header */
+	int grow;	/* doh.new_len - doh.old_len, may be negative */
+	u8 next_header;	/* of a new header */
+};
+
+/*
+ * Decide whether and where an @opt_len octet option goes into the packet
+ * parsed as @info (its octets at @pkt, at least up to the end of the final
+ * Destination Options header). Errors: HAS_PDM, AH, ESP, FRAGMENT, NO_KEY,
+ * BAD_HEADER, TOO_LONG.
+ */
+int pdmv2_pkt_insert_plan(const u8 *pkt, const struct pdmv2_pkt *info,
+			  unsigned int opt_len, struct pdmv2_ins_plan *ip);
+
+/*
+ * Insert into a linear packet of @len octets in a buffer of @cap octets
+ * (reference for the module's skb version; used by the test harness).
+ */
+int pdmv2_pkt_insert(u8 *pkt, size_t len, size_t cap, const u8 *opt,
+		     unsigned int opt_len, size_t *new_len);
 
 /* Per-flow metric state, PROTOCOL.md section 4 (times in nanoseconds). */
 #define PDMV2_M_RX	0x1	/* t_last_rx valid */
