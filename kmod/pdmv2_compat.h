@@ -22,7 +22,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#if __STDC_HOSTED__
 #include <string.h>
+#else
+/* freestanding build (32-bit cross-compile check of the core) */
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *s, int c, size_t n);
+#endif
 
 typedef uint8_t u8;
 typedef uint16_t u16;

@@ -52,7 +52,7 @@ lab_apt_lists_ready
 # ---- resolve packages -------------------------------------------------------
 list() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$1"; }
 
-KPKG=${PDMV2_KERNEL_PKG:-$(apt-cache depends linux-image-amd64 | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ {print $2; exit}')}
+KPKG=${PDMV2_KERNEL_PKG:-$(apt-cache depends linux-image-amd64 | awk '$1 == "Depends:" && !f && $2 ~ /^linux-image-/ {print $2; f = 1}')}
 [ -n "$KPKG" ] || lab_die "cannot resolve linux-image-amd64 (apt-get update?)"
 KREL=${KPKG#linux-image-}
 HPKGS=$(apt-cache depends "linux-headers-$KREL" | awk '$1 == "Depends:" && $2 ~ /^linux-(headers|kbuild)-/ {print $2}')
@@ -291,9 +291,15 @@ find "$R" -exec touch -h -d @0 {} +
 cp "$KS/boot/vmlinuz-$KREL" "$W/out/vmlinuz"
 # Uncompressed ELF vmlinux for PVH direct boot: saves the ~3 s that the xz
 # self-decompression of bzImage takes under TCG. Falls back to bzImage.
-off=$(LC_ALL=C grep -abo $'\xfd7zXZ' "$W/out/vmlinuz" | head -n1 | cut -d: -f1 || true)
-if [ -n "$off" ] && tail -c +$((off + 1)) "$W/out/vmlinuz" | xz -dc --single-stream >"$W/out/vmlinux" 2>/dev/null &&
-	readelf -n "$W/out/vmlinux" 2>/dev/null | grep -q 'Unknown note type: (0x00000012)'; then
+extract_vmlinux() ( # bzImage -> ELF; no pipefail: xz stops reading early
+	set +o pipefail
+	local off
+	off=$(LC_ALL=C grep -abo $'\xfd7zXZ' "$1" | head -n1 | cut -d: -f1)
+	[ -n "$off" ] || return 1
+	tail -c +$((off + 1)) "$1" | xz -dc --single-stream >"$2" 2>/dev/null || return 1
+	[ "$(LC_ALL=C readelf -n "$2" 2>/dev/null | grep -cE 'PHYS32_ENTRY|\(0x00000012\)')" -ge 1 ] # PVH entry
+)
+if extract_vmlinux "$W/out/vmlinuz" "$W/out/vmlinux"; then
 	KIMG=vmlinux
 else
 	rm -f "$W/out/vmlinux"; KIMG=vmlinuz

@@ -1,0 +1,107 @@
+/**
+ * Per-packet PDM decoding of a capture: finds the option in each IPv6 packet
+ * and decodes it; encrypted options are opened when a key source is given.
+ * Pure: the CLI supplies the file bytes.
+ */
+import { formatIpv6 } from '../../core/src/addr.js';
+import { parsePacket, type FiveTuple } from '../../core/src/ipv6.js';
+import { decodeOption, type OptionError, type PdmOption } from '../../core/src/options.js';
+import { openOption, type OpenError } from '../../core/src/seal.js';
+import { decodeNanoseconds } from '../../core/src/time.js';
+import { ipv6Payload, type CapturedPacket } from './pcap.js';
+
+/** Returns the STK and AEAD for a packet's direction and epoch, or null when not authorised. */
+export type KeySource = (tuple: FiveTuple, epoch: number) => { key: Uint8Array; aeadId: number } | null;
+
+export interface PdmRecord {
+  index: number;
+  timestampNs: bigint;
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  protocol: number;
+  option: PdmOption | null;
+  /** Set when the option is there but could not be decoded or opened. */
+  error: OptionError | OpenError | 'NO_KEY' | null;
+  /** Deltas in nanoseconds, for options that carry them in clear or once opened. */
+  deltaTlrNs: number | null;
+  deltaTlsNs: number | null;
+}
+
+function record(p: CapturedPacket, t: FiveTuple): PdmRecord {
+  return {
+    index: p.index,
+    timestampNs: p.timestampNs,
+    src: formatIpv6(t.src),
+    dst: formatIpv6(t.dst),
+    sport: t.sport,
+    dport: t.dport,
+    protocol: t.protocol,
+    option: null,
+    error: null,
+    deltaTlrNs: null,
+    deltaTlsNs: null,
+  };
+}
+
+/** Every IPv6 packet with a 5-tuple, whether or not it carries a PDM option. */
+export function decodeCapture(packets: CapturedPacket[], keys?: KeySource): PdmRecord[] {
+  const out: PdmRecord[] = [];
+  for (const p of packets) {
+    const ip = ipv6Payload(p);
+    if (!ip) continue;
+    const parsed = parsePacket(ip);
+    if (!parsed.ok || !parsed.value.fiveTuple) continue;
+    const r = record(p, parsed.value.fiveTuple);
+    const pdm = parsed.value.pdm;
+    if (pdm) {
+      const bytes = ip.subarray(pdm.offset, pdm.offset + pdm.length);
+      const d = decodeOption(bytes, { allowReserved: true });
+      if (!d.ok) {
+        r.error = d.error;
+      } else if (d.value.format === 'pdmv2-encrypted') {
+        r.option = d.value;
+        const k = keys ? keys(parsed.value.fiveTuple, d.value.epoch) : null;
+        if (!k) {
+          r.error = 'NO_KEY';
+        } else {
+          const opened = openOption(k.key, k.aeadId, bytes);
+          if (opened.ok) r.option = opened.value;
+          else r.error = opened.error;
+        }
+      } else {
+        r.option = d.value;
+      }
+      const o = r.option;
+      if (o && o.format !== 'pdmv2-encrypted') {
+        r.deltaTlrNs = decodeNanoseconds({ delta: o.deltaTlr, scale: o.scaleDtlr });
+        r.deltaTlsNs = decodeNanoseconds({ delta: o.deltaTls, scale: o.scaleDtls });
+      }
+    }
+    out.push(r);
+  }
+  return out;
+}
+
+export function formatRecord(r: PdmRecord): string {
+  const proto = r.protocol === 6 ? 'tcp' : r.protocol === 17 ? 'udp' : r.protocol === 58 ? 'icmp6' : `proto${r.protocol}`;
+  const head = `${r.index} ${proto} [${r.src}]:${r.sport} > [${r.dst}]:${r.dport}`;
+  if (!r.option && !r.error) return `${head} no-pdm`;
+  if (r.error && (!r.option || r.option.format === 'pdmv2-encrypted')) {
+    const o = r.option;
+    return `${head} ${o ? `${o.format} epoch=${o.epoch} psntp=${o.psntp}` : 'pdm'} error=${r.error}`;
+  }
+  const o = r.option!;
+  const deltas = `dtlr=${r.deltaTlrNs?.toFixed(3)}ns dtls=${r.deltaTlsNs?.toFixed(3)}ns`;
+  switch (o.format) {
+    case 'pdm-v1':
+      return `${head} pdm-v1 psntp=${o.psntp} psnlr=${o.psnlr} ${deltas}`;
+    case 'pdmv2-clear':
+      return `${head} pdmv2 epoch=${o.epoch} psntp=${o.psntp} psnlr=${o.psnlr} gp=${o.globalPointer} ${deltas}`;
+    case 'pdmv2-draft-clear':
+      return `${head} pdmv2-draft psntp=${o.psntp} psnlr=${o.psnlr} gp=${o.globalPointer} ${deltas}`;
+    default:
+      return `${head} ${o.format}`;
+  }
+}

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Fuzz target for the pdmv2 core: option decoder, Destination Options
+ * header planner and the packet walker / inserter. Built with
+ * clang -fsanitize=fuzzer,address,undefined (libFuzzer) or, without
+ * libFuzzer, with -DPDMV2_FUZZ_STANDALONE as a bounded random-mutation loop.
+ *
+ * Input: octet 0 selects the option format and strictness, the rest is the
+ * data (an option, a header and a packet all at once).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../pdmv2_core.h"
+
+#define FUZZ_ASSERT(c)							\
+	do {								\
+		if (!(c)) {						\
+			fprintf(stderr, "invariant failed: %s (line %d)\n", \
+				#c, __LINE__);				\
+			abort();					\
+		}							\
+	} while (0)
+
+static void fuzz_option(const u8 *d, size_t n, bool strict)
+{
+	struct pdmv2_opt o;
+	u8 out[PDMV2_OPT_MAX_LEN];
+	unsigned int len;
+	int err;
+
+	err = pdmv2_opt_decode(d, n, strict, &o);
+	FUZZ_ASSERT(err >= 0 && err < PDMV2_ERR_COUNT);
+	if (err)
+		return;
+	FUZZ_ASSERT(n == 2 + (size_t)d[1]);
+	if (o.fmt == PDMV2_FMT_V1 ||
+	    (o.fmt == PDMV2_FMT_CLEAR && !o.reserved_nonzero)) {
+		len = pdmv2_opt_encode(&o, out, sizeof(out));
+		FUZZ_ASSERT(len == n && !memcmp(out, d, n));
+	}
+}
+
+static void fuzz_header(const u8 *d, size_t n, unsigned int opt_len)
+{
+	u8 opt[PDMV2_OPT_MAX_LEN] = { PDMV2_OPT_TYPE, (u8)(opt_len - 2) };
+	static u8 out[PDMV2_DOH_MAX_LEN];
+	u32 pdm_off, pdm_len, end;
+	size_t out_len;
+	int err;
+
+	err = pdmv2_doh_build(d, n, 17, opt, opt_len, out, sizeof(out),
+			      &out_len);
+	if (err)
+		return;
+	FUZZ_ASSERT(out_len % 8 == 0 && out_len >= 8 &&
+		    out_len <= PDMV2_DOH_MAX_LEN);
+	FUZZ_ASSERT(out_len == ((size_t)out[1] + 1) * 8);
+	err = pdmv2_doh_scan(out, out_len, &pdm_off, &pdm_len, &end);
+	FUZZ_ASSERT(!err && pdm_len == opt_len);
+	FUZZ_ASSERT(pdm_off % 8 == pdmv2_opt_align(opt_len));
+	FUZZ_ASSERT(end == pdm_off + pdm_len);
+	if (n)
+		FUZZ_ASSERT(out[0] == d[0]);
+}
+
+static void fuzz_packet(const u8 *d, size_t n, unsigned int opt_len)
+{
+	u8 opt[PDMV2_OPT_MAX_LEN];
+	struct pdmv2_pkt full, inc;
+	size_t avail = 0, out_len;
+	int err, err2, rounds = 0;
+	u8 *buf;
+
+	memset(opt, 0xa5, sizeof(opt));
+	opt[0] = PDMV2_OPT_TYPE;
+	opt[1] = (u8)(opt_len - 2);
+
+	/* incremental linearisation must reach the same answer */
+	err = pdmv2_pkt_parse(d, n, n, &full);
+	do {
+		err2 = pdmv2_pkt_parse(d, avail, n, &inc);
+		if (err2 == PDMV2_ERR_NEED_MORE) {
+			FUZZ_ASSERT(inc.need > avail && inc.need <= n);
+			avail = inc.need;
+		}
+		FUZZ_ASSERT(++rounds < 1000);
+	} while (err2 == PDMV2_ERR_NEED_MORE);
+	FUZZ_ASSERT(err == err2);
+	FUZZ_ASSERT(err != PDMV2_ERR_NEED_MORE);
+	if (!err) {
+		FUZZ_ASSERT(!memcmp(&full, &inc, offsetof(struct pdmv2_pkt,
+							  need)));
+		FUZZ_ASSERT(full.sport == inc.sport &&
+			    full.dport == inc.dport &&
+			    full.proto == inc.proto &&
+			    full.icmp_type == inc.icmp_type &&
+			    full.flags == inc.flags);
+		FUZZ_ASSERT(full.l4_off <= n);
+		if (full.pdm_off)
+			FUZZ_ASSERT(full.pdm_off + full.pdm_len <= n);
+		if (full.doh_off)
+			FUZZ_ASSERT(full.doh_off + full.doh_len <= n);
+	}
+
+	buf = malloc(n + PDMV2_DOH_MAX_LEN);
+	FUZZ_ASSERT(buf);
+	memcpy(buf, d, n);
+	err = pdmv2_pkt_insert(buf, n, n + PDMV2_DOH_MAX_LEN, opt, opt_len,
+			       &out_len);
+	if (!err) {
+		struct pdmv2_pkt after;
+
+		FUZZ_ASSERT(pdmv2_pkt_check(buf, out_len) == PDMV2_OK);
+		err = pdmv2_pkt_parse(buf, out_len, out_len, &after);
+		FUZZ_ASSERT(!err);
+		FUZZ_ASSERT(after.pdm_off && after.pdm_len == opt_len &&
+			    !memcmp(buf + after.pdm_off, opt, opt_len));
+		FUZZ_ASSERT(after.pdm_off % 8 ==
+			    (after.doh_off + pdmv2_opt_align(opt_len)) % 8);
+		FUZZ_ASSERT(after.proto == full.proto);
+		/* the upper layer is carried over untouched */
+		FUZZ_ASSERT(out_len - after.l4_off == n - full.l4_off);
+		FUZZ_ASSERT(!memcmp(buf + after.l4_off, d + full.l4_off,
+				    n - full.l4_off));
+	}
+	free(buf);
+}
+
+int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
+{
+	static const unsigned int lens[4] = {
+		PDMV2_OPT_LEN_V1, PDMV2_OPT_LEN_CLEAR, PDMV2_OPT_LEN_ENC,
+		PDMV2_OPT_LEN_CLEAR,
+	};
+	unsigned int opt_len;
+	bool strict;
+
+	if (!size)
+		return 0;
+	opt_len = lens[data[0] & 3];
+	strict = data[0] & 4;
+	data++;
+	size--;
+	fuzz_option(data, size, strict);
+	fuzz_header(data, size, opt_len);
+	fuzz_packet(data, size, opt_len);
+	return 0;
+}
+
+#ifdef PDMV2_FUZZ_STANDALONE
+/*
+ * Without libFuzzer: mutate random buffers and a valid UDP packet for the
+ * given number of seconds (argv[1], default 20).
+ */
+#include <time.h>
+
+static unsigned long long rs = 88172645463325252ULL;
+
+static unsigned int rnd(void)
+{
+	rs ^= rs << 13;
+	rs ^= rs >> 7;
+	rs ^= rs << 17;
+	return (unsigned int)(rs >> 11);
+}
+
+int main(int argc, char **argv)
+{
+	static const u8 seed[] = {
+		1, 0x60, 0, 0, 0, 0, 16, 0x3c, 64,
+		[9 ... 40] = 0x20,
+		0x11, 0, 1, 4, 0, 0, 0, 0,
+		0x9c, 0x40, 0x14, 0x51, 0, 8, 0x12, 0x34,
+	};
+	long secs = argc > 1 ? atol(argv[1]) : 20;
+	time_t stop = time(NULL) + secs;
+	unsigned long long iters = 0;
+	u8 buf[512];
+
+	while (time(NULL) < stop) {
+		unsigned int i, k;
+		size_t n;
+
+		for (k = 0; k < 1000; k++, iters++) {
+			if (rnd() & 1) {
+				n = sizeof(seed);
+				memcpy(buf, seed, n);
+				for (i = rnd() % 8; i; i--)
+					buf[rnd() % n] = (u8)rnd();
+				if (rnd() % 4 == 0)
+					n = rnd() % n;
+			} else {
+				n = rnd() % sizeof(buf);
+				for (i = 0; i < n; i++)
+					buf[i] = (u8)rnd();
+			}
+			LLVMFuzzerTestOneInput(buf, n);
+		}
+	}
+	printf("fuzz: %llu iterations in %ld s, no failure\n", iters, secs);
+	return 0;
+}
+#endif

@@ -1,0 +1,778 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pdmv2 core test harness: checks kmod/pdmv2_core.c against the vectors the
+ * TypeScript core generates (test/vectors/pdmv2-options.json), plus unit
+ * tests for what the vectors do not cover (metrics, Global Pointer, walker).
+ *
+ * usage: test_core [path/to/pdmv2-options.json]
+ * Last line: "N passed, M failed"; exit status non-zero on any failure.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../pdmv2_core.h"
+#include "json.h"
+
+static unsigned int passed, failed;
+
+static void check(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ok) {
+		passed++;
+		return;
+	}
+	failed++;
+	printf("FAIL: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static int hex_nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* decode hex into a fresh buffer; returns length or -1 */
+static long unhex(const char *s, u8 **out)
+{
+	size_t n = strlen(s), i;
+	u8 *b;
+
+	if (n % 2)
+		return -1;
+	b = malloc(n / 2 + 1);
+	if (!b)
+		return -1;
+	for (i = 0; i < n / 2; i++) {
+		int hi = hex_nibble(s[2 * i]), lo = hex_nibble(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			free(b);
+			return -1;
+		}
+		b[i] = (u8)(hi << 4 | lo);
+	}
+	*out = b;
+	return (long)(n / 2);
+}
+
+static void tohex(const u8 *b, size_t n, char *out)
+{
+	static const char d[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = d[b[i] >> 4];
+		out[2 * i + 1] = d[b[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+static const char *str(const struct json *o, const char *key)
+{
+	const struct json *j = json_get(o, key);
+
+	return j && (j->type == JSON_STRING) ? j->text : NULL;
+}
+
+static int num(const struct json *o, const char *key, unsigned long long *v)
+{
+	const struct json *j = json_get(o, key);
+	char *end;
+
+	if (!j || j->type != JSON_NUMBER)
+		return 0;
+	*v = strtoull(j->text, &end, 10);
+	return *end == 0;
+}
+
+#define LIMBS 40
+
+/* decimal string -> little-endian 32-bit limbs; -1 if it does not fit */
+static int dec_to_limbs(const char *s, u32 *a)
+{
+	memset(a, 0, LIMBS * sizeof(*a));
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		u64 carry;
+		int i;
+
+		if (*s < '0' || *s > '9')
+			return -1;
+		carry = (u64)(*s - '0');
+		for (i = 0; i < LIMBS; i++) {
+			u64 v = (u64)a[i] * 10 + carry;
+
+			a[i] = (u32)v;
+			carry = v >> 32;
+		}
+		if (carry)
+			return -1;
+	}
+	return 0;
+}
+
+/* DELTA << SCALE as limbs */
+static void decoded_limbs(u16 delta, u8 scale, u32 *a)
+{
+	u64 v = (u64)delta << (scale % 32);
+
+	memset(a, 0, LIMBS * sizeof(*a));
+	a[scale / 32] = (u32)v;
+	a[scale / 32 + 1] = (u32)(v >> 32);
+}
+
+static const char *fmt_name(enum pdmv2_fmt f)
+{
+	switch (f) {
+	case PDMV2_FMT_V1: return "pdm-v1";
+	case PDMV2_FMT_CLEAR: return "pdmv2-clear";
+	case PDMV2_FMT_DRAFT_CLEAR: return "pdmv2-draft-clear";
+	case PDMV2_FMT_ENCRYPTED: return "pdmv2-encrypted";
+	}
+	return "?";
+}
+
+/* the TypeScript core's packet error names for our codes */
+static const char *ts_pkt_err(int err)
+{
+	switch (err) {
+	case PDMV2_ERR_BAD_PACKET: return "TRUNCATED";
+	case PDMV2_ERR_BAD_HEADER: return "BAD_OPTION_TLV";
+	case PDMV2_ERR_HAS_PDM: return "ALREADY_PRESENT";
+	case PDMV2_ERR_TOO_LONG: return "HEADER_TOO_LONG";
+	default: return pdmv2_err_name(err);
+	}
+}
+
+static int field_of(const struct pdmv2_opt *o, const char *name,
+		    unsigned long long *v)
+{
+	static const struct { const char *n; size_t off; int size; } map[] = {
+#define F(n, m) { n, offsetof(struct pdmv2_opt, m), \
+		  (int)sizeof(((struct pdmv2_opt *)0)->m) }
+		F("version", version), F("epoch", epoch), F("psntp", psntp),
+		F("psnlr", psnlr), F("global_pointer", global_pointer),
+		F("scale_dtlr", scale_dtlr), F("scale_dtls", scale_dtls),
+		F("delta_tlr", delta_tlr), F("delta_tls", delta_tls),
+		F("random", random), F("flag", flag),
+#undef F
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		const u8 *p = (const u8 *)o + map[i].off;
+
+		if (strcmp(map[i].n, name))
+			continue;
+		if (map[i].size == 1)
+			*v = *p;
+		else if (map[i].size == 2)
+			*v = *(const u16 *)(const void *)p;
+		else
+			*v = *(const u32 *)(const void *)p;
+		return 1;
+	}
+	return 0;
+}
+
+static int set_field(struct pdmv2_opt *o, const char *name,
+		     unsigned long long v)
+{
+	if (!strcmp(name, "version"))
+		o->version = (u8)v;
+	else if (!strcmp(name, "epoch"))
+		o->epoch = (u16)v;
+	else if (!strcmp(name, "psntp"))
+		o->psntp = (u32)v;
+	else if (!strcmp(name, "psnlr"))
+		o->psnlr = (u32)v;
+	else if (!strcmp(name, "global_pointer"))
+		o->global_pointer = (u32)v;
+	else if (!strcmp(name, "scale_dtlr"))
+		o->scale_dtlr = (u8)v;
+	else if (!strcmp(name, "scale_dtls"))
+		o->scale_dtls = (u8)v;
+	else if (!strcmp(name, "delta_tlr"))
+		o->delta_tlr = (u16)v;
+	else if (!strcmp(name, "delta_tls"))
+		o->delta_tls = (u16)v;
+	else if (!strcmp(name, "random"))
+		o->random = (u16)v;
+	else if (!strcmp(name, "flag"))
+		o->flag = (u8)v;
+	else
+		return 0;
+	return 1;
+}
+
+/* ---- vector sections -------------------------------------------------- */
+
+static void test_options(const struct json *arr)
+{
+	const struct json *e;
+
+	for (e = arr ? arr->child : NULL; e; e = e->next) {
+		const char *name = str(e, "name"), *format = str(e, "format");
+		const char *hex = str(e, "option");
+		const struct json *fields = json_get(e, "fields"), *f;
+		struct pdmv2_opt o, enc;
+		u8 *bytes = NULL, out[64];
+		long n;
+		int err;
+
+		if (!name || !format || !hex || !fields) {
+			check(0, "options: malformed entry");
+			continue;
+		}
+		n = unhex(hex, &bytes);
+		if (n < 0) {
+			check(0, "options/%s: bad hex", name);
+			continue;
+		}
+		err = pdmv2_opt_decode(bytes, (size_t)n, true, &o);
+		check(err == PDMV2_OK, "options/%s: decode: %s", name,
+		      pdmv2_err_name(err));
+		if (err) {
+			free(bytes);
+			continue;
+		}
+		check(!strcmp(fmt_name(o.fmt), format),
+		      "options/%s: format %s, want %s", name,
+		      fmt_name(o.fmt), format);
+		memset(&enc, 0, sizeof(enc));
+		enc.fmt = o.fmt;
+		for (f = fields->child; f; f = f->next) {
+			unsigned long long want, got;
+
+			if (!num(fields, f->key, &want) ||
+			    !field_of(&o, f->key, &got)) {
+				check(0, "options/%s: field %s unknown", name,
+				      f->key);
+				continue;
+			}
+			check(got == want, "options/%s: %s = %llu, want %llu",
+			      name, f->key, got, want);
+			set_field(&enc, f->key, want);
+		}
+		if (o.fmt == PDMV2_FMT_CLEAR || o.fmt == PDMV2_FMT_V1) {
+			unsigned int len = pdmv2_opt_encode(&enc, out,
+							    sizeof(out));
+			char h[2 * sizeof(out) + 1];
+
+			tohex(out, len, h);
+			check(len == (unsigned int)n && !memcmp(out, bytes, len),
+			      "options/%s: encode gives %s", name, h);
+		}
+		if (o.fmt == PDMV2_FMT_ENCRYPTED) {
+			pdmv2_opt_encode_aad(o.epoch, o.psntp, out);
+			check(!memcmp(out, bytes, PDMV2_AAD_LEN),
+			      "options/%s: clear part differs", name);
+		}
+		free(bytes);
+	}
+}
+
+static void test_malformed(const struct json *arr)
+{
+	const struct json *e;
+
+	for (e = arr ? arr->child : NULL; e; e = e->next) {
+		const char *name = str(e, "name"), *hex = str(e, "option");
+		const char *want = str(e, "error");
+		const struct json *strict = json_get(e, "strict");
+		struct pdmv2_opt o;
+		u8 *bytes = NULL;
+		long n;
+		int err;
+
+		if (!name || !hex || !want || !strict ||
+		    strict->type != JSON_BOOL) {
+			check(0, "malformed: malformed entry");
+			continue;
+		}
+		n = unhex(hex, &bytes);
+		if (n < 0) {
+			check(0, "malformed/%s: bad hex", name);
+			continue;
+		}
+		err = pdmv2_opt_decode(bytes, (size_t)n, strict->boolean, &o);
+		check(!strcmp(pdmv2_err_name(err), want),
+		      "malformed/%s: got %s, want %s", name,
+		      pdmv2_err_name(err), want);
+		if (!strcmp(want, "RESERVED_NONZERO")) {
+			/* the module's ingress decoder is lenient */
+			err = pdmv2_opt_decode(bytes, (size_t)n, false, &o);
+			check(err == PDMV2_OK && o.reserved_nonzero,
+			      "malformed/%s: lenient decode: %s", name,
+			      pdmv2_err_name(err));
+		}
+		free(bytes);
+	}
+}
+
+static void test_time(const struct json *arr)
+{
+	const struct json *e;
+
+	for (e = arr ? arr->child : NULL; e; e = e->next) {
+		const char *name = str(e, "name"), *as = str(e, "attoseconds");
+		const char *dec = str(e, "decoded_attoseconds");
+		const char *ns = str(e, "nanoseconds");
+		unsigned long long want_d, want_s;
+		u32 a[LIMBS], b[LIMBS];
+		u16 delta;
+		u8 scale;
+
+		if (!name || !as || !dec || !num(e, "delta", &want_d) ||
+		    !num(e, "scale", &want_s)) {
+			check(0, "time: malformed entry");
+			continue;
+		}
+		if (dec_to_limbs(as, a)) {
+			check(0, "time/%s: attoseconds too large", name);
+			continue;
+		}
+		pdmv2_time_encode_limbs(a, LIMBS, &delta, &scale);
+		check(delta == want_d && scale == want_s,
+		      "time/%s: got (%u, %u), want (%llu, %llu)", name, delta,
+		      scale, want_d, want_s);
+		if (!dec_to_limbs(dec, a)) {
+			decoded_limbs(delta, scale, b);
+			check(!memcmp(a, b, sizeof(a)),
+			      "time/%s: decoded value differs", name);
+		} else {
+			check(0, "time/%s: bad decoded_attoseconds", name);
+		}
+		if (ns) {
+			char *end;
+			unsigned long long v = strtoull(ns, &end, 10);
+
+			pdmv2_time_encode_ns(v, &delta, &scale);
+			check(!*end && delta == want_d && scale == want_s,
+			      "time/%s: from ns got (%u, %u)", name, delta,
+			      scale);
+		}
+	}
+}
+
+static void test_headers(const struct json *arr)
+{
+	const struct json *e;
+
+	for (e = arr ? arr->child : NULL; e; e = e->next) {
+		const char *name = str(e, "name"), *opt = str(e, "option");
+		const char *res = str(e, "result"), *ex = str(e, "existing");
+		u8 *ob = NULL, *eb = NULL, *rb = NULL, out[PDMV2_DOH_MAX_LEN];
+		unsigned long long nh;
+		long on, en = 0, rn;
+		size_t outlen = 0;
+		int err;
+
+		if (!name || !opt || !res || !num(e, "next_header", &nh)) {
+			check(0, "headers: malformed entry");
+			continue;
+		}
+		on = unhex(opt, &ob);
+		rn = unhex(res, &rb);
+		if (ex)
+			en = unhex(ex, &eb);
+		if (on < 0 || rn < 0 || en < 0) {
+			check(0, "headers/%s: bad hex", name);
+		} else {
+			err = pdmv2_doh_build(eb, (size_t)en, (u8)nh, ob,
+					      (unsigned int)on, out,
+					      sizeof(out), &outlen);
+			check(!err && outlen == (size_t)rn &&
+			      !memcmp(out, rb, outlen),
+			      "headers/%s: %s, %zu octets", name,
+			      pdmv2_err_name(err), outlen);
+		}
+		free(ob);
+		free(eb);
+		free(rb);
+	}
+}
+
+static void test_packets(const struct json *arr)
+{
+	const struct json *e;
+
+	for (e = arr ? arr->child : NULL; e; e = e->next) {
+		const char *name = str(e, "name"), *pkt = str(e, "packet");
+		const char *opt = str(e, "option"), *res = str(e, "result");
+		const char *want_err = str(e, "error");
+		u8 *pb = NULL, *ob = NULL, *rb = NULL, *buf;
+		long pn, on, rn = 0;
+		size_t outlen = 0;
+		int err;
+
+		if (!name || !pkt || !opt || (!res && !want_err)) {
+			check(0, "packets: malformed entry");
+			continue;
+		}
+		pn = unhex(pkt, &pb);
+		on = unhex(opt, &ob);
+		if (res)
+			rn = unhex(res, &rb);
+		buf = malloc((size_t)(pn > 0 ? pn : 0) + 4096);
+		if (pn < 0 || on < 0 || rn < 0 || !buf) {
+			check(0, "packets/%s: bad hex", name);
+			goto next;
+		}
+		memcpy(buf, pb, (size_t)pn);
+		err = pdmv2_pkt_insert(buf, (size_t)pn, (size_t)pn + 4096, ob,
+				       (unsigned int)on, &outlen);
+		if (want_err) {
+			check(err && !strcmp(ts_pkt_err(err), want_err),
+			      "packets/%s: got %s, want %s", name,
+			      err ? ts_pkt_err(err) : "OK", want_err);
+		} else {
+			struct pdmv2_pkt info;
+
+			check(!err && outlen == (size_t)rn &&
+			      !memcmp(buf, rb, outlen),
+			      "packets/%s: %s, %zu octets", name,
+			      ts_pkt_err(err), outlen);
+			/* and the walker finds exactly that option again */
+			err = pdmv2_pkt_parse(rb, (size_t)rn, (size_t)rn,
+					      &info);
+			check(!err && info.pdm_len == (u32)on &&
+			      !memcmp(rb + info.pdm_off, ob, (size_t)on),
+			      "packets/%s: option not found in result", name);
+		}
+next:
+		free(buf);
+		free(pb);
+		free(ob);
+		free(rb);
+	}
+}
+
+/* plaintext and AAD of the encrypted vectors (sealing itself: AEAD seam) */
+static void test_encrypted(const struct json *arr)
+{
+	const struct json *e, *f;
+
+	for (e = arr ? arr->child : NULL; e; e = e->next) {
+		const char *name = str(e, "name"), *aad = str(e, "aad");
+		const char *pt = str(e, "plaintext");
+		const struct json *fields = json_get(e, "fields");
+		u8 *ab = NULL, *pb = NULL, out[PDMV2_METRICS_LEN];
+		struct pdmv2_opt o;
+
+		if (!name || !aad || !pt || !fields)
+			continue;
+		memset(&o, 0, sizeof(o));
+		for (f = fields->child; f; f = f->next) {
+			unsigned long long v;
+
+			if (num(fields, f->key, &v))
+				set_field(&o, f->key, v);
+		}
+		if (unhex(aad, &ab) == PDMV2_AAD_LEN &&
+		    unhex(pt, &pb) == PDMV2_METRICS_LEN) {
+			pdmv2_opt_encode_aad(o.epoch, o.psntp, out);
+			check(!memcmp(out, ab, PDMV2_AAD_LEN),
+			      "encrypted/%s: AAD differs", name);
+			pdmv2_opt_encode_metrics(&o, out);
+			check(!memcmp(out, pb, PDMV2_METRICS_LEN),
+			      "encrypted/%s: metrics block differs", name);
+		} else {
+			check(0, "encrypted/%s: bad hex", name);
+		}
+		free(ab);
+		free(pb);
+	}
+}
+
+/* ---- unit tests -------------------------------------------------------- */
+
+/* reference encoder with 128-bit integers (x86_64 test host only) */
+static void ref_encode(unsigned __int128 a, u16 *delta, u8 *scale)
+{
+	unsigned int bits = 0, s;
+	unsigned __int128 t = a, d;
+
+	while (t) {
+		t >>= 1;
+		bits++;
+	}
+	if (bits <= 16) {
+		*delta = (u16)a;
+		*scale = 0;
+		return;
+	}
+	s = bits - 16;
+	d = (a + ((unsigned __int128)1 << (s - 1))) >> s;
+	if (d == 0x10000) {
+		d = 0x8000;
+		s++;
+	}
+	*delta = (u16)d;
+	*scale = (u8)s;
+}
+
+static u64 rng_state = 0x9e3779b97f4a7c15ULL;
+
+static u64 rnd64(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void unit_time(void)
+{
+	unsigned int i, bad = 0;
+
+	for (i = 0; i < 200000; i++) {
+		u64 ns = rnd64() >> (rnd64() % 64);
+		u16 d1, d2;
+		u8 s1, s2;
+
+		pdmv2_time_encode_ns(ns, &d1, &s1);
+		ref_encode((unsigned __int128)ns * 1000000000U, &d2, &s2);
+		if (d1 != d2 || s1 != s2)
+			bad++;
+	}
+	check(!bad, "time: %u random ns values differ from reference", bad);
+}
+
+static void unit_metrics(void)
+{
+	struct pdmv2_metrics c, s;
+	struct pdmv2_tx tx;
+	u16 d;
+	u8 sc;
+
+	/* client sends at 1000, server receives at 1500, answers at 1600 */
+	pdmv2_metrics_init(&c, 100);
+	pdmv2_metrics_init(&s, 7000);
+	pdmv2_metrics_on_send(&c, 1000, &tx);
+	check(tx.psntp == 100 && tx.psnlr == 0 && !tx.delta_tlr &&
+	      !tx.scale_dtlr && !tx.delta_tls && !tx.scale_dtls,
+	      "metrics: first packet carries zeros");
+	pdmv2_metrics_on_receive(&s, 1500, tx.psntp);
+	pdmv2_metrics_on_send(&s, 1600, &tx);
+	pdmv2_time_encode_ns(100, &d, &sc);
+	check(tx.psntp == 7000 && tx.psnlr == 100 && tx.delta_tlr == d &&
+	      tx.scale_dtlr == sc && !tx.delta_tls && !tx.scale_dtls,
+	      "metrics: server reply carries server delay, no DeltaTLS");
+	/* client receives at 2100, sends again at 2150 */
+	pdmv2_metrics_on_receive(&c, 2100, tx.psntp);
+	pdmv2_metrics_on_send(&c, 2150, &tx);
+	pdmv2_time_encode_ns(50, &d, &sc);
+	check(tx.psntp == 101 && tx.psnlr == 7000 && tx.delta_tlr == d &&
+	      tx.scale_dtlr == sc, "metrics: client DeltaTLR");
+	pdmv2_time_encode_ns(1100, &d, &sc);
+	check(tx.delta_tls == d && tx.scale_dtls == sc,
+	      "metrics: client DeltaTLS is the round trip (1100 ns)");
+	/* clock went backwards: zeros, counted */
+	pdmv2_metrics_on_receive(&c, 5000, 7001);
+	pdmv2_metrics_on_send(&c, 4000, &tx);
+	check(tx.negative == 1 && !tx.delta_tlr && !tx.scale_dtlr,
+	      "metrics: negative duration encodes as zero");
+	/* PSN wraps modulo 2^32 */
+	pdmv2_metrics_init(&c, 0xffffffffU);
+	pdmv2_metrics_on_send(&c, 1, &tx);
+	check(tx.psntp == 0xffffffffU && c.psn_next == 0,
+	      "metrics: PSN wraps");
+}
+
+static void unit_gp(void)
+{
+	static const u8 ll[16] = { 0xfe, 0x80 }, gl[16] = { 0x20, 0x01 };
+	static const u8 febf[16] = { 0xfe, 0xbf }, fec0[16] = { 0xfe, 0xc0 };
+	struct pdmv2_gp gp;
+	u32 a, b, c, d;
+
+	pdmv2_gp_init(&gp);
+	a = pdmv2_gp_next(&gp, ll);
+	b = pdmv2_gp_next(&gp, ll);
+	c = pdmv2_gp_next(&gp, gl);
+	d = pdmv2_gp_next(&gp, febf);
+	check(a == 1 && b == 2 && c == 1 && d == 3,
+	      "gp: separate counters starting at 1");
+	check(!pdmv2_addr_is_link_local(fec0) &&
+	      pdmv2_addr_is_link_local(febf), "gp: fe80::/10 boundaries");
+}
+
+static void unit_walker(void)
+{
+	/* HbH(8) + DOH(8, with PDM v1? no: PadN) + UDP */
+	u8 pkt[40 + 8 + 16 + 8] = { 0x60 };
+	struct pdmv2_pkt info;
+	size_t avail;
+	int err = 0, rounds = 0;
+
+	pkt[4] = 0;
+	pkt[5] = sizeof(pkt) - 40;
+	pkt[6] = PDMV2_NEXTHDR_HOP;
+	pkt[40] = PDMV2_NEXTHDR_DEST;
+	pkt[41] = 0;
+	pkt[42] = 1;
+	pkt[43] = 4;
+	pkt[48] = PDMV2_NEXTHDR_UDP;
+	pkt[49] = 1;
+	pkt[50] = 0x1e;		/* some option, 4 octets */
+	pkt[51] = 2;
+	pkt[54] = 1;		/* PadN to the end */
+	pkt[55] = 8;
+	pkt[64] = 0x12;
+	pkt[65] = 0x34;
+	pkt[66] = 0x56;
+	pkt[67] = 0x78;
+	/* feed the walker the way the module does: grow until it is happy */
+	for (avail = 40;; rounds++) {
+		err = pdmv2_pkt_parse(pkt, avail, sizeof(pkt), &info);
+		if (err != PDMV2_ERR_NEED_MORE || rounds > 10)
+			break;
+		check(info.need > avail, "walker: need grows");
+		avail = info.need;
+	}
+	check(!err && info.doh_off == 48 && info.doh_len == 16 &&
+	      info.l4_off == 64 && info.nh_off == 48 &&
+	      info.proto == PDMV2_NEXTHDR_UDP && info.sport == 0x1234 &&
+	      info.dport == 0x5678 && (info.flags & PDMV2_PKT_KEY) &&
+	      rounds == 5, "walker: HbH + DOH + UDP (%s, %d rounds)",
+	      pdmv2_err_name(err), rounds);
+	/* a header running past the packet */
+	pkt[49] = 5;
+	err = pdmv2_pkt_parse(pkt, sizeof(pkt), sizeof(pkt), &info);
+	check(err == PDMV2_ERR_BAD_PACKET, "walker: overlong header: %s",
+	      pdmv2_err_name(err));
+}
+
+static void unit_doh_shrink(void)
+{
+	/* a 24-octet header that is all padding becomes a 16-octet one */
+	u8 hdr[24] = { 17, 2, 1, 20 }, out[64];
+	u8 opt[PDMV2_OPT_LEN_V1] = { 0x0f, 10 };
+	struct pdmv2_doh_plan plan;
+	size_t n;
+	int err;
+
+	err = pdmv2_doh_plan(hdr, sizeof(hdr), sizeof(opt), &plan);
+	check(!err && plan.keep == 2 && plan.new_len == 16 &&
+	      plan.old_len == 24, "doh: trailing padding removed");
+	err = pdmv2_doh_build(hdr, sizeof(hdr), 0, opt, sizeof(opt), out,
+			      sizeof(out), &n);
+	check(!err && n == 16 && out[0] == 17 && out[1] == 1 &&
+	      out[2] == 0x0f && out[14] == 1 && out[15] == 0,
+	      "doh: shrunk header layout");
+	hdr[1] = 1;
+	err = pdmv2_doh_plan(hdr, sizeof(hdr), sizeof(opt), &plan);
+	check(err == PDMV2_ERR_BAD_HEADER, "doh: length mismatch rejected");
+}
+
+/* write the vectors' packets, options and headers as fuzz seeds */
+static void dump_seeds(const struct json *root, const char *dir)
+{
+	static const char * const sect[] = { "packets", "options",
+					     "malformed", "headers" };
+	static const char * const keys[] = { "packet", "option", "option",
+					     "existing" };
+	unsigned int i, k = 0;
+
+	for (i = 0; i < 4; i++) {
+		const struct json *e;
+
+		for (e = json_get(root, sect[i]) ?
+			 json_get(root, sect[i])->child : NULL; e;
+		     e = e->next) {
+			const char *hex = str(e, keys[i]);
+			char path[4096];
+			u8 *b = NULL, sel;
+			long n;
+			FILE *f;
+
+			if (!hex || (n = unhex(hex, &b)) < 0)
+				continue;
+			for (sel = 0; sel < 3; sel++) {
+				snprintf(path, sizeof(path), "%s/seed-%03u",
+					 dir, k++);
+				f = fopen(path, "wb");
+				if (!f)
+					continue;
+				fputc(sel, f);
+				fwrite(b, 1, (size_t)n, f);
+				fclose(f);
+			}
+			free(b);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = argc > 1 ? argv[1] :
+			   "../../test/vectors/pdmv2-options.json";
+	struct json *root = NULL;
+	char err[128];
+	FILE *f;
+	long size;
+	char *buf;
+
+	f = fopen(path, "rb");
+	if (!f || fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET)) {
+		printf("cannot read %s\n", path);
+		check(0, "vectors file");
+	} else {
+		buf = malloc((size_t)size + 1);
+		if (buf && fread(buf, 1, (size_t)size, f) == (size_t)size)
+			root = json_parse(buf, (size_t)size, err);
+		else
+			snprintf(err, sizeof(err), "read error");
+		free(buf);
+		check(root != NULL, "vectors: %s", root ? "" : err);
+	}
+	if (f)
+		fclose(f);
+	if (root) {
+		unsigned long long v;
+
+		check(num(root, "version", &v) && v == 1,
+		      "vectors: version 1");
+		test_options(json_get(root, "options"));
+		test_malformed(json_get(root, "malformed"));
+		test_time(json_get(root, "time"));
+		test_headers(json_get(root, "headers"));
+		test_packets(json_get(root, "packets"));
+		test_encrypted(json_get(root, "encrypted"));
+		printf("vectors: options %zu, malformed %zu, time %zu, headers %zu, packets %zu, encrypted %zu\n",
+		       json_count(json_get(root, "options")),
+		       json_count(json_get(root, "malformed")),
+		       json_count(json_get(root, "time")),
+		       json_count(json_get(root, "headers")),
+		       json_count(json_get(root, "packets")),
+		       json_count(json_get(root, "encrypted")));
+		if (argc > 3 && !strcmp(argv[2], "--seeds"))
+			dump_seeds(root, argv[3]);
+		json_free(root);
+	}
+	unit_time();
+	unit_metrics();
+	unit_gp();
+	unit_walker();
+	unit_doh_shrink();
+	printf("%u passed, %u failed\n", passed, failed);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,103 @@
+// Analyzer: pcap reading (both byte orders, µs and ns), link layers, PDM decoding
+// of clear, v1 and encrypted options, and clear errors for bad files.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseIpv6 } from '../core/src/addr.js';
+import { insertPdmOption } from '../core/src/ipv6.js';
+import { AEAD_AES_128_GCM } from '../core/src/keys.js';
+import { encodeClear, encodeV1 } from '../core/src/options.js';
+import { sealOption } from '../core/src/seal.js';
+import { decodeCapture, formatRecord } from '../analyzer/src/decode.js';
+import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2, PcapError, readPcap } from '../analyzer/src/pcap.js';
+
+function udpPacket(): Uint8Array {
+  const p = new Uint8Array(48);
+  p[0] = 0x60;
+  p[5] = 8;
+  p[6] = 17;
+  p.set(parseIpv6('2001:db8:1::10'), 8);
+  p.set(parseIpv6('2001:db8:2::20'), 24);
+  p.set([0x9c, 0x40, 0x14, 0x51, 0, 8, 0, 0], 40);
+  return p;
+}
+
+function frame(linkType: number, ip: Uint8Array): Uint8Array {
+  if (linkType === LINKTYPE_ETHERNET) return Uint8Array.from([...new Array(12).fill(2), 0x86, 0xdd, ...ip]);
+  const sll2 = new Uint8Array(20);
+  sll2[0] = 0x86;
+  sll2[1] = 0xdd;
+  return Uint8Array.from([...sll2, ...ip]);
+}
+
+function pcap(frames: Uint8Array[], opts: { little: boolean; nanos: boolean; linkType: number }): Uint8Array {
+  const parts: number[] = [];
+  const buf = new DataView(new ArrayBuffer(24));
+  buf.setUint32(0, opts.nanos ? 0xa1b23c4d : 0xa1b2c3d4, opts.little);
+  buf.setUint16(4, 2, opts.little);
+  buf.setUint16(6, 4, opts.little);
+  buf.setUint32(16, 65535, opts.little);
+  buf.setUint32(20, opts.linkType, opts.little);
+  parts.push(...new Uint8Array(buf.buffer));
+  frames.forEach((f, i) => {
+    const h = new DataView(new ArrayBuffer(16));
+    h.setUint32(0, 1700000000 + i, opts.little);
+    h.setUint32(4, 123, opts.little);
+    h.setUint32(8, f.length, opts.little);
+    h.setUint32(12, f.length, opts.little);
+    parts.push(...new Uint8Array(h.buffer), ...f);
+  });
+  return Uint8Array.from(parts);
+}
+
+const fields = { epoch: 1, psntp: 100, psnlr: 7, globalPointer: 3, scaleDtlr: 14, scaleDtls: 0, deltaTlr: 61035, deltaTls: 0 };
+
+function must(r: ReturnType<typeof insertPdmOption>): Uint8Array {
+  if (!r.ok) throw new Error(r.error);
+  return r.value;
+}
+
+test('reads all four pcap header variants and decodes clear and v1 options', () => {
+  for (const little of [true, false]) {
+    for (const nanos of [true, false]) {
+      for (const linkType of [LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2]) {
+        const clear = must(insertPdmOption(udpPacket(), encodeClear(fields)));
+        const v1 = must(insertPdmOption(udpPacket(), encodeV1({ scaleDtlr: 0, scaleDtls: 0, psntp: 5, psnlr: 4, deltaTlr: 9, deltaTls: 0 })));
+        const packets = readPcap(pcap([frame(linkType, clear), frame(linkType, udpPacket()), frame(linkType, v1)], { little, nanos, linkType }));
+        assert.is(packets.length, 3);
+        assert.is(packets[1]!.timestampNs, 1700000001n * 1_000_000_000n + (nanos ? 123n : 123_000n));
+        const records = decodeCapture(packets);
+        assert.is(records.length, 3);
+        assert.is(records[0]!.option?.format, 'pdmv2-clear');
+        assert.is(records[0]!.sport, 40000);
+        assert.ok(Math.abs(records[0]!.deltaTlrNs! - 1) < 0.00001, 'DeltaTLR decodes to 1 ns');
+        assert.is(records[1]!.option, null);
+        assert.is(records[2]!.option?.format, 'pdm-v1');
+        assert.match(formatRecord(records[0]!), /pdmv2 epoch=1 psntp=100 psnlr=7 gp=3/);
+      }
+    }
+  }
+});
+
+test('opens encrypted options with the right key and reports the wrong one', () => {
+  const key = new Uint8Array(16).fill(7);
+  const sealed = must(insertPdmOption(udpPacket(), sealOption(key, AEAD_AES_128_GCM, fields)));
+  const packets = readPcap(pcap([frame(LINKTYPE_ETHERNET, sealed)], { little: true, nanos: false, linkType: LINKTYPE_ETHERNET }));
+  assert.is(decodeCapture(packets)[0]!.error, 'NO_KEY');
+  const opened = decodeCapture(packets, () => ({ key, aeadId: AEAD_AES_128_GCM }))[0]!;
+  assert.is(opened.error, null);
+  assert.equal(opened.option, { format: 'pdmv2-clear', ...fields });
+  const wrong = decodeCapture(packets, () => ({ key: new Uint8Array(16), aeadId: AEAD_AES_128_GCM }))[0]!;
+  assert.is(wrong.error, 'TAG_MISMATCH');
+});
+
+test('bad files give clear errors', () => {
+  assert.throws(() => readPcap(new Uint8Array(10)), (e: unknown) => e instanceof PcapError && /shorter/.test(e.message));
+  assert.throws(() => readPcap(new Uint8Array(24)), (e: unknown) => e instanceof PcapError && /magic/.test(e.message));
+  const good = pcap([frame(LINKTYPE_ETHERNET, udpPacket())], { little: true, nanos: false, linkType: LINKTYPE_ETHERNET });
+  assert.throws(() => readPcap(good.subarray(0, good.length - 1)), (e: unknown) => e instanceof PcapError && /truncated/.test(e.message));
+  const ng = new Uint8Array(24);
+  ng.set([0x0a, 0x0d, 0x0d, 0x0a]);
+  assert.throws(() => readPcap(ng), (e: unknown) => e instanceof PcapError && /pcapng/.test(e.message));
+});
+
+test.run();
