@@ -296,11 +296,11 @@ function close(doc: { value: number; exact: bigint | null; ulp: number }, actual
   return Math.abs(Number(actual) - doc.value) <= doc.ulp / 2 + Math.abs(doc.value) * 1e-12;
 }
 
-test('the example table of PROTOCOL.md §3 agrees with the encoder', () => {
-  const doc = readFileSync(join(repoRoot(), 'docs', 'PROTOCOL.md'), 'utf8');
+/** Differences between the §3 example table of `doc` and the encoder. */
+function timeTableProblems(doc: string): string[] {
   const section = doc.slice(doc.indexOf('## 3. Time encoding'), doc.indexOf('## 4.'));
   const rows = section.split('\n').filter((l) => /^\| (?!duration|---)/.test(l));
-  assert.ok(rows.length >= 7, 'table found');
+  if (rows.length < 7) return [`time table not found (${rows.length} rows)`];
   const problems: string[] = [];
   for (const row of rows) {
     const [name, aText, deltaText, scaleText, decodedText, errText] = row
@@ -330,7 +330,29 @@ test('the example table of PROTOCOL.md §3 agrees with the encoder', () => {
     const lead = errText.replace(/\(.*\)/, '').replace(/^[+−-]?[\d.]+ ppm$/, '').trim();
     if (lead !== '' && !close(parseNumber(lead), diff)) problems.push(`${name}: decoded − A ${errText}, encoder gives ${diff}`);
   }
-  assert.equal(problems, []);
+  return problems;
+}
+
+test('the example table of PROTOCOL.md §3 agrees with the encoder', () => {
+  const doc = readFileSync(join(repoRoot(), 'docs', 'PROTOCOL.md'), 'utf8');
+  assert.equal(timeTableProblems(doc), []);
+});
+
+test('the §3 table check can fail (corrupted copies of the table)', () => {
+  const doc = readFileSync(join(repoRoot(), 'docs', 'PROTOCOL.md'), 'utf8');
+  const corruptions: Array<[string, string]> = [
+    ['| 56843 |', '| 55511 |'],
+    ['| 999 997 440 |', '| 999 997 441 |'],
+    ['(+6.0 ppm)', '(+7.0 ppm)'],
+    ['| 14 |', '| 15 |'],
+  ];
+  let applied = 0;
+  for (const [from, to] of corruptions) {
+    if (!doc.includes(from)) continue;
+    applied++;
+    assert.ok(timeTableProblems(doc.replace(from, to)).length > 0, `'${from}' → '${to}' is detected`);
+  }
+  assert.ok(applied >= 2, 'at least two corruptions applied');
 });
 
 test.run();

@@ -241,14 +241,14 @@ export function insertPdmOption(packet: Uint8Array, option: Uint8Array): PacketR
   if (!parsed.ok) return parsed;
   const view = parsed.value;
   if (view.pdm) return fail('ALREADY_PRESENT');
+  // A fragment's reason comes first: behind a non-first fragment the next header says nothing.
+  if (view.headers.some((h) => h.type === NH_FRAGMENT) && !view.atomicFragment) return fail('FRAGMENT');
   if (view.headers.some((h) => h.type === NH_AH)) return fail('AH');
   if (view.upperProtocol === NH_ESP) return fail('ESP');
-  if (view.headers.some((h) => h.type === NH_FRAGMENT) && !view.atomicFragment) return fail('FRAGMENT');
 
   let start: number;
   let end: number;
   let header: PacketResult<Uint8Array>;
-  let prevNextHeaderAt: number;
   const finalHeader = view.finalDestOpts >= 0 ? view.headers[view.finalDestOpts]! : null;
   if (finalHeader) {
     start = finalHeader.offset;
@@ -260,7 +260,7 @@ export function insertPdmOption(packet: Uint8Array, option: Uint8Array): PacketR
   }
   if (!header.ok) return header;
   const prev = view.headers[finalHeader ? view.finalDestOpts - 1 : view.headers.length - 1];
-  prevNextHeaderAt = prev ? prev.offset : 6;
+  const prevNextHeaderAt = prev ? prev.offset : 6;
 
   const out = new Uint8Array(packet.length - (end - start) + header.value.length);
   out.set(packet.subarray(0, start), 0);
