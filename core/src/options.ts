@@ -184,17 +184,31 @@ function checkUint(name: string, value: number, bits: number): void {
   }
 }
 
-function checkMetrics(m: Pdmv2Metrics): void {
-  checkUint('psnlr', m.psnlr, 32);
-  checkUint('globalPointer', m.globalPointer, 32);
-  checkUint('scaleDtlr', m.scaleDtlr, 8);
-  checkUint('scaleDtls', m.scaleDtls, 8);
-  checkUint('deltaTlr', m.deltaTlr, 16);
-  checkUint('deltaTls', m.deltaTls, 16);
+/** Field widths in bits, one table per format, so each encoder checks every field it writes. */
+type Widths<T> = { [K in keyof T]?: number };
+
+function checkFields<T extends object>(fields: T, widths: Widths<T>): void {
+  for (const name of Object.keys(widths) as Array<keyof T & string>) {
+    checkUint(name, fields[name] as number, widths[name]!);
+  }
 }
 
+const METRICS_WIDTHS: Widths<Pdmv2Metrics> = { psnlr: 32, globalPointer: 32, scaleDtlr: 8, scaleDtls: 8, deltaTlr: 16, deltaTls: 16 };
+const V1_WIDTHS: Widths<PdmV1> = { scaleDtlr: 8, scaleDtls: 8, psntp: 16, psnlr: 16, deltaTlr: 16, deltaTls: 16 };
+const DRAFT_WIDTHS: Widths<Pdmv2DraftClear> = {
+  random: 15,
+  flag: 1,
+  scaleDtlr: 8,
+  scaleDtls: 8,
+  globalPointer: 32,
+  psntp: 16,
+  psnlr: 16,
+  deltaTlr: 16,
+  deltaTls: 16,
+};
+
 export function encodeMetricsBlock(m: Pdmv2Metrics): Uint8Array {
-  checkMetrics(m);
+  checkFields(m, METRICS_WIDTHS);
   const b = new Uint8Array(METRICS_BLOCK_LEN);
   writeU32(b, 0, m.psnlr);
   writeU32(b, 4, m.globalPointer);
@@ -233,12 +247,7 @@ export function encodeClear(o: Omit<Pdmv2Clear, 'format'>): Uint8Array {
 }
 
 export function encodeV1(o: Omit<PdmV1, 'format'>): Uint8Array {
-  checkUint('scaleDtlr', o.scaleDtlr, 8);
-  checkUint('scaleDtls', o.scaleDtls, 8);
-  checkUint('psntp', o.psntp, 16);
-  checkUint('psnlr', o.psnlr, 16);
-  checkUint('deltaTlr', o.deltaTlr, 16);
-  checkUint('deltaTls', o.deltaTls, 16);
+  checkFields(o, V1_WIDTHS);
   const b = new Uint8Array(2 + OPT_LEN_V1);
   b[0] = PDM_OPTION_TYPE;
   b[1] = OPT_LEN_V1;
@@ -256,15 +265,7 @@ export function encodeV1(o: Omit<PdmV1, 'format'>): Uint8Array {
  * exists so that tests and vectors can produce what other implementations send.
  */
 export function encodeDraftClear(o: Omit<Pdmv2DraftClear, 'format'>): Uint8Array {
-  checkUint('random', o.random, 15);
-  checkUint('flag', o.flag, 1);
-  checkUint('scaleDtlr', o.scaleDtlr, 8);
-  checkUint('scaleDtls', o.scaleDtls, 8);
-  checkUint('globalPointer', o.globalPointer, 32);
-  checkUint('psntp', o.psntp, 16);
-  checkUint('psnlr', o.psnlr, 16);
-  checkUint('deltaTlr', o.deltaTlr, 16);
-  checkUint('deltaTls', o.deltaTls, 16);
+  checkFields(o, DRAFT_WIDTHS);
   const b = new Uint8Array(2 + OPT_LEN_DRAFT_CLEAR);
   b[0] = PDM_OPTION_TYPE;
   b[1] = OPT_LEN_DRAFT_CLEAR;
