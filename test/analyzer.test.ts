@@ -7,7 +7,9 @@ import { insertPdmOption } from '../core/src/ipv6.js';
 import { AEAD_AES_128_GCM } from '../core/src/keys.js';
 import { encodeClear, encodeV1 } from '../core/src/options.js';
 import { sealOption } from '../core/src/seal.js';
-import { decodeCapture, formatRecord } from '../analyzer/src/decode.js';
+import { decodeCapture, formatRecord, type PdmRecord } from '../analyzer/src/decode.js';
+import { analyzeFlows, formatFlowReport } from '../analyzer/src/flows.js';
+import { decodeNanoseconds, encodeNanoseconds } from '../core/src/time.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2, PcapError, readPcap } from '../analyzer/src/pcap.js';
 
 function udpPacket(): Uint8Array {
@@ -98,6 +100,65 @@ test('bad files give clear errors', () => {
   const ng = new Uint8Array(24);
   ng.set([0x0a, 0x0d, 0x0d, 0x0a]);
   assert.throws(() => readPcap(ng), (e: unknown) => e instanceof PcapError && /pcapng/.test(e.message));
+});
+
+function pingRecord(index: number, tMs: number, fromClient: boolean, psntp: number, psnlr: number, tlrNs: number, tlsNs: number, gp: number): PdmRecord {
+  const tlr = encodeNanoseconds(tlrNs);
+  const tls = encodeNanoseconds(tlsNs);
+  const option = { format: 'pdmv2-clear' as const, epoch: 0, psntp, psnlr, globalPointer: gp, scaleDtlr: tlr.scale, scaleDtls: tls.scale, deltaTlr: tlr.delta, deltaTls: tls.delta };
+  return {
+    index,
+    timestampNs: BigInt(Math.round(tMs * 1e6)),
+    src: fromClient ? '2001:db8:1::10' : '2001:db8:2::20',
+    dst: fromClient ? '2001:db8:2::20' : '2001:db8:1::10',
+    sport: 7,
+    dport: 7,
+    protocol: 58,
+    option,
+    error: null,
+    deltaTlrNs: decodeNanoseconds({ delta: tlr.delta, scale: tlr.scale }),
+    deltaTlsNs: decodeNanoseconds({ delta: tls.delta, scale: tls.scale }),
+  };
+}
+
+test('flow analysis of a request/response exchange: PSNs, PSNLR, deltas against the capture, global pointer', () => {
+  const ms = 1e6;
+  const records = [
+    pingRecord(0, 0, true, 100, 0, 0, 0, 1),
+    pingRecord(1, 1, false, 500, 100, 1 * ms, 0, 1),
+    pingRecord(2, 10, true, 101, 500, 9 * ms, 1 * ms, 2),
+    pingRecord(3, 11, false, 501, 101, 1 * ms, 9 * ms, 2),
+    pingRecord(4, 20, true, 102, 501, 9 * ms, 1 * ms, 3),
+  ];
+  const report = analyzeFlows(records);
+  assert.is(report.flows.length, 2);
+  const [client, server] = report.flows;
+  assert.is(client!.packets, 3);
+  assert.is(client!.psnGaps, 0);
+  assert.is(client!.psnlrInvalid, 0);
+  assert.is(client!.psnlrExact, 2);
+  assert.is(server!.psnlrExact, 2);
+  assert.ok(client!.deltaTlrMaxErrorNs! < 1000, `TLR error ${client!.deltaTlrMaxErrorNs}`);
+  assert.ok(client!.deltaTlsMaxErrorNs! < 1000, `TLS error ${client!.deltaTlsMaxErrorNs}`);
+  assert.ok(server!.deltaTlrMaxErrorNs! < 1000);
+  assert.equal(report.globalPointers.map((g) => g.violations), [0, 0]);
+  assert.match(formatFlowReport(client!), /psn gaps 0/);
+});
+
+test('flow analysis detects gaps, reordering, bad PSNLR, wrong deltas and a stuck global pointer', () => {
+  const ms = 1e6;
+  const records = [
+    pingRecord(0, 0, true, 100, 0, 0, 0, 1),
+    pingRecord(1, 1, false, 500, 100, 1 * ms, 0, 1),
+    pingRecord(2, 10, true, 103, 500, 3 * ms, 1 * ms, 1),
+    pingRecord(3, 11, true, 102, 999, 0, 0, 2),
+  ];
+  const [client] = analyzeFlows(records).flows;
+  assert.is(client!.psnGaps, 2);
+  assert.is(client!.psnReordered, 1);
+  assert.is(client!.psnlrInvalid, 1);
+  assert.ok(client!.deltaTlrMaxErrorNs! > 5 * ms, 'DeltaTLR of 3 ms against 9 ms in the capture');
+  assert.is(analyzeFlows(records).globalPointers[0]!.violations, 1);
 });
 
 test.run();
