@@ -10,8 +10,7 @@
 
 #include <linux/types.h>
 #include <linux/string.h>
-#include <linux/version.h>
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#ifdef PDMV2_HAVE_LINUX_UNALIGNED_H	/* 6.12 and later, see Kbuild */
 #include <linux/unaligned.h>
 #else
 #include <asm/unaligned.h>
@@ -21,7 +20,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 #if __STDC_HOSTED__
 #include <string.h>
 #else
@@ -31,13 +29,14 @@ void *memmove(void *dst, const void *src, size_t n);
 void *memset(void *s, int c, size_t n);
 #endif
 
-typedef uint8_t u8;
-typedef uint16_t u16;
-typedef uint32_t u32;
-typedef uint64_t u64;
-typedef int64_t s64;
-typedef uint16_t __be16;
-typedef uint32_t __be32;
+/* the kernel's own definitions, valid for every Linux ABI (ILP32, LP64) */
+typedef unsigned char u8;
+typedef unsigned short u16;
+typedef unsigned int u32;
+typedef unsigned long long u64;
+typedef long long s64;
+typedef unsigned short __be16;
+typedef unsigned int __be32;
 
 #ifndef fallthrough
 #define fallthrough __attribute__((__fallthrough__))

@@ -383,31 +383,42 @@ int pdmv2_doh_build(const u8 *existing, size_t existing_len, u8 next_header,
 
 #define PDMV2_MAX_EXTHDRS	32
 
-/* make octets [0, x) linear or give up; x beyond the packet: bail out with r */
-#define PDMV2_NEED(x, r)					\
-	do {							\
-		size_t need__ = (x);				\
-		if (need__ > total)				\
-			return (r);				\
-		if (need__ > avail) {				\
-			info->need = (u32)need__;		\
-			return PDMV2_ERR_NEED_MORE;		\
-		}						\
-	} while (0)
+/*
+ * Are octets [0, @x) there? 0: yes; PDMV2_ERR_NEED_MORE: make info->need
+ * octets linear and call again; @beyond: the packet is shorter than that.
+ */
+static int pdmv2_need(size_t x, size_t avail, size_t total, int beyond,
+		      struct pdmv2_pkt *info)
+{
+	if (x > total)
+		return beyond;
+	if (x > avail) {
+		info->need = (u32)x;
+		return PDMV2_ERR_NEED_MORE;
+	}
+	return 0;
+}
 
 /* 5-tuple of the upper layer at @off; a short upper layer leaves it unknown */
 static int pdmv2_pkt_upper(const u8 *p, size_t avail, size_t total,
 			   size_t off, struct pdmv2_pkt *info)
 {
+	const int short_l4 = -1;	/* upper layer cut short: no 5-tuple */
+	int r;
+
 	switch (info->proto) {
 	case PDMV2_NEXTHDR_TCP:
 	case PDMV2_NEXTHDR_UDP:
-		PDMV2_NEED(off + 4, PDMV2_OK);
+		r = pdmv2_need(off + 4, avail, total, short_l4, info);
+		if (r)
+			return r == short_l4 ? PDMV2_OK : r;
 		info->sport = get_unaligned_be16(p + off);
 		info->dport = get_unaligned_be16(p + off + 2);
 		break;
 	case PDMV2_NEXTHDR_ICMPV6:
-		PDMV2_NEED(off + 8, PDMV2_OK);
+		r = pdmv2_need(off + 8, avail, total, short_l4, info);
+		if (r)
+			return r == short_l4 ? PDMV2_OK : r;
 		info->icmp_type = p[off];
 		/* echo: the identifier stands in for both ports */
 		if (info->icmp_type == PDMV2_ICMPV6_ECHO_REQUEST ||
@@ -429,23 +440,32 @@ static int pdmv2_pkt_upper(const u8 *p, size_t avail, size_t total,
 int pdmv2_pkt_parse(const u8 *p, size_t avail, size_t total,
 		    struct pdmv2_pkt *info)
 {
+	const int bad = PDMV2_ERR_BAD_PACKET;
 	size_t off = 40, hlen;
 	unsigned int i;
+	int r;
 	u16 frag;
 	u8 nh;
 
 	memset(info, 0, sizeof(*info));
 	if (avail > total)
 		avail = total;
-	PDMV2_NEED(40, PDMV2_ERR_BAD_PACKET);
+	r = pdmv2_need(40, avail, total, bad, info);
+	if (r)
+		return r;
 	if ((p[0] >> 4) != 6)
 		return PDMV2_ERR_NOT_IPV6;
 	nh = p[6];
 	info->nh_off = 6;
 
 	for (i = 0; i < PDMV2_MAX_EXTHDRS; i++) {
-		info->doh_off = 0;
-		info->doh_len = 0;
+		/* a DOH counts as final only if the upper layer follows it */
+		if (nh == PDMV2_NEXTHDR_HOP ||
+		    nh == PDMV2_NEXTHDR_ROUTING || nh == PDMV2_NEXTHDR_DEST ||
+		    nh == PDMV2_NEXTHDR_FRAGMENT || nh == PDMV2_NEXTHDR_AUTH) {
+			info->doh_off = 0;
+			info->doh_len = 0;
+		}
 		switch (nh) {
 		case PDMV2_NEXTHDR_HOP:
 			if (off != 40)
@@ -453,9 +473,13 @@ int pdmv2_pkt_parse(const u8 *p, size_t avail, size_t total,
 			fallthrough;
 		case PDMV2_NEXTHDR_ROUTING:
 		case PDMV2_NEXTHDR_DEST:
-			PDMV2_NEED(off + 2, PDMV2_ERR_BAD_PACKET);
+			r = pdmv2_need(off + 2, avail, total, bad, info);
+			if (r)
+				return r;
 			hlen = ((size_t)p[off + 1] + 1) * 8;
-			PDMV2_NEED(off + hlen, PDMV2_ERR_BAD_PACKET);
+			r = pdmv2_need(off + hlen, avail, total, bad, info);
+			if (r)
+				return r;
 			if (nh != PDMV2_NEXTHDR_ROUTING) {
 				u32 poff, plen;
 
@@ -476,7 +500,9 @@ int pdmv2_pkt_parse(const u8 *p, size_t avail, size_t total,
 			break;
 		case PDMV2_NEXTHDR_FRAGMENT:
 			hlen = 8;
-			PDMV2_NEED(off + hlen, PDMV2_ERR_BAD_PACKET);
+			r = pdmv2_need(off + hlen, avail, total, bad, info);
+			if (r)
+				return r;
 			info->flags |= PDMV2_PKT_FRAG;
 			info->flags &= ~PDMV2_PKT_ATOMIC_FRAG;
 			frag = get_unaligned_be16(p + off + 2);
@@ -491,13 +517,19 @@ int pdmv2_pkt_parse(const u8 *p, size_t avail, size_t total,
 				info->flags |= PDMV2_PKT_ATOMIC_FRAG;
 			break;
 		case PDMV2_NEXTHDR_AUTH:
-			PDMV2_NEED(off + 2, PDMV2_ERR_BAD_PACKET);
+			r = pdmv2_need(off + 2, avail, total, bad, info);
+			if (r)
+				return r;
 			hlen = ((size_t)p[off + 1] + 2) * 4;
-			PDMV2_NEED(off + hlen, PDMV2_ERR_BAD_PACKET);
+			r = pdmv2_need(off + hlen, avail, total, bad, info);
+			if (r)
+				return r;
 			info->flags |= PDMV2_PKT_AH;
 			break;
 		case PDMV2_NEXTHDR_ESP:
 			info->flags |= PDMV2_PKT_ESP;
+			info->doh_off = 0;
+			info->doh_len = 0;
 			info->proto = nh;
 			info->l4_off = (u32)off;
 			return PDMV2_OK;

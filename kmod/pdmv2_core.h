@@ -178,7 +178,7 @@ int pdmv2_doh_build(const u8 *existing, size_t existing_len, u8 next_header,
 
 /*
  * Walk the option TLVs of a Destination Options header of @len octets.
- * Returns PDMV2_OK or PDMV2_ERR_BAD_HEADER; *pdm_off/*pdm_len get the
+ * Returns PDMV2_OK or PDMV2_ERR_BAD_HEADER; @pdm_off and @pdm_len get the
  * first PDM option (0 when none). @end_opt gets the end of the last
  * non-padding option (2 when there is none). Any pointer may be NULL.
  */
@@ -235,7 +235,7 @@ struct pdmv2_ins_plan {
 /*
  * Decide whether and where an @opt_len octet option goes into the packet
  * parsed as @info (its octets at @pkt, at least up to the end of the final
- * Destination Options header). Errors: HAS_PDM, AH, ESP, FRAGMENT, NO_KEY,
+ * Destination Options header). Errors: HAS_PDM, AH, ESP, FRAGMENT,
  * BAD_HEADER, TOO_LONG.
  */
 int pdmv2_pkt_insert_plan(const u8 *pkt, const struct pdmv2_pkt *info,

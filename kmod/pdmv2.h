@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * pdmv2 kernel module: shared declarations.
+ *
+ * Files: pdmv2_main.c (module, per-netns setup, netfilter hooks),
+ * pdmv2_flow.c (flow and source tables, expiry), pdmv2_xmit.c (insertion,
+ * GSO, MTU, ingress learning), pdmv2_proc.c (/proc/net/pdmv2/),
+ * pdmv2_core.c (codec, shared with the user-space tests).
+ */
+#ifndef PDMV2_H
+#define PDMV2_H
+
+#include <linux/bits.h>
+#include <linux/in6.h>
+#include <linux/mutex.h>
+#include <linux/netfilter.h>
+#include <linux/percpu.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/workqueue.h>
+
+#include "pdmv2_core.h"
+
+enum pdmv2_mode {
+	PDMV2_MODE_OFF,
+	PDMV2_MODE_V1,
+	PDMV2_MODE_CLEAR,
+	PDMV2_MODE_ENCRYPTED,	/* not available yet: control says EOPNOTSUPP */
+	PDMV2_MODE_MAX,
+};
+
+enum pdmv2_mtu_policy {
+	PDMV2_MTU_ICMP,		/* Packet Too Big (MTU - overhead), drop */
+	PDMV2_MTU_SKIP,		/* pass unmodified, counted */
+};
+
+/* statistics, one per-cpu u64 each; names in pdmv2_proc.c */
+enum pdmv2_stat {
+	PDMV2_STAT_EGRESS_SEEN,
+	PDMV2_STAT_INSERTED,
+	PDMV2_STAT_GSO_SEGMENTED,
+	PDMV2_STAT_SKIP_HAS_PDM,
+	PDMV2_STAT_SKIP_FRAGMENT,
+	PDMV2_STAT_SKIP_ESP,
+	PDMV2_STAT_SKIP_AH,
+	PDMV2_STAT_SKIP_NO_KEY,
+	PDMV2_STAT_SKIP_ICMP,
+	PDMV2_STAT_SKIP_TOO_LONG,
+	PDMV2_STAT_SKIP_MTU,
+	PDMV2_STAT_SKIP_NOMEM,
+	PDMV2_STAT_SKIP_GSO_ERROR,
+	PDMV2_STAT_SKIP_EMIT_ERROR,
+	PDMV2_STAT_TABLE_FULL,
+	PDMV2_STAT_SOURCES_FULL,
+	PDMV2_STAT_MTU_EVENTS,
+	PDMV2_STAT_PARSE_ERRORS,
+	PDMV2_STAT_NEGATIVE_DELTA,
+	PDMV2_STAT_INGRESS_PDM,
+	PDMV2_STAT_INGRESS_V1,
+	PDMV2_STAT_INGRESS_CLEAR,
+	PDMV2_STAT_INGRESS_ENCRYPTED,
+	PDMV2_STAT_INGRESS_DRAFT,
+	PDMV2_STAT_INGRESS_INVALID,
+	PDMV2_STAT_INGRESS_RESERVED,
+	PDMV2_STAT_INGRESS_LEARNED,
+	PDMV2_STAT_INGRESS_NO_FLOW,
+	PDMV2_STAT_INGRESS_PARSE_ERRORS,
+	PDMV2_STAT_PTB_ADJUSTED,
+	PDMV2_STAT_MSS_CLAMPED,
+	PDMV2_STAT_FLOWS_CREATED,
+	PDMV2_STAT_FLOWS_EXPIRED,
+	PDMV2_STAT_SOURCES_CREATED,
+	PDMV2_STAT_SOURCES_EXPIRED,
+	PDMV2_STAT_MAX,
+};
+
+struct pdmv2_stats {
+	u64 c[PDMV2_STAT_MAX];
+};
+
+/* 5-tuple in the sender's direction; ports in host order, 0 if none */
+struct pdmv2_flow_key {
+	struct in6_addr saddr;
+	struct in6_addr daddr;
+	u16 sport;
+	u16 dport;
+	u8 proto;
+	u8 pad[3];		/* zero: the key is hashed as u32 words */
+};
+
+struct pdmv2_flow {
+	struct hlist_node node;
+	struct rcu_head rcu;
+	struct pdmv2_flow_key key;
+	spinlock_t lock;		/* protects the fields below it */
+	struct pdmv2_metrics m;
+	u64 tx_packets;
+	u64 rx_packets;
+	u16 epoch;
+	u16 last_grow;			/* octets added to the last packet */
+	u32 pmtu;			/* learned from an adjusted PTB, 0: none */
+	unsigned long created;		/* jiffies */
+	unsigned long last_seen;	/* jiffies, READ_ONCE/WRITE_ONCE */
+};
+
+/* Global Pointer state of one sending source address */
+struct pdmv2_source {
+	struct hlist_node node;
+	struct rcu_head rcu;
+	struct in6_addr addr;
+	spinlock_t lock;		/* protects gp */
+	struct pdmv2_gp gp;
+	unsigned long last_seen;
+};
+
+struct pdmv2_bucket {
+	struct hlist_head head;
+	spinlock_t lock;		/* writers of this chain */
+};
+
+struct pdmv2_table {
+	struct pdmv2_bucket *buckets;
+	unsigned int mask;		/* buckets - 1 */
+	atomic_t count;
+};
+
+/* configuration; written under pdmv2_net.cfg_lock, read with READ_ONCE */
+struct pdmv2_cfg {
+	int mode;
+	u32 mark_mask;
+	u32 max_flows;
+	u32 max_sources;
+	u32 flow_timeout;		/* seconds */
+	int mtu_policy;
+};
+
+struct pdmv2_net {
+	struct net *net;
+	struct pdmv2_cfg cfg;
+	struct mutex cfg_lock;		/* serialises control writes */
+	struct pdmv2_table flows;
+	struct pdmv2_table sources;
+	u32 hash_seed;
+	struct pdmv2_stats __percpu *stats;
+	struct delayed_work gc_work;
+	struct proc_dir_entry *proc_dir;
+	bool hooks_registered;
+};
+
+/* a mode's option emitter: the seam where the encrypted mode plugs in */
+struct pdmv2_emit_ops {
+	const char *name;
+	enum pdmv2_fmt fmt;
+	unsigned int opt_len;		/* whole option, octets */
+	/*
+	 * Fill @opt (opt_len octets) from @fields for @flow. Runs in softirq or
+	 * process context with BHs off and the flow lock held; must not sleep.
+	 * Returns 0 or a negative errno (the packet then goes out unmodified).
+	 */
+	int (*emit)(struct pdmv2_net *pn, struct pdmv2_flow *flow,
+		    const struct pdmv2_opt *fields, u8 *opt);
+};
+
+#define PDMV2_DEFAULT_MARK_MASK		0x00000100
+#define PDMV2_DEFAULT_MAX_FLOWS		4096
+#define PDMV2_DEFAULT_MAX_SOURCES	1024
+#define PDMV2_DEFAULT_FLOW_TIMEOUT	30
+#define PDMV2_MAX_FLOWS_LIMIT		BIT(20)
+#define PDMV2_FLOW_TIMEOUT_LIMIT	86400
+/* a source's Global Pointer outlives its flows by this long */
+#define PDMV2_SOURCE_IDLE_SECS		600
+
+/* netfilter priorities: after mangle-priority marking chains, before DNAT
+ * on ingress; after SNAT, before conntrack helpers and confirm on egress
+ */
+#define PDMV2_PRI_INGRESS	(NF_IP6_PRI_MANGLE + 10)
+#define PDMV2_PRI_EGRESS	(NF_IP6_PRI_NAT_SRC + 100)
+
+extern unsigned int pdmv2_net_id;
+
+struct pdmv2_net *pdmv2_pernet(const struct net *net);
+
+static inline void pdmv2_stat_inc(struct pdmv2_net *pn, enum pdmv2_stat s)
+{
+	this_cpu_inc(pn->stats->c[s]);
+}
+
+static inline void pdmv2_stat_add(struct pdmv2_net *pn, enum pdmv2_stat s,
+				  u64 v)
+{
+	this_cpu_add(pn->stats->c[s], v);
+}
+
+u64 pdmv2_stat_read(struct pdmv2_net *pn, enum pdmv2_stat s);
+
+/* pdmv2_flow.c */
+int pdmv2_tables_init(struct pdmv2_net *pn, unsigned int flow_buckets);
+void pdmv2_tables_destroy(struct pdmv2_net *pn);
+void pdmv2_flows_flush(struct pdmv2_net *pn);
+void pdmv2_gc_work(struct work_struct *work);
+struct pdmv2_flow *pdmv2_flow_lookup(struct pdmv2_net *pn,
+				     const struct pdmv2_flow_key *key);
+struct pdmv2_flow *pdmv2_flow_get(struct pdmv2_net *pn,
+				  const struct pdmv2_flow_key *key);
+struct pdmv2_source *pdmv2_source_get(struct pdmv2_net *pn,
+				      const struct in6_addr *addr);
+
+/* pdmv2_xmit.c */
+unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
+			  const struct nf_hook_state *state);
+unsigned int pdmv2_ingress(struct pdmv2_net *pn, struct sk_buff *skb,
+			   const struct nf_hook_state *state);
+const struct pdmv2_emit_ops *pdmv2_emit_ops_for(int mode);
+
+/* pdmv2_main.c */
+unsigned int pdmv2_egress_hook(void *priv, struct sk_buff *skb,
+			       const struct nf_hook_state *state);
+
+/* pdmv2_proc.c */
+int pdmv2_proc_init(struct pdmv2_net *pn);
+void pdmv2_proc_exit(struct pdmv2_net *pn);
+extern const char * const pdmv2_mode_names[PDMV2_MODE_MAX];
+
+#endif /* PDMV2_H */

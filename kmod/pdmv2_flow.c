@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pdmv2 flow and source tables.
+ *
+ * Fixed-size hash tables per network namespace; each bucket has its own
+ * spinlock for writers, readers walk the chains under RCU. Entries are
+ * bounded (max_flows, max_sources): a full table makes the packet go out
+ * unmodified and is counted, it never grows. A delayed work expires idle
+ * entries once a second and frees them after a grace period.
+ */
+#include <linux/jhash.h>
+#include <linux/jiffies.h>
+#include <linux/mm.h>
+#include <linux/random.h>
+#include <linux/rculist.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <net/ipv6.h>
+
+#include "pdmv2.h"
+
+#define PDMV2_SOURCE_BUCKETS	256
+
+static int pdmv2_table_init(struct pdmv2_table *t, unsigned int buckets)
+{
+	unsigned int i;
+
+	t->buckets = kvcalloc(buckets, sizeof(*t->buckets), GFP_KERNEL);
+	if (!t->buckets)
+		return -ENOMEM;
+	for (i = 0; i < buckets; i++) {
+		INIT_HLIST_HEAD(&t->buckets[i].head);
+		spin_lock_init(&t->buckets[i].lock);
+	}
+	t->mask = buckets - 1;
+	atomic_set(&t->count, 0);
+	return 0;
+}
+
+int pdmv2_tables_init(struct pdmv2_net *pn, unsigned int flow_buckets)
+{
+	int err;
+
+	BUILD_BUG_ON(sizeof(struct pdmv2_flow_key) % sizeof(u32));
+	err = pdmv2_table_init(&pn->flows, flow_buckets);
+	if (err)
+		return err;
+	err = pdmv2_table_init(&pn->sources, PDMV2_SOURCE_BUCKETS);
+	if (err) {
+		kvfree(pn->flows.buckets);
+		pn->flows.buckets = NULL;
+	}
+	return err;
+}
+
+/* Only when no hook, reader or expiry work can see the tables any more. */
+void pdmv2_tables_destroy(struct pdmv2_net *pn)
+{
+	struct pdmv2_source *s;
+	struct hlist_node *tmp;
+	struct pdmv2_flow *f;
+	unsigned int i;
+
+	if (pn->flows.buckets) {
+		for (i = 0; i <= pn->flows.mask; i++)
+			hlist_for_each_entry_safe(f, tmp,
+						  &pn->flows.buckets[i].head,
+						  node) {
+				hlist_del(&f->node);
+				kfree(f);
+			}
+		kvfree(pn->flows.buckets);
+		pn->flows.buckets = NULL;
+	}
+	if (pn->sources.buckets) {
+		for (i = 0; i <= pn->sources.mask; i++)
+			hlist_for_each_entry_safe(s, tmp,
+						  &pn->sources.buckets[i].head,
+						  node) {
+				hlist_del(&s->node);
+				kfree(s);
+			}
+		kvfree(pn->sources.buckets);
+		pn->sources.buckets = NULL;
+	}
+}
+
+static struct pdmv2_bucket *pdmv2_flow_bucket(struct pdmv2_net *pn,
+					      const struct pdmv2_flow_key *key)
+{
+	u32 h = jhash2((const u32 *)key, sizeof(*key) / sizeof(u32),
+		       pn->hash_seed);
+
+	return &pn->flows.buckets[h & pn->flows.mask];
+}
+
+static struct pdmv2_bucket *pdmv2_source_bucket(struct pdmv2_net *pn,
+						const struct in6_addr *addr)
+{
+	u32 h = jhash(addr, sizeof(*addr), pn->hash_seed ^ 0x5a5a5a5a);
+
+	return &pn->sources.buckets[h & pn->sources.mask];
+}
+
+static void pdmv2_touch(unsigned long *last_seen)
+{
+	unsigned long now = jiffies;
+
+	if (READ_ONCE(*last_seen) != now)
+		WRITE_ONCE(*last_seen, now);
+}
+
+/* caller holds rcu_read_lock() */
+struct pdmv2_flow *pdmv2_flow_lookup(struct pdmv2_net *pn,
+				     const struct pdmv2_flow_key *key)
+{
+	struct pdmv2_bucket *b = pdmv2_flow_bucket(pn, key);
+	struct pdmv2_flow *f;
+
+	hlist_for_each_entry_rcu(f, &b->head, node)
+		if (!memcmp(&f->key, key, sizeof(*key))) {
+			pdmv2_touch(&f->last_seen);
+			return f;
+		}
+	return NULL;
+}
+
+/*
+ * Find or create the flow; caller holds rcu_read_lock(). Returns
+ * ERR_PTR(-ENOSPC) when the table is full, ERR_PTR(-ENOMEM) when memory is.
+ */
+struct pdmv2_flow *pdmv2_flow_get(struct pdmv2_net *pn,
+				  const struct pdmv2_flow_key *key)
+{
+	struct pdmv2_bucket *b;
+	struct pdmv2_flow *f;
+
+	f = pdmv2_flow_lookup(pn, key);
+	if (f)
+		return f;
+
+	b = pdmv2_flow_bucket(pn, key);
+	spin_lock_bh(&b->lock);
+	hlist_for_each_entry(f, &b->head, node)
+		if (!memcmp(&f->key, key, sizeof(*key)))
+			goto out;
+	if (atomic_inc_return(&pn->flows.count) >
+	    READ_ONCE(pn->cfg.max_flows)) {
+		atomic_dec(&pn->flows.count);
+		f = ERR_PTR(-ENOSPC);
+		goto out;
+	}
+	f = kzalloc(sizeof(*f), GFP_ATOMIC);
+	if (!f) {
+		atomic_dec(&pn->flows.count);
+		f = ERR_PTR(-ENOMEM);
+		goto out;
+	}
+	f->key = *key;
+	spin_lock_init(&f->lock);
+	pdmv2_metrics_init(&f->m, get_random_u32());
+	f->created = jiffies;
+	f->last_seen = f->created;
+	hlist_add_head_rcu(&f->node, &b->head);
+	pdmv2_stat_inc(pn, PDMV2_STAT_FLOWS_CREATED);
+out:
+	spin_unlock_bh(&b->lock);
+	return f;
+}
+
+/* Global Pointer state of a source address; caller holds rcu_read_lock() */
+struct pdmv2_source *pdmv2_source_get(struct pdmv2_net *pn,
+				      const struct in6_addr *addr)
+{
+	struct pdmv2_bucket *b = pdmv2_source_bucket(pn, addr);
+	struct pdmv2_source *s;
+
+	hlist_for_each_entry_rcu(s, &b->head, node)
+		if (ipv6_addr_equal(&s->addr, addr)) {
+			pdmv2_touch(&s->last_seen);
+			return s;
+		}
+
+	spin_lock_bh(&b->lock);
+	hlist_for_each_entry(s, &b->head, node)
+		if (ipv6_addr_equal(&s->addr, addr))
+			goto out;
+	if (atomic_inc_return(&pn->sources.count) >
+	    READ_ONCE(pn->cfg.max_sources)) {
+		atomic_dec(&pn->sources.count);
+		s = ERR_PTR(-ENOSPC);
+		goto out;
+	}
+	s = kzalloc(sizeof(*s), GFP_ATOMIC);
+	if (!s) {
+		atomic_dec(&pn->sources.count);
+		s = ERR_PTR(-ENOMEM);
+		goto out;
+	}
+	s->addr = *addr;
+	spin_lock_init(&s->lock);
+	pdmv2_gp_init(&s->gp);
+	s->last_seen = jiffies;
+	hlist_add_head_rcu(&s->node, &b->head);
+	pdmv2_stat_inc(pn, PDMV2_STAT_SOURCES_CREATED);
+out:
+	spin_unlock_bh(&b->lock);
+	return s;
+}
+
+/* Remove flows idle for @idle jiffies (all flows when @all). */
+static void pdmv2_flows_expire(struct pdmv2_net *pn, unsigned long idle,
+			       bool all)
+{
+	struct hlist_node *tmp;
+	struct pdmv2_flow *f;
+	unsigned int i, n = 0;
+
+	for (i = 0; i <= pn->flows.mask; i++) {
+		struct pdmv2_bucket *b = &pn->flows.buckets[i];
+
+		if (hlist_empty(&b->head))
+			continue;
+		spin_lock_bh(&b->lock);
+		hlist_for_each_entry_safe(f, tmp, &b->head, node) {
+			if (!all && time_before(jiffies,
+						READ_ONCE(f->last_seen) + idle))
+				continue;
+			hlist_del_rcu(&f->node);
+			atomic_dec(&pn->flows.count);
+			kfree_rcu(f, rcu);
+			n++;
+		}
+		spin_unlock_bh(&b->lock);
+		if (!(i & 255))
+			cond_resched();
+	}
+	if (n)
+		pdmv2_stat_add(pn, PDMV2_STAT_FLOWS_EXPIRED, n);
+}
+
+static void pdmv2_sources_expire(struct pdmv2_net *pn, unsigned long idle)
+{
+	struct pdmv2_source *s;
+	struct hlist_node *tmp;
+	unsigned int i, n = 0;
+
+	for (i = 0; i <= pn->sources.mask; i++) {
+		struct pdmv2_bucket *b = &pn->sources.buckets[i];
+
+		if (hlist_empty(&b->head))
+			continue;
+		spin_lock_bh(&b->lock);
+		hlist_for_each_entry_safe(s, tmp, &b->head, node) {
+			if (time_before(jiffies,
+					READ_ONCE(s->last_seen) + idle))
+				continue;
+			hlist_del_rcu(&s->node);
+			atomic_dec(&pn->sources.count);
+			kfree_rcu(s, rcu);
+			n++;
+		}
+		spin_unlock_bh(&b->lock);
+	}
+	if (n)
+		pdmv2_stat_add(pn, PDMV2_STAT_SOURCES_EXPIRED, n);
+}
+
+void pdmv2_flows_flush(struct pdmv2_net *pn)
+{
+	pdmv2_flows_expire(pn, 0, true);
+}
+
+void pdmv2_gc_work(struct work_struct *work)
+{
+	struct pdmv2_net *pn = container_of(to_delayed_work(work),
+					    struct pdmv2_net, gc_work);
+	unsigned long timeout = READ_ONCE(pn->cfg.flow_timeout) * HZ;
+
+	pdmv2_flows_expire(pn, timeout, false);
+	pdmv2_sources_expire(pn, timeout + PDMV2_SOURCE_IDLE_SECS * HZ);
+	schedule_delayed_work(&pn->gc_work, round_jiffies_relative(HZ));
+}

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pdmv2: IPv6 Performance and Diagnostic Metrics v2 (PDMv2) for edge
+ * routers. Inserts the PDM destination option into marked IPv6 packets
+ * (egress, after routing) and learns the peer's sequence numbers and
+ * receive times from PDM options it receives (ingress, before routing).
+ * Per network namespace: hooks, flow state, /proc/net/pdmv2/.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/netfilter_ipv6.h>
+#include <linux/random.h>
+#include <linux/log2.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+
+#include "pdmv2.h"
+
+static unsigned int hash_buckets = 1024;
+module_param(hash_buckets, uint, 0444);
+MODULE_PARM_DESC(hash_buckets,
+		 "flow hash buckets per network namespace (rounded to a power of two, 16..65536)");
+
+unsigned int pdmv2_net_id __read_mostly;
+
+struct pdmv2_net *pdmv2_pernet(const struct net *net)
+{
+	return net_generic(net, pdmv2_net_id);
+}
+
+u64 pdmv2_stat_read(struct pdmv2_net *pn, enum pdmv2_stat s)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(per_cpu_ptr(pn->stats, cpu)->c[s]);
+	return sum;
+}
+
+unsigned int pdmv2_egress_hook(void *priv, struct sk_buff *skb,
+			       const struct nf_hook_state *state)
+{
+	struct pdmv2_net *pn = pdmv2_pernet(state->net);
+
+	if (READ_ONCE(pn->cfg.mode) == PDMV2_MODE_OFF ||
+	    !(skb->mark & READ_ONCE(pn->cfg.mark_mask)))
+		return NF_ACCEPT;
+	return pdmv2_egress(pn, skb, state);
+}
+
+static unsigned int pdmv2_ingress_hook(void *priv, struct sk_buff *skb,
+				       const struct nf_hook_state *state)
+{
+	struct pdmv2_net *pn = pdmv2_pernet(state->net);
+
+	if (READ_ONCE(pn->cfg.mode) == PDMV2_MODE_OFF)
+		return NF_ACCEPT;
+	return pdmv2_ingress(pn, skb, state);
+}
+
+static const struct nf_hook_ops pdmv2_nf_ops[] = {
+	{
+		.hook		= pdmv2_ingress_hook,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_PRE_ROUTING,
+		.priority	= PDMV2_PRI_INGRESS,
+	},
+	{
+		.hook		= pdmv2_egress_hook,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_POST_ROUTING,
+		.priority	= PDMV2_PRI_EGRESS,
+	},
+};
+
+static int __net_init pdmv2_net_init(struct net *net)
+{
+	struct pdmv2_net *pn = pdmv2_pernet(net);
+	int err;
+
+	pn->net = net;
+	mutex_init(&pn->cfg_lock);
+	pn->cfg.mode = PDMV2_MODE_OFF;
+	pn->cfg.mark_mask = PDMV2_DEFAULT_MARK_MASK;
+	pn->cfg.max_flows = PDMV2_DEFAULT_MAX_FLOWS;
+	pn->cfg.max_sources = PDMV2_DEFAULT_MAX_SOURCES;
+	pn->cfg.flow_timeout = PDMV2_DEFAULT_FLOW_TIMEOUT;
+	pn->cfg.mtu_policy = PDMV2_MTU_ICMP;
+	pn->hash_seed = get_random_u32();
+	INIT_DELAYED_WORK(&pn->gc_work, pdmv2_gc_work);
+
+	pn->stats = alloc_percpu(struct pdmv2_stats);
+	if (!pn->stats)
+		return -ENOMEM;
+	err = pdmv2_tables_init(pn, hash_buckets);
+	if (err)
+		goto err_stats;
+	err = pdmv2_proc_init(pn);
+	if (err)
+		goto err_tables;
+	err = nf_register_net_hooks(net, pdmv2_nf_ops,
+				    ARRAY_SIZE(pdmv2_nf_ops));
+	if (err)
+		goto err_proc;
+	pn->hooks_registered = true;
+	schedule_delayed_work(&pn->gc_work, HZ);
+	return 0;
+
+err_proc:
+	pdmv2_proc_exit(pn);
+err_tables:
+	pdmv2_tables_destroy(pn);
+err_stats:
+	free_percpu(pn->stats);
+	pn->stats = NULL;
+	return err;
+}
+
+static void __net_exit pdmv2_net_exit(struct net *net)
+{
+	struct pdmv2_net *pn = pdmv2_pernet(net);
+
+	/* no new control writes or readers, then no packets in our hooks */
+	pdmv2_proc_exit(pn);
+	if (pn->hooks_registered)
+		nf_unregister_net_hooks(net, pdmv2_nf_ops,
+					ARRAY_SIZE(pdmv2_nf_ops));
+	pn->hooks_registered = false;
+	cancel_delayed_work_sync(&pn->gc_work);
+	pdmv2_tables_destroy(pn);
+	free_percpu(pn->stats);
+	pn->stats = NULL;
+}
+
+static struct pernet_operations pdmv2_net_ops = {
+	.init	= pdmv2_net_init,
+	.exit	= pdmv2_net_exit,
+	.id	= &pdmv2_net_id,
+	.size	= sizeof(struct pdmv2_net),
+};
+
+static int __init pdmv2_init(void)
+{
+	int err;
+
+	hash_buckets = clamp(hash_buckets, 16U, 65536U);
+	hash_buckets = roundup_pow_of_two(hash_buckets);
+	err = register_pernet_subsys(&pdmv2_net_ops);
+	if (err)
+		return err;
+	pr_info("loaded (%u flow buckets per namespace)\n", hash_buckets);
+	return 0;
+}
+
+static void __exit pdmv2_exit(void)
+{
+	unregister_pernet_subsys(&pdmv2_net_ops);
+	/* flows and sources freed with kfree_rcu() by the expiry work */
+	rcu_barrier();
+	pr_info("unloaded\n");
+}
+
+module_init(pdmv2_init);
+module_exit(pdmv2_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("pdmv2 project");
+MODULE_DESCRIPTION("IPv6 Performance and Diagnostic Metrics v2 (PDMv2) option insertion");

@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pdmv2 control and status, per network namespace, in /proc/net/pdmv2/:
+ *
+ *   control  0600  read: current settings; write: one command per line
+ *                  (mode, mark_mask, max_flows, max_sources, flow_timeout,
+ *                  mtu_policy, flush). All lines apply or none does.
+ *   stats    0444  "name value" per line
+ *   flows    0440  one line per flow; never key material
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/ctype.h>
+#include <linux/kernel.h>
+#include <linux/net.h>
+#include <linux/proc_fs.h>
+#include <linux/rculist.h>
+#include <linux/seq_file.h>
+#include <linux/seq_file_net.h>
+#include <linux/string.h>
+#include <net/net_namespace.h>
+
+#include "pdmv2.h"
+
+#define PDMV2_CONTROL_MAX	1024
+
+const char * const pdmv2_mode_names[PDMV2_MODE_MAX] = {
+	[PDMV2_MODE_OFF]	= "off",
+	[PDMV2_MODE_V1]		= "v1",
+	[PDMV2_MODE_CLEAR]	= "clear",
+	[PDMV2_MODE_ENCRYPTED]	= "encrypted",
+};
+
+static const char * const pdmv2_mtu_names[] = {
+	[PDMV2_MTU_ICMP]	= "icmp",
+	[PDMV2_MTU_SKIP]	= "skip",
+};
+
+static const char * const pdmv2_stat_names[PDMV2_STAT_MAX] = {
+	[PDMV2_STAT_EGRESS_SEEN]		= "seen",
+	[PDMV2_STAT_INSERTED]			= "inserted",
+	[PDMV2_STAT_GSO_SEGMENTED]		= "gso_segmented",
+	[PDMV2_STAT_SKIP_HAS_PDM]		= "skip_has_pdm",
+	[PDMV2_STAT_SKIP_FRAGMENT]		= "skip_fragment",
+	[PDMV2_STAT_SKIP_ESP]			= "skip_esp",
+	[PDMV2_STAT_SKIP_AH]			= "skip_ah",
+	[PDMV2_STAT_SKIP_NO_KEY]		= "skip_no_key",
+	[PDMV2_STAT_SKIP_ICMP]			= "skip_icmp",
+	[PDMV2_STAT_SKIP_TOO_LONG]		= "skip_too_long",
+	[PDMV2_STAT_SKIP_MTU]			= "skip_mtu",
+	[PDMV2_STAT_SKIP_NOMEM]			= "skip_nomem",
+	[PDMV2_STAT_SKIP_GSO_ERROR]		= "skip_gso_error",
+	[PDMV2_STAT_SKIP_EMIT_ERROR]		= "skip_emit_error",
+	[PDMV2_STAT_TABLE_FULL]			= "table_full",
+	[PDMV2_STAT_SOURCES_FULL]		= "sources_full",
+	[PDMV2_STAT_MTU_EVENTS]			= "mtu_events",
+	[PDMV2_STAT_PARSE_ERRORS]		= "parse_errors",
+	[PDMV2_STAT_NEGATIVE_DELTA]		= "negative_delta",
+	[PDMV2_STAT_INGRESS_PDM]		= "ingress_pdm",
+	[PDMV2_STAT_INGRESS_V1]			= "ingress_v1",
+	[PDMV2_STAT_INGRESS_CLEAR]		= "ingress_clear",
+	[PDMV2_STAT_INGRESS_ENCRYPTED]		= "ingress_encrypted",
+	[PDMV2_STAT_INGRESS_DRAFT]		= "ingress_draft",
+	[PDMV2_STAT_INGRESS_INVALID]		= "ingress_invalid",
+	[PDMV2_STAT_INGRESS_RESERVED]		= "ingress_reserved_nonzero",
+	[PDMV2_STAT_INGRESS_LEARNED]		= "ingress_learned",
+	[PDMV2_STAT_INGRESS_NO_FLOW]		= "ingress_no_flow",
+	[PDMV2_STAT_INGRESS_PARSE_ERRORS]	= "ingress_parse_errors",
+	[PDMV2_STAT_PTB_ADJUSTED]		= "ptb_adjusted",
+	[PDMV2_STAT_MSS_CLAMPED]		= "mss_clamped",
+	[PDMV2_STAT_FLOWS_CREATED]		= "flows_created",
+	[PDMV2_STAT_FLOWS_EXPIRED]		= "flows_expired",
+	[PDMV2_STAT_SOURCES_CREATED]		= "sources_created",
+	[PDMV2_STAT_SOURCES_EXPIRED]		= "sources_expired",
+};
+
+/* ---- control ----------------------------------------------------------- */
+
+static int pdmv2_control_show(struct seq_file *seq, void *v)
+{
+	struct pdmv2_net *pn = pdmv2_pernet(seq_file_single_net(seq));
+	struct pdmv2_cfg cfg;
+
+	mutex_lock(&pn->cfg_lock);
+	cfg = pn->cfg;
+	mutex_unlock(&pn->cfg_lock);
+
+	seq_printf(seq, "mode %s\n", pdmv2_mode_names[cfg.mode]);
+	seq_printf(seq, "mark_mask 0x%08x\n", cfg.mark_mask);
+	seq_printf(seq, "max_flows %u\n", cfg.max_flows);
+	seq_printf(seq, "max_sources %u\n", cfg.max_sources);
+	seq_printf(seq, "flow_timeout %u\n", cfg.flow_timeout);
+	seq_printf(seq, "mtu_policy %s\n", pdmv2_mtu_names[cfg.mtu_policy]);
+	return 0;
+}
+
+static int pdmv2_match(const char *word, const char * const *names,
+		       unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (names[i] && !strcmp(word, names[i]))
+			return i;
+	return -1;
+}
+
+static int pdmv2_parse_u32(const char *arg, u32 min, u32 max, u32 *out)
+{
+	u32 v;
+
+	/* digits only (0x for hex): no sign, no blanks */
+	if (!isdigit(arg[0]) || kstrtou32(arg, 0, &v) || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* One line; @cfg is a private copy, applied only if every line parses. */
+static int pdmv2_parse_line(char *line, struct pdmv2_cfg *cfg, bool *flush)
+{
+	char *cmd, *arg, *extra;
+	int i;
+
+	line = strim(line);
+	if (!*line)
+		return 0;
+	cmd = strsep(&line, " \t");
+	arg = line ? skip_spaces(line) : NULL;
+	if (arg) {
+		extra = arg;
+		arg = strsep(&extra, " \t");
+		if (extra && *skip_spaces(extra))
+			return -EINVAL;
+	}
+
+	if (!strcmp(cmd, "flush")) {
+		if (arg && *arg)
+			return -EINVAL;
+		*flush = true;
+		return 0;
+	}
+	if (!arg || !*arg)
+		return -EINVAL;
+	if (!strcmp(cmd, "mode")) {
+		i = pdmv2_match(arg, pdmv2_mode_names, PDMV2_MODE_MAX);
+		if (i < 0)
+			return -EINVAL;
+		if (!pdmv2_emit_ops_for(i) && i != PDMV2_MODE_OFF)
+			return -EOPNOTSUPP;
+		cfg->mode = i;
+		return 0;
+	}
+	if (!strcmp(cmd, "mtu_policy")) {
+		i = pdmv2_match(arg, pdmv2_mtu_names,
+				ARRAY_SIZE(pdmv2_mtu_names));
+		if (i < 0)
+			return -EINVAL;
+		cfg->mtu_policy = i;
+		return 0;
+	}
+	if (!strcmp(cmd, "mark_mask"))
+		return pdmv2_parse_u32(arg, 1, U32_MAX, &cfg->mark_mask);
+	if (!strcmp(cmd, "max_flows"))
+		return pdmv2_parse_u32(arg, 1, PDMV2_MAX_FLOWS_LIMIT,
+				       &cfg->max_flows);
+	if (!strcmp(cmd, "max_sources"))
+		return pdmv2_parse_u32(arg, 1, PDMV2_MAX_FLOWS_LIMIT,
+				       &cfg->max_sources);
+	if (!strcmp(cmd, "flow_timeout"))
+		return pdmv2_parse_u32(arg, 1, PDMV2_FLOW_TIMEOUT_LIMIT,
+				       &cfg->flow_timeout);
+	return -EINVAL;
+}
+
+/* a short printable token of rejected input for the log, never more */
+static void pdmv2_log_reject(const char *line, int err)
+{
+	char tok[17];
+	size_t i;
+
+	for (i = 0; i < sizeof(tok) - 1 && line[i] && line[i] != '\n'; i++)
+		tok[i] = isalnum(line[i]) || line[i] == '_' ? line[i] : '?';
+	tok[i] = 0;
+	net_info_ratelimited("control: rejected \"%s\" (%d)\n", tok, err);
+}
+
+static int pdmv2_control_write(struct file *file, char *buf, size_t size)
+{
+	struct net *net = seq_file_single_net(file->private_data);
+	struct pdmv2_net *pn = pdmv2_pernet(net);
+	char *p = buf, *line = buf;
+	struct pdmv2_cfg cfg;
+	bool flush = false;
+	size_t i;
+	int err = 0;
+
+	if (!ns_capable(net->user_ns, CAP_NET_ADMIN))
+		return -EPERM;
+	if (size > PDMV2_CONTROL_MAX)
+		err = -EINVAL;
+	for (i = 0; !err && i < size; i++)
+		if (buf[i] != '\n' && buf[i] != '\t' &&
+		    (buf[i] < 0x20 || buf[i] > 0x7e))
+			err = -EINVAL;
+	if (err) {
+		pdmv2_log_reject(buf, err);
+		return err;
+	}
+
+	mutex_lock(&pn->cfg_lock);
+	cfg = pn->cfg;
+	while (!err && (line = strsep(&p, "\n")))
+		err = pdmv2_parse_line(line, &cfg, &flush);
+	if (!err) {
+		WRITE_ONCE(pn->cfg.mark_mask, cfg.mark_mask);
+		WRITE_ONCE(pn->cfg.max_flows, cfg.max_flows);
+		WRITE_ONCE(pn->cfg.max_sources, cfg.max_sources);
+		WRITE_ONCE(pn->cfg.flow_timeout, cfg.flow_timeout);
+		WRITE_ONCE(pn->cfg.mtu_policy, cfg.mtu_policy);
+		WRITE_ONCE(pn->cfg.mode, cfg.mode);
+		if (flush)
+			pdmv2_flows_flush(pn);
+	}
+	mutex_unlock(&pn->cfg_lock);
+	if (err)
+		pdmv2_log_reject(line ? line : "", err);
+	return err;
+}
+
+/* ---- stats ------------------------------------------------------------- */
+
+static int pdmv2_stats_show(struct seq_file *seq, void *v)
+{
+	struct pdmv2_net *pn = pdmv2_pernet(seq_file_single_net(seq));
+	unsigned int i;
+
+	for (i = 0; i < PDMV2_STAT_MAX; i++)
+		seq_printf(seq, "%s %llu\n", pdmv2_stat_names[i],
+			   pdmv2_stat_read(pn, i));
+	seq_printf(seq, "flows %d\n", atomic_read(&pn->flows.count));
+	seq_printf(seq, "sources %d\n", atomic_read(&pn->sources.count));
+	return 0;
+}
+
+/* ---- flows ------------------------------------------------------------- */
+
+struct pdmv2_flows_iter {
+	struct seq_net_private p;
+	unsigned int bucket;
+};
+
+static struct pdmv2_flow *pdmv2_flows_from(struct seq_file *seq,
+					   struct hlist_node *n)
+{
+	struct pdmv2_flows_iter *it = seq->private;
+	struct pdmv2_net *pn = pdmv2_pernet(seq_file_net(seq));
+
+	while (!n) {
+		struct hlist_head *head;
+
+		if (++it->bucket > pn->flows.mask)
+			return NULL;
+		head = &pn->flows.buckets[it->bucket].head;
+		n = rcu_dereference(hlist_first_rcu(head));
+	}
+	return hlist_entry(n, struct pdmv2_flow, node);
+}
+
+static struct pdmv2_flow *pdmv2_flows_first(struct seq_file *seq)
+{
+	struct pdmv2_flows_iter *it = seq->private;
+	struct pdmv2_net *pn = pdmv2_pernet(seq_file_net(seq));
+	struct hlist_head *head = &pn->flows.buckets[0].head;
+
+	it->bucket = 0;
+	return pdmv2_flows_from(seq, rcu_dereference(hlist_first_rcu(head)));
+}
+
+static struct pdmv2_flow *pdmv2_flows_next_flow(struct seq_file *seq,
+						struct pdmv2_flow *f)
+{
+	struct hlist_node *n = rcu_dereference(hlist_next_rcu(&f->node));
+
+	return pdmv2_flows_from(seq, n);
+}
+
+static void *pdmv2_flows_start(struct seq_file *seq, loff_t *pos)
+	__acquires(RCU)
+{
+	struct pdmv2_flow *f;
+	loff_t n = *pos;
+
+	rcu_read_lock();
+	if (!n)
+		return SEQ_START_TOKEN;
+	for (f = pdmv2_flows_first(seq); f && --n;)
+		f = pdmv2_flows_next_flow(seq, f);
+	return f;
+}
+
+static void *pdmv2_flows_next(struct seq_file *seq, void *v, loff_t *pos)
+{
+	++*pos;
+	if (v == SEQ_START_TOKEN)
+		return pdmv2_flows_first(seq);
+	return pdmv2_flows_next_flow(seq, v);
+}
+
+static void pdmv2_flows_stop(struct seq_file *seq, void *v)
+	__releases(RCU)
+{
+	rcu_read_unlock();
+}
+
+static int pdmv2_flows_show(struct seq_file *seq, void *v)
+{
+	struct pdmv2_flow *f = v;
+	u32 psn_next, psn_last_rx, pmtu;
+	unsigned long now = jiffies;
+	u64 tx, rx;
+	bool rxd;
+
+	if (v == SEQ_START_TOKEN) {
+		seq_puts(seq, "# saddr sport daddr dport proto psn_next psn_last_rx tx_packets rx_packets age_s idle_s pmtu\n");
+		return 0;
+	}
+	spin_lock_bh(&f->lock);
+	psn_next = f->m.psn_next;
+	psn_last_rx = f->m.psn_last_rx;
+	rxd = f->m.flags & PDMV2_M_RX;
+	tx = f->tx_packets;
+	rx = f->rx_packets;
+	pmtu = f->pmtu;
+	spin_unlock_bh(&f->lock);
+
+	seq_printf(seq, "%pI6c %u %pI6c %u %u %u %s%u %llu %llu %lu %lu %u\n",
+		   &f->key.saddr, f->key.sport, &f->key.daddr, f->key.dport,
+		   f->key.proto, psn_next, rxd ? "" : "-",
+		   rxd ? psn_last_rx : 0, tx, rx,
+		   (now - f->created) / HZ,
+		   (now - READ_ONCE(f->last_seen)) / HZ, pmtu);
+	return 0;
+}
+
+static const struct seq_operations pdmv2_flows_seq_ops = {
+	.start	= pdmv2_flows_start,
+	.next	= pdmv2_flows_next,
+	.stop	= pdmv2_flows_stop,
+	.show	= pdmv2_flows_show,
+};
+
+int pdmv2_proc_init(struct pdmv2_net *pn)
+{
+	struct net *net = pn->net;
+
+	pn->proc_dir = proc_net_mkdir(net, "pdmv2", net->proc_net);
+	if (!pn->proc_dir)
+		return -ENOMEM;
+	if (!proc_create_net_single_write("control", 0600, pn->proc_dir,
+					  pdmv2_control_show,
+					  pdmv2_control_write, NULL) ||
+	    !proc_create_net_single("stats", 0444, pn->proc_dir,
+				    pdmv2_stats_show, NULL) ||
+	    !proc_create_net("flows", 0440, pn->proc_dir,
+			     &pdmv2_flows_seq_ops,
+			     sizeof(struct pdmv2_flows_iter))) {
+		remove_proc_subtree("pdmv2", net->proc_net);
+		pn->proc_dir = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void pdmv2_proc_exit(struct pdmv2_net *pn)
+{
+	if (!pn->proc_dir)
+		return;
+	remove_proc_subtree("pdmv2", pn->net->proc_net);
+	pn->proc_dir = NULL;
+}

@@ -1,0 +1,628 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pdmv2 data path: option insertion on egress (POST_ROUTING), learning on
+ * ingress (PRE_ROUTING).
+ *
+ * Insertion works like the in-tree inline extension-header inserters
+ * (ioam6, seg6 inline): make the headers private, grow the headroom, move
+ * the IPv6 header and the extension headers in front of the insertion point
+ * towards the head, and write the new or extended Destination Options
+ * header in the gap. The upper layer does not move, so transport_header,
+ * csum_start/csum_offset of CHECKSUM_PARTIAL packets and the upper-layer
+ * checksum (its pseudo-header has the upper-layer length, not the payload
+ * length) all stay valid; only payload_len changes.
+ *
+ * GSO packets are segmented here so that every segment gets its own PSN;
+ * each segment then continues through the remaining POST_ROUTING hooks.
+ */
+#include <linux/icmpv6.h>
+#include <linux/ipv6.h>
+#include <linux/netdevice.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter_bridge.h>
+#include <linux/netfilter_ipv6.h>
+#include <linux/skbuff.h>
+#include <linux/timekeeping.h>
+#include <net/checksum.h>
+#include <net/ip6_route.h>
+#include <net/ipv6.h>
+#include <net/addrconf.h>
+#include <net/tcp.h>
+#ifdef PDMV2_HAVE_NET_GSO_H	/* 6.5 and later, see Kbuild */
+#include <net/gso.h>
+#endif
+
+#include "pdmv2.h"
+
+/* ---- emitters (one per mode) ------------------------------------------ */
+
+static int pdmv2_emit_plain(struct pdmv2_net *pn, struct pdmv2_flow *flow,
+			    const struct pdmv2_opt *fields, u8 *opt)
+{
+	return pdmv2_opt_encode(fields, opt, PDMV2_OPT_MAX_LEN) ? 0 : -EINVAL;
+}
+
+static const struct pdmv2_emit_ops pdmv2_emit_v1 = {
+	.name		= "v1",
+	.fmt		= PDMV2_FMT_V1,
+	.opt_len	= PDMV2_OPT_LEN_V1,
+	.emit		= pdmv2_emit_plain,
+};
+
+static const struct pdmv2_emit_ops pdmv2_emit_clear = {
+	.name		= "clear",
+	.fmt		= PDMV2_FMT_CLEAR,
+	.opt_len	= PDMV2_OPT_LEN_CLEAR,
+	.emit		= pdmv2_emit_plain,
+};
+
+/*
+ * The encrypted mode adds an entry here whose emit() writes
+ * pdmv2_opt_encode_aad(), seals pdmv2_opt_encode_metrics() with the flow's
+ * key (AES-GCM, synchronous, softirq-safe) and appends the 12-octet tag.
+ */
+static const struct pdmv2_emit_ops *const pdmv2_emitters[PDMV2_MODE_MAX] = {
+	[PDMV2_MODE_V1]		= &pdmv2_emit_v1,
+	[PDMV2_MODE_CLEAR]	= &pdmv2_emit_clear,
+};
+
+const struct pdmv2_emit_ops *pdmv2_emit_ops_for(int mode)
+{
+	if (mode < 0 || mode >= PDMV2_MODE_MAX)
+		return NULL;
+	return pdmv2_emitters[mode];
+}
+
+/* ---- parsing ----------------------------------------------------------- */
+
+/* Walk the headers of the IPv6 packet at @off, pulling them linear. */
+static int pdmv2_skb_parse(struct sk_buff *skb, unsigned int off,
+			   struct pdmv2_pkt *info)
+{
+	unsigned int i;
+	int err;
+
+	if (skb->len < off || skb_headlen(skb) < off)
+		return PDMV2_ERR_BAD_PACKET;
+	for (i = 0; i < 64; i++) {
+		err = pdmv2_pkt_parse(skb->data + off, skb_headlen(skb) - off,
+				      skb->len - off, info);
+		if (err != PDMV2_ERR_NEED_MORE)
+			return err;
+		if (!pskb_may_pull(skb, off + info->need))
+			return PDMV2_ERR_BAD_PACKET;
+	}
+	return PDMV2_ERR_BAD_HEADER;
+}
+
+static void pdmv2_key_from(struct pdmv2_flow_key *key, const u8 *ip6,
+			   const struct pdmv2_pkt *info, bool reverse)
+{
+	const struct ipv6hdr *h = (const struct ipv6hdr *)ip6;
+
+	memset(key, 0, sizeof(*key));
+	key->proto = info->proto;
+	if (!reverse) {
+		key->saddr = h->saddr;
+		key->daddr = h->daddr;
+		key->sport = info->sport;
+		key->dport = info->dport;
+	} else {
+		key->saddr = h->daddr;
+		key->daddr = h->saddr;
+		key->sport = info->dport;
+		key->dport = info->sport;
+	}
+}
+
+/* ---- egress ------------------------------------------------------------ */
+
+/* bridged IPv6 seen through br_netfilter: not ours to change */
+static bool pdmv2_bridged(const struct sk_buff *skb)
+{
+#if IS_ENABLED(CONFIG_BRIDGE_NETFILTER)
+	return nf_bridge_info_exists(skb);
+#else
+	return false;
+#endif
+}
+
+static void pdmv2_count_refusal(struct pdmv2_net *pn, int err)
+{
+	static const u8 map[PDMV2_ERR_COUNT] = {
+		[PDMV2_ERR_HAS_PDM]	= PDMV2_STAT_SKIP_HAS_PDM,
+		[PDMV2_ERR_FRAGMENT]	= PDMV2_STAT_SKIP_FRAGMENT,
+		[PDMV2_ERR_ESP]		= PDMV2_STAT_SKIP_ESP,
+		[PDMV2_ERR_AH]		= PDMV2_STAT_SKIP_AH,
+		[PDMV2_ERR_TOO_LONG]	= PDMV2_STAT_SKIP_TOO_LONG,
+	};
+
+	if (err > 0 && err < PDMV2_ERR_COUNT && map[err])
+		pdmv2_stat_inc(pn, map[err]);
+	else
+		pdmv2_stat_inc(pn, PDMV2_STAT_PARSE_ERRORS);
+}
+
+/* Take the next PSN and times of @flow and build the option into @opt. */
+static int pdmv2_fill(struct pdmv2_net *pn, struct sk_buff *skb,
+		      const struct pdmv2_emit_ops *ops,
+		      struct pdmv2_flow *flow, struct pdmv2_source *src,
+		      int grow, u8 *opt)
+{
+	struct pdmv2_opt fields;
+	struct pdmv2_tx tx;
+	u32 gp;
+	int err;
+
+	spin_lock_bh(&src->lock);
+	gp = pdmv2_gp_next(&src->gp, ipv6_hdr(skb)->saddr.s6_addr);
+	spin_unlock_bh(&src->lock);
+
+	spin_lock_bh(&flow->lock);
+	pdmv2_metrics_on_send(&flow->m, ktime_get_ns(), &tx);
+	pdmv2_opt_from_tx(&fields, ops->fmt, flow->epoch, &tx, gp);
+	err = ops->emit(pn, flow, &fields, opt);
+	if (!err) {
+		flow->tx_packets++;
+		flow->last_grow = grow > 0 ? grow : 0;
+	}
+	spin_unlock_bh(&flow->lock);
+
+	if (tx.negative)
+		pdmv2_stat_add(pn, PDMV2_STAT_NEGATIVE_DELTA, tx.negative);
+	return err;
+}
+
+/*
+ * Insert the option as @plan says. On failure the packet is left as it was
+ * (apart from possibly having been made private) and goes out unmodified.
+ */
+static void pdmv2_insert(struct pdmv2_net *pn, struct sk_buff *skb,
+			 const struct pdmv2_ins_plan *plan,
+			 const struct pdmv2_emit_ops *ops,
+			 struct pdmv2_flow *flow, struct pdmv2_source *src)
+{
+	unsigned int move = plan->hdr_off + plan->doh.keep;
+	unsigned int room = plan->grow > 0 ? plan->grow : 0;
+	u8 opt[PDMV2_OPT_MAX_LEN];
+
+	if (skb_ensure_writable(skb, plan->hdr_off + plan->doh.old_len)) {
+		pdmv2_stat_inc(pn, PDMV2_STAT_SKIP_NOMEM);
+		return;
+	}
+	if (room && skb_cow_head(skb, room + (skb->dev ?
+					      LL_RESERVED_SPACE(skb->dev) :
+					      0))) {
+		pdmv2_stat_inc(pn, PDMV2_STAT_SKIP_NOMEM);
+		return;
+	}
+	/* nothing may fail after the PSN is taken */
+	if (pdmv2_fill(pn, skb, ops, flow, src, plan->grow, opt)) {
+		pdmv2_stat_inc(pn, PDMV2_STAT_SKIP_EMIT_ERROR);
+		return;
+	}
+
+	if (plan->grow > 0) {
+		__skb_push(skb, plan->grow);
+		memmove(skb->data, skb->data + plan->grow, move);
+	} else if (plan->grow < 0) {
+		/* the existing header loses more padding than we add */
+		memmove(skb->data - plan->grow, skb->data, move);
+		__skb_pull(skb, -plan->grow);
+	}
+	skb_reset_network_header(skb);
+
+	pdmv2_doh_write(skb->data + plan->hdr_off, &plan->doh,
+			plan->next_header, opt);
+	if (!plan->doh.old_len)
+		skb->data[plan->nh_off] = NEXTHDR_DEST;
+	ipv6_hdr(skb)->payload_len = htons(skb->len - sizeof(struct ipv6hdr));
+	/* a receive-side full checksum no longer covers the packet */
+	if (skb->ip_summed == CHECKSUM_COMPLETE)
+		skb->ip_summed = CHECKSUM_NONE;
+	pdmv2_stat_inc(pn, PDMV2_STAT_INSERTED);
+}
+
+/* One segment of a GSO packet: its own headers, its own PSN. */
+static void pdmv2_insert_segment(struct pdmv2_net *pn, struct sk_buff *skb,
+				 const struct pdmv2_emit_ops *ops,
+				 struct pdmv2_flow *flow,
+				 struct pdmv2_source *src)
+{
+	struct pdmv2_ins_plan plan;
+	struct pdmv2_pkt info;
+	int err;
+
+	err = pdmv2_skb_parse(skb, 0, &info);
+	if (!err)
+		err = pdmv2_pkt_insert_plan(skb->data, &info, ops->opt_len,
+					    &plan);
+	if (err) {
+		pdmv2_count_refusal(pn, err);
+		return;
+	}
+	pdmv2_insert(pn, skb, &plan, ops, flow, src);
+}
+
+/*
+ * Hand a segment to the POST_ROUTING hooks after ours and then to the
+ * output function, as NF_HOOK would have done for it.
+ */
+static void pdmv2_continue(struct sk_buff *skb,
+			   const struct nf_hook_state *state)
+{
+	const struct nf_hook_entries *e;
+	struct nf_hook_state st = *state;
+	struct nf_hook_ops **ops;
+	unsigned int i, n;
+	int ret = 1;
+
+	e = rcu_dereference(state->net->nf.hooks_ipv6[state->hook]);
+	if (e) {
+		n = e->num_hook_entries;
+		ops = nf_hook_entries_get_hook_ops(e);
+		for (i = 0; i < n; i++)
+			if (e->hooks[i].hook == pdmv2_egress_hook)
+				break;
+		if (i < n) {
+			i++;
+		} else {
+			/* unregistered meanwhile: the hooks behind our slot */
+			for (i = 0; i < n; i++)
+				if (ops[i]->priority > PDMV2_PRI_EGRESS)
+					break;
+		}
+		ret = nf_hook_slow(skb, &st, e, i);
+	}
+	if (ret == 1)
+		state->okfn(state->net, state->sk, skb);
+}
+
+static unsigned int pdmv2_egress_gso(struct pdmv2_net *pn,
+				     struct sk_buff *skb,
+				     const struct nf_hook_state *state,
+				     const struct pdmv2_emit_ops *ops,
+				     struct pdmv2_flow *flow,
+				     struct pdmv2_source *src)
+{
+	netdev_features_t features = netif_skb_features(skb) &
+				     ~NETIF_F_GSO_MASK;
+	struct sk_buff *segs, *seg, *next;
+
+	segs = skb_gso_segment(skb, features);
+	if (IS_ERR_OR_NULL(segs)) {
+		pdmv2_stat_inc(pn, PDMV2_STAT_SKIP_GSO_ERROR);
+		return NF_ACCEPT;
+	}
+	pdmv2_stat_inc(pn, PDMV2_STAT_GSO_SEGMENTED);
+	skb_list_walk_safe(segs, seg, next) {
+		skb_mark_not_on_list(seg);
+		pdmv2_insert_segment(pn, seg, ops, flow, src);
+		pdmv2_continue(seg, state);
+	}
+	consume_skb(skb);
+	return NF_STOLEN;
+}
+
+/* The MTU a packet of @flow must fit after insertion. */
+static unsigned int pdmv2_mtu(struct sk_buff *skb, struct pdmv2_flow *flow)
+{
+	unsigned int mtu;
+	u32 pmtu;
+
+	/* what ip6_finish_output() enforces after this hook */
+	if (skb_dst(skb))
+		mtu = ip6_skb_dst_mtu(skb);
+	else
+		mtu = skb->dev ? READ_ONCE(skb->dev->mtu) : IPV6_MIN_MTU;
+	/* a smaller MTU further on, learned from a PTB we adjusted */
+	pmtu = READ_ONCE(flow->pmtu);
+	if (pmtu && pmtu < mtu)
+		mtu = pmtu;
+	return mtu;
+}
+
+static bool pdmv2_fits(struct sk_buff *skb, unsigned int mtu, int grow)
+{
+	if (grow <= 0)
+		return true;
+	if (mtu < (unsigned int)grow)
+		return false;
+	if (skb_is_gso(skb))
+		return skb_gso_validate_network_len(skb, mtu - grow);
+	if (skb->len + grow <= mtu)
+		return true;
+	/* a local sender that allows fragmentation: ip6_fragment() will */
+	return skb->ignore_df && skb->sk;
+}
+
+static unsigned int pdmv2_too_big(struct pdmv2_net *pn, struct sk_buff *skb,
+				  unsigned int mtu, int grow)
+{
+	/*
+	 * Forwarded packets only: the source lowers its path MTU and resends,
+	 * and later packets of the flow have room for the option. A local
+	 * sender sizes its packets to the same route MTU that the output path
+	 * enforces after this hook, so a PTB to itself would only ratchet that
+	 * MTU down; local TCP gets its room from the MSS clamp instead.
+	 */
+	if (!skb->sk && READ_ONCE(pn->cfg.mtu_policy) == PDMV2_MTU_ICMP &&
+	    mtu >= IPV6_MIN_MTU + (unsigned int)grow) {
+		icmpv6_send(skb, ICMPV6_PKT_TOOBIG, 0, mtu - grow);
+		pdmv2_stat_inc(pn, PDMV2_STAT_MTU_EVENTS);
+		return NF_DROP;
+	}
+	pdmv2_stat_inc(pn, PDMV2_STAT_SKIP_MTU);
+	return NF_ACCEPT;
+}
+
+unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
+			  const struct nf_hook_state *state)
+{
+	const struct pdmv2_emit_ops *ops;
+	struct pdmv2_flow_key key;
+	struct pdmv2_ins_plan plan;
+	struct pdmv2_source *src;
+	struct pdmv2_flow *flow;
+	struct pdmv2_pkt info;
+	unsigned int mtu;
+	int err;
+
+	ops = pdmv2_emit_ops_for(READ_ONCE(pn->cfg.mode));
+	if (!ops)
+		return NF_ACCEPT;
+	pdmv2_stat_inc(pn, PDMV2_STAT_EGRESS_SEEN);
+	if (pdmv2_bridged(skb) || skb_network_offset(skb)) {
+		pdmv2_stat_inc(pn, PDMV2_STAT_SKIP_NO_KEY);
+		return NF_ACCEPT;
+	}
+
+	err = pdmv2_skb_parse(skb, 0, &info);
+	if (!err)
+		err = pdmv2_pkt_insert_plan(skb->data, &info, ops->opt_len,
+					    &plan);
+	if (err) {
+		pdmv2_count_refusal(pn, err);
+		return NF_ACCEPT;
+	}
+	if (!(info.flags & PDMV2_PKT_KEY)) {
+		pdmv2_stat_inc(pn, PDMV2_STAT_SKIP_NO_KEY);
+		return NF_ACCEPT;
+	}
+	/* only echo among ICMPv6: never errors, ND or MLD */
+	if (info.proto == IPPROTO_ICMPV6 &&
+	    info.icmp_type != ICMPV6_ECHO_REQUEST &&
+	    info.icmp_type != ICMPV6_ECHO_REPLY) {
+		pdmv2_stat_inc(pn, PDMV2_STAT_SKIP_ICMP);
+		return NF_ACCEPT;
+	}
+	if (!skb_is_gso(skb) &&
+	    skb->len + plan.grow - sizeof(struct ipv6hdr) > IPV6_MAXPLEN) {
+		pdmv2_stat_inc(pn, PDMV2_STAT_SKIP_TOO_LONG);
+		return NF_ACCEPT;
+	}
+
+	pdmv2_key_from(&key, skb->data, &info, false);
+	flow = pdmv2_flow_get(pn, &key);
+	if (IS_ERR(flow)) {
+		pdmv2_stat_inc(pn, PTR_ERR(flow) == -ENOSPC ?
+			       PDMV2_STAT_TABLE_FULL : PDMV2_STAT_SKIP_NOMEM);
+		return NF_ACCEPT;
+	}
+	src = pdmv2_source_get(pn, &ipv6_hdr(skb)->saddr);
+	if (IS_ERR(src)) {
+		pdmv2_stat_inc(pn, PTR_ERR(src) == -ENOSPC ?
+			       PDMV2_STAT_SOURCES_FULL : PDMV2_STAT_SKIP_NOMEM);
+		return NF_ACCEPT;
+	}
+
+	mtu = pdmv2_mtu(skb, flow);
+	if (!pdmv2_fits(skb, mtu, plan.grow))
+		return pdmv2_too_big(pn, skb, mtu, plan.grow);
+
+	if (skb_is_gso(skb))
+		return pdmv2_egress_gso(pn, skb, state, ops, flow, src);
+	pdmv2_insert(pn, skb, &plan, ops, flow, src);
+	return NF_ACCEPT;
+}
+
+/* ---- ingress ----------------------------------------------------------- */
+
+/*
+ * A Packet Too Big about a packet this module enlarged: the sender must
+ * leave room for the option, so tell it the MTU minus what we add, the way
+ * a tunnel entry point does, and remember the smaller MTU for the flow.
+ */
+static void pdmv2_ptb_adjust(struct pdmv2_net *pn, struct sk_buff *skb,
+			     const struct pdmv2_pkt *outer)
+{
+	unsigned int icmp_off = outer->l4_off;
+	struct pdmv2_flow_key key;
+	struct pdmv2_flow *flow;
+	struct icmp6hdr *ic;
+	struct pdmv2_pkt info;
+	u32 mtu, new_mtu;
+	u16 grow;
+
+	if (skb->data[icmp_off + 1] != 0)
+		return;
+	if (pdmv2_skb_parse(skb, icmp_off + sizeof(*ic), &info) ||
+	    !info.pdm_off || !(info.flags & PDMV2_PKT_KEY))
+		return;
+	pdmv2_key_from(&key, skb->data + icmp_off + sizeof(*ic), &info,
+		       false);
+	/* flows of local senders: see pdmv2_too_big() */
+	if (ipv6_chk_addr(pn->net, &key.saddr, NULL, 0))
+		return;
+	flow = pdmv2_flow_lookup(pn, &key);
+	if (!flow)
+		return;
+	spin_lock_bh(&flow->lock);
+	grow = flow->last_grow;
+	spin_unlock_bh(&flow->lock);
+	if (!grow)
+		return;
+
+	ic = (struct icmp6hdr *)(skb->data + icmp_off);
+	mtu = ntohl(ic->icmp6_mtu);
+	WRITE_ONCE(flow->pmtu, max_t(u32, mtu, IPV6_MIN_MTU));
+	new_mtu = mtu >= IPV6_MIN_MTU + grow ? mtu - grow : IPV6_MIN_MTU;
+	if (new_mtu >= mtu)
+		return;
+	if (skb_ensure_writable(skb, icmp_off + sizeof(*ic)))
+		return;
+	ic = (struct icmp6hdr *)(skb->data + icmp_off);
+	inet_proto_csum_replace4(&ic->icmp6_cksum, skb, htonl(mtu),
+				 htonl(new_mtu), false);
+	ic->icmp6_mtu = htonl(new_mtu);
+	pdmv2_stat_inc(pn, PDMV2_STAT_PTB_ADJUSTED);
+}
+
+/*
+ * TCP MSS clamping: a SYN travelling opposite to a direction we insert into
+ * announces how large the other end may make its segments; leave room for
+ * the option there. The MTU of the interface it came in on stands for the
+ * other direction's way out (symmetric routing, as for the usual clamping).
+ */
+static void pdmv2_mss_clamp(struct pdmv2_net *pn, struct sk_buff *skb,
+			    const struct pdmv2_pkt *info,
+			    const struct nf_hook_state *state,
+			    const struct pdmv2_emit_ops *ops)
+{
+	unsigned int off = info->l4_off, doff, i, len, mtu;
+	struct pdmv2_doh_plan plan;
+	struct tcphdr *th;
+	u16 mss, clamp;
+	u8 *opt;
+
+	if (!state->in || !pskb_may_pull(skb, off + sizeof(*th)))
+		return;
+	th = (struct tcphdr *)(skb->data + off);
+	if (!th->syn)
+		return;
+	doff = th->doff * 4;
+	if (doff <= sizeof(*th) || !pskb_may_pull(skb, off + doff))
+		return;
+	if (pdmv2_doh_plan(NULL, 0, ops->opt_len, &plan))
+		return;
+	mtu = max_t(unsigned int, READ_ONCE(state->in->mtu), IPV6_MIN_MTU);
+	clamp = mtu - sizeof(struct ipv6hdr) - sizeof(*th) - plan.new_len;
+
+	opt = skb->data + off;
+	for (i = sizeof(*th); i < doff; i += len) {
+		if (opt[i] == TCPOPT_EOL)
+			return;
+		if (opt[i] == TCPOPT_NOP) {
+			len = 1;
+			continue;
+		}
+		if (i + 1 >= doff)
+			return;
+		len = opt[i + 1];
+		if (len < 2 || i + len > doff)
+			return;
+		/* the checksum update assumes an even offset, as usual */
+		if (opt[i] != TCPOPT_MSS || len != TCPOLEN_MSS || (i & 1))
+			continue;
+		mss = get_unaligned_be16(opt + i + 2);
+		if (mss <= clamp || skb_ensure_writable(skb, off + doff))
+			return;
+		th = (struct tcphdr *)(skb->data + off);
+		opt = skb->data + off;
+		inet_proto_csum_replace2(&th->check, skb, htons(mss),
+					 htons(clamp), false);
+		put_unaligned_be16(clamp, opt + i + 2);
+		pdmv2_stat_inc(pn, PDMV2_STAT_MSS_CLAMPED);
+		return;
+	}
+}
+
+/* a SYN of a flow whose reverse direction gets the option */
+static void pdmv2_ingress_tcp(struct pdmv2_net *pn, struct sk_buff *skb,
+			      const struct pdmv2_pkt *info,
+			      const struct nf_hook_state *state)
+{
+	const struct pdmv2_emit_ops *ops;
+	struct pdmv2_flow_key key;
+
+	ops = pdmv2_emit_ops_for(READ_ONCE(pn->cfg.mode));
+	if (!ops || !pskb_may_pull(skb, info->l4_off + 14) ||
+	    !(skb->data[info->l4_off + 13] & TCPHDR_SYN))
+		return;
+	if (!(skb->mark & READ_ONCE(pn->cfg.mark_mask))) {
+		pdmv2_key_from(&key, skb->data, info, true);
+		if (!pdmv2_flow_lookup(pn, &key))
+			return;
+	}
+	pdmv2_mss_clamp(pn, skb, info, state, ops);
+}
+
+unsigned int pdmv2_ingress(struct pdmv2_net *pn, struct sk_buff *skb,
+			   const struct nf_hook_state *state)
+{
+	static const u8 fmt_stat[] = {
+		[PDMV2_FMT_V1]		= PDMV2_STAT_INGRESS_V1,
+		[PDMV2_FMT_CLEAR]	= PDMV2_STAT_INGRESS_CLEAR,
+		[PDMV2_FMT_DRAFT_CLEAR]	= PDMV2_STAT_INGRESS_DRAFT,
+		[PDMV2_FMT_ENCRYPTED]	= PDMV2_STAT_INGRESS_ENCRYPTED,
+	};
+	struct pdmv2_flow_key key;
+	struct pdmv2_flow *flow;
+	struct pdmv2_pkt info;
+	struct pdmv2_opt o;
+	int err;
+
+	if (skb_network_offset(skb))
+		return NF_ACCEPT;
+	err = pdmv2_skb_parse(skb, 0, &info);
+	if (err) {
+		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_PARSE_ERRORS);
+		return NF_ACCEPT;
+	}
+	if (info.proto == IPPROTO_ICMPV6 && (info.flags & PDMV2_PKT_KEY) &&
+	    info.icmp_type == ICMPV6_PKT_TOOBIG)
+		pdmv2_ptb_adjust(pn, skb, &info);
+	if (info.proto == IPPROTO_TCP && (info.flags & PDMV2_PKT_KEY) &&
+	    !(info.flags & PDMV2_PKT_FRAG))
+		pdmv2_ingress_tcp(pn, skb, &info, state);
+	if (!info.pdm_off)
+		return NF_ACCEPT;
+
+	pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_PDM);
+	/* lenient: receivers ignore reserved bits; only PSNTP is needed */
+	err = pdmv2_opt_decode(skb->data + info.pdm_off, info.pdm_len, false,
+			       &o);
+	if (err) {
+		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_INVALID);
+		return NF_ACCEPT;
+	}
+	pdmv2_stat_inc(pn, fmt_stat[o.fmt]);
+	if (o.reserved_nonzero)
+		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_RESERVED);
+	if (!(info.flags & PDMV2_PKT_KEY)) {
+		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_NO_FLOW);
+		return NF_ACCEPT;
+	}
+
+	/* the state of our sending direction: the reversed 5-tuple */
+	pdmv2_key_from(&key, skb->data, &info, true);
+	if (skb->mark & READ_ONCE(pn->cfg.mark_mask))
+		flow = pdmv2_flow_get(pn, &key);
+	else
+		flow = pdmv2_flow_lookup(pn, &key);
+	if (IS_ERR(flow)) {
+		pdmv2_stat_inc(pn, PTR_ERR(flow) == -ENOSPC ?
+			       PDMV2_STAT_TABLE_FULL : PDMV2_STAT_SKIP_NOMEM);
+		return NF_ACCEPT;
+	}
+	if (!flow) {
+		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_NO_FLOW);
+		return NF_ACCEPT;
+	}
+	spin_lock_bh(&flow->lock);
+	pdmv2_metrics_on_receive(&flow->m, ktime_get_ns(), o.psntp);
+	flow->rx_packets++;
+	spin_unlock_bh(&flow->lock);
+	pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_LEARNED);
+	return NF_ACCEPT;
+}

@@ -1,0 +1,329 @@
+#!/bin/bash
+# pdmv2.ko lab scenario (runs inside the QEMU guest, see qemu/run.sh).
+#
+#   qemu/run.sh --share kmod -- kmod/test/lab-basic.sh
+#
+# The module is $PDMV2_KO, else pdmv2.ko or kmod/pdmv2.ko in the share
+# ($LAB_SHARE, i.e. /share), else /host/kmod/pdmv2.ko.
+#
+# lan ---- rtr ---- wan (qemu/scenarios/lib.sh). rtr marks lan<->wan IPv6
+# with nft table inet pdmv2 and runs the module in mode clear; later wan
+# does too (server role) so that both learn from each other. Checks option
+# presence on the wire, counters, PSNLR learning, TCP/UDP/GSO, MTU handling
+# (Packet Too Big with MTU minus overhead, skip policy), strict control
+# parsing, namespace teardown and unload under traffic.
+# shellcheck source=/dev/null
+. "${LAB_LIB:-/host/scenarios/lib.sh}"
+
+KO=
+for c in "${PDMV2_KO:-}" "${LAB_SHARE:-/share}/pdmv2.ko" \
+	 "${LAB_SHARE:-/share}/kmod/pdmv2.ko" /host/kmod/pdmv2.ko; do
+	if [ -n "$c" ] && [ -f "$c" ]; then KO=$c; break; fi
+done
+if [ -z "$KO" ]; then
+	echo "not ok - pdmv2.ko not found (set PDMV2_KO or --share the kmod directory)"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+MARK=0x100
+declare -A CAP_PID=()
+
+# Captures: tcpdump started directly (so $! is tcpdump itself) and stopped
+# with SIGTERM; a background job of a non-interactive shell ignores SIGINT.
+cap_start() { # NS IFACE NAME [filter...]
+	local ns=$1 ifc=$2 name=$3; shift 3
+	rm -f "/tmp/$name.pcap" "/tmp/$name.tcpdump.log"
+	ip netns exec "$ns" tcpdump -Z root -n -U --immediate-mode -s 256 -i "$ifc" \
+		-w "/tmp/$name.pcap" "$@" >"/tmp/$name.tcpdump.log" 2>&1 &
+	CAP_PID[$name]=$!
+	LAB_PIDS+=($!)
+	lab_wait_for 10 grep -q 'listening on' "/tmp/$name.tcpdump.log"
+}
+cap_stop() { # NAME
+	local pid=${CAP_PID[$1]:-}
+	[ -n "$pid" ] || return 1
+	sleep 0.5
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	cp "/tmp/$1.pcap" "$ARTIFACTS/$1.pcap"
+	cat "/tmp/$1.tcpdump.log" >>"$ARTIFACTS/$1.tcpdump.log"
+}
+
+ctl() { # NS LINE...: write to /proc/net/pdmv2/control
+	local ns=$1; shift
+	printf '%s\n' "$@" | nsx "$ns" sh -c 'cat > /proc/net/pdmv2/control'
+}
+st() { # NS NAME: value of a counter
+	nsx "$1" awk -v n="$2" '$1 == n { print $2 }' /proc/net/pdmv2/stats
+}
+stat_ge() { # NS NAME MIN
+	local v
+	v=$(st "$1" "$2")
+	echo "$1 $2 = ${v:-missing} (want >= $3)"
+	[ -n "$v" ] && [ "$v" -ge "$3" ]
+}
+stat_eq() { # NS NAME VALUE
+	local v
+	v=$(st "$1" "$2")
+	echo "$1 $2 = ${v:-missing} (want $3)"
+	[ "$v" = "$3" ]
+}
+save_state() { # TAG
+	local ns
+	for ns in rtr wan; do
+		lab_append "state-$1.txt" nsx "$ns" cat /proc/net/pdmv2/control
+		lab_append "state-$1.txt" nsx "$ns" cat /proc/net/pdmv2/stats
+		lab_append "state-$1.txt" nsx "$ns" cat /proc/net/pdmv2/flows
+	done
+}
+
+# rtr: mark forwarded lan<->wan traffic and its own traffic to both sides
+nft_router() {
+	nsx rtr nft -f - <<EOF
+table inet pdmv2 {
+	chain pre {
+		type filter hook prerouting priority mangle; policy accept;
+		ip6 saddr $LAN_NET ip6 daddr $WAN_NET meta mark set meta mark or $MARK counter comment "lan-wan"
+		ip6 saddr $WAN_NET ip6 daddr $LAN_NET meta mark set meta mark or $MARK counter comment "wan-lan"
+	}
+	chain out {
+		type route hook output priority mangle; policy accept;
+		ip6 daddr { $LAN_NET, $WAN_NET } meta mark set meta mark or $MARK counter comment "rtr-out"
+	}
+}
+EOF
+}
+
+# wan (server role): mark what it sends to and receives from the LAN
+nft_server() {
+	nsx wan nft -f - <<EOF
+table inet pdmv2 {
+	chain pre {
+		type filter hook prerouting priority mangle; policy accept;
+		ip6 saddr $LAN_NET meta mark set meta mark or $MARK counter comment "from-lan"
+	}
+	chain out {
+		type route hook output priority mangle; policy accept;
+		ip6 daddr $LAN_NET meta mark set meta mark or $MARK counter comment "to-lan"
+	}
+}
+EOF
+}
+
+# number of captured packets matching an extended regexp in tcpdump -v output
+cap_count() { # NAME REGEX [filter...]
+	local name=$1 re=$2; shift 2
+	tcpdump -nn -v -r "$ARTIFACTS/$name.pcap" "$@" 2>/dev/null | grep -Ec "$re"
+}
+cap_ok() { # NAME REGEX MIN [filter...]
+	local name=$1 re=$2 min=$3 n; shift 3
+	n=$(cap_count "$name" "$re" "$@")
+	echo "$name: $n packets match /$re/ (want >= $min)"
+	[ "$n" -ge "$min" ]
+}
+cap_none() { # NAME REGEX [filter...]
+	local name=$1 re=$2 n; shift 2
+	n=$(cap_count "$name" "$re" "$@")
+	echo "$name: $n packets match /$re/ (want 0)"
+	[ "$n" -eq 0 ]
+}
+
+OPT_CLEAR='opt_type 0x0f: len=22'
+OPT_V1='opt_type 0x0f: len=10'
+
+# ---------------------------------------------------------------- load
+lab_topology_up 1500 1500
+lab_check "insmod $KO" insmod "$KO"
+lab_check "proc files in every namespace" sh -c '
+	for ns in lan rtr wan; do
+		for f in control stats flows; do
+			ip netns exec $ns test -e /proc/net/pdmv2/$f || exit 1
+		done
+	done'
+lab_check "control is 0600" sh -c \
+	'[ "$(ip netns exec rtr stat -c %a /proc/net/pdmv2/control)" = 600 ]'
+lab_check "default mode off" sh -c \
+	'ip netns exec rtr grep -qx "mode off" /proc/net/pdmv2/control'
+
+# ---------------------------------------------------------------- control
+lab_check "good settings accepted" ctl rtr "mode clear" "mark_mask $MARK" \
+	"max_flows 4096" "flow_timeout 30" "mtu_policy icmp"
+nsx rtr cat /proc/net/pdmv2/control >"$ARTIFACTS/control-good.txt"
+lab_check "bad mode rejected" sh -c '! printf "mode bogus\n" |
+	ip netns exec rtr sh -c "cat > /proc/net/pdmv2/control" 2>/dev/null'
+lab_check "all-or-nothing: a bad line applies nothing" sh -c '
+	! printf "flow_timeout 99\nmax_flows 0\n" |
+		ip netns exec rtr sh -c "cat > /proc/net/pdmv2/control" 2>/dev/null &&
+	ip netns exec rtr grep -qx "flow_timeout 30" /proc/net/pdmv2/control'
+lab_check "junk, signs, extra words and binary rejected" sh -c '
+	for l in "max_flows -1" "max_flows +5" "max_flows 5 6" "mark_mask 0" \
+		 "mtu_policy" "nosuch 1" "max_flows 99999999999"; do
+		printf "%s\n" "$l" | ip netns exec rtr sh -c \
+			"cat > /proc/net/pdmv2/control" 2>/dev/null && exit 1
+	done
+	printf "mode \001clear\n" | ip netns exec rtr sh -c \
+		"cat > /proc/net/pdmv2/control" 2>/dev/null && exit 1
+	cmp -s /dev/stdin "'"$ARTIFACTS"'/control-good.txt" \
+		< <(ip netns exec rtr cat /proc/net/pdmv2/control)'
+lab_check "mode encrypted not available yet (EOPNOTSUPP)" sh -c '
+	printf "mode encrypted\n" | ip netns exec rtr sh -c \
+		"cat > /proc/net/pdmv2/control" 2>&1 | grep -qi "not supported"'
+lab_check "namespaces are independent" sh -c \
+	'ip netns exec wan grep -qx "mode off" /proc/net/pdmv2/control'
+
+nft_router
+
+# ---------------------------------------------------------------- ping, router only
+cap_start wan eth0 ping-wan ip6
+cap_start lan eth0 ping-lan ip6
+lab_check "ping lan -> wan" nsx lan ping -6 -c 5 -i 0.2 -W 2 "$WAN_IP"
+lab_check "ping rtr -> wan (local output)" nsx rtr ping -6 -c 3 -i 0.2 -W 2 "$WAN_IP"
+cap_stop ping-wan
+cap_stop ping-lan
+lab_check "echo requests lan->wan carry the clear option on the WAN link" \
+	cap_ok ping-wan "$LAN_IP > $WAN_IP: DSTOPT .*$OPT_CLEAR.* ICMP6, echo request" 5
+lab_check "router's own echo requests carry it too" \
+	cap_ok ping-wan "$RTR_WAN_IP > $WAN_IP: DSTOPT .*$OPT_CLEAR.* ICMP6, echo request" 3
+lab_check "replies wan->lan carry it on the LAN link (other direction)" \
+	cap_ok ping-lan "$WAN_IP > $LAN_IP: DSTOPT .*$OPT_CLEAR.* ICMP6, echo reply" 5
+lab_check "unmarked neighbour discovery untouched" \
+	cap_none ping-wan "DSTOPT .*neighbor"
+lab_check "rtr inserted >= 13" stat_ge rtr inserted 13
+lab_check "rtr flows >= 3" stat_ge rtr flows 3
+save_state ping
+
+# ---------------------------------------------------------------- server role
+lab_check "wan: mode clear" ctl wan "mode clear" "mark_mask $MARK"
+nft_server
+cap_start wan eth0 learn-wan ip6
+lab_check "ping lan -> wan, both ends emitting" \
+	nsx lan ping -6 -c 5 -i 0.3 -W 2 "$WAN_IP"
+cap_stop learn-wan
+lab_check "wan replies carry its own option" \
+	cap_ok learn-wan "$WAN_IP > $LAN_IP: DSTOPT .*$OPT_CLEAR.* ICMP6, echo reply" 5
+lab_check "rtr learned from wan's options" stat_ge rtr ingress_learned 5
+lab_check "wan learned from rtr's options" stat_ge wan ingress_learned 5
+lab_check "rtr left wan's options alone (one PDM per packet)" \
+	stat_ge rtr skip_has_pdm 5
+# after the exchange: rtr's PSNLR for the lan->wan flow is wan's last PSNTP
+psnlr_check() {
+	local id rtr_rx wan_next
+	# the echo flow that received something: the one of this exchange
+	read -r id rtr_rx < <(nsx rtr awk -v s="$LAN_IP" -v d="$WAN_IP" \
+		'$1 == s && $3 == d && $5 == 58 && $9 > 0 { print $2, $7 }' \
+		/proc/net/pdmv2/flows)
+	wan_next=$(nsx wan awk -v s="$WAN_IP" -v d="$LAN_IP" -v i="$id" \
+		'$1 == s && $3 == d && $5 == 58 && $2 == i { print $6 }' /proc/net/pdmv2/flows)
+	echo "id $id: rtr psn_last_rx $rtr_rx, wan psn_next $wan_next"
+	[ -n "$rtr_rx" ] && [ -n "$wan_next" ] &&
+		[ "$(( (rtr_rx + 1) & 0xffffffff ))" = "$wan_next" ]
+}
+lab_check "PSNLR = peer's last PSNTP" psnlr_check
+save_state learn
+
+# ---------------------------------------------------------------- TCP and UDP
+nsx rtr ethtool -K lan0 gro on >/dev/null 2>&1
+nsx rtr ethtool -K wan0 gro on >/dev/null 2>&1
+cap_start wan eth0 tcp-wan ip6
+before=$(st rtr inserted)
+lab_iperf_server wan 5201
+nsx lan iperf3 -6 -c "$WAN_IP" -p 5201 -t 3 -J >"$ARTIFACTS/iperf-tcp-up.json" 2>&1
+lab_check "TCP lan -> wan through the router" lab_iperf_ok "$ARTIFACTS/iperf-tcp-up.json" 100000
+# fresh path MTUs: the lan host advertises MSS 1440 again, and the server's
+# full-size segments get room for the option from the MSS clamp
+for ns in lan rtr wan; do nsx "$ns" ip -6 route flush cache; done
+lab_iperf_server wan 5202
+nsx lan iperf3 -6 -c "$WAN_IP" -p 5202 -t 3 -R -J >"$ARTIFACTS/iperf-tcp-down.json" 2>&1
+lab_check "TCP wan -> lan (server sends, local GSO)" lab_iperf_ok "$ARTIFACTS/iperf-tcp-down.json" 100000
+cap_stop tcp-wan
+lab_check "TCP data lan->wan carries the option" \
+	cap_ok tcp-wan "$LAN_IP > $WAN_IP: DSTOPT .*$OPT_CLEAR.*\) [0-9]+ > 5201: " 100
+lab_check "no frame above the WAN MTU" cap_none tcp-wan . greater 1515 and src host $LAN_IP
+lab_check "wan's segments (after its GSO split) carry its option" \
+	cap_ok tcp-wan "$WAN_IP > $LAN_IP: DSTOPT .*$OPT_CLEAR.*\) 5202 > [0-9]+: " 100
+lab_check "rtr inserted into TCP" stat_ge rtr inserted $((before + 100))
+lab_check "wan segmented its GSO packets" stat_ge wan gso_segmented 1
+lab_check "rtr clamped the MSS of SYN/SYN-ACKs" stat_ge rtr mss_clamped 2
+lab_check "wan: no local oversize skips" stat_eq wan skip_mtu 0
+lab_check "rtr: no parse errors" stat_eq rtr parse_errors 0
+lab_iperf_server wan 5203
+nsx lan iperf3 -6 -u -c "$WAN_IP" -p 5203 -b 2M -l 1000 -t 2 -J >"$ARTIFACTS/iperf-udp.json" 2>&1
+lab_check "UDP lan -> wan" lab_iperf_ok "$ARTIFACTS/iperf-udp.json" 100000
+save_state tcp
+
+# ---------------------------------------------------------------- MTU policies
+# a 1500-octet packet cannot take 32 more octets on a 1500 link; start from
+# clean path MTUs (the TCP runs above lowered them) and a silent server
+ctl wan "mode off"
+for ns in lan rtr wan; do nsx "$ns" ip -6 route flush cache; done
+ctl rtr "mtu_policy skip"
+lab_check "skip: oversized ping passes unmodified" \
+	nsx lan ping -6 -c 2 -i 0.3 -W 2 -s 1452 "$WAN_IP"
+lab_check "skip: counted" stat_ge rtr skip_mtu 2
+ctl rtr "mtu_policy icmp"
+ev=$(st rtr mtu_events)
+nsx lan ping -6 -c 1 -W 1 -s 1452 "$WAN_IP" >"$ARTIFACTS/ping-ptb.txt" 2>&1
+lab_check "icmp: Packet Too Big sent" stat_ge rtr mtu_events $((ev + 1))
+lab_check "icmp: lan host learned MTU 1468 (1500 - 32)" sh -c \
+	"ip netns exec lan ip -6 route get $WAN_IP | grep -q 'mtu 1468'"
+lab_check "after PTB: fitting ping gets the option" \
+	nsx lan ping -6 -c 2 -i 0.3 -W 2 -s 1420 "$WAN_IP"
+save_state mtu
+
+# ---------------------------------------------------------------- v1 mode
+ctl rtr "mode v1" "flush"
+cap_start wan eth0 v1-wan ip6
+lab_check "ping in v1 mode" nsx lan ping -6 -c 3 -i 0.2 -W 2 "$WAN_IP"
+cap_stop v1-wan
+lab_check "v1 (RFC 8250) option on the wire" \
+	cap_ok v1-wan "$LAN_IP > $WAN_IP: DSTOPT .*$OPT_V1.* ICMP6, echo request" 3
+ctl rtr "mode clear"
+
+# ---------------------------------------------------------------- narrower WAN link
+lab_topology_down
+lab_topology_up 1400 1500
+nft_router
+nft_server
+ctl rtr "mode clear"
+ctl wan "mode clear"
+nsx rtr ethtool -K lan0 gro on >/dev/null 2>&1
+cap_start wan eth0 mtu1400-wan ip6
+lab_iperf_server wan 5204
+nsx lan iperf3 -6 -c "$WAN_IP" -p 5204 -t 4 -J >"$ARTIFACTS/iperf-mtu1400.json" 2>&1
+cap_stop mtu1400-wan
+lab_check "TCP over a 1400 WAN link with insertion" lab_iperf_ok "$ARTIFACTS/iperf-mtu1400.json" 100000
+lab_check "no frame above 1400 on the WAN link" cap_none mtu1400-wan . greater 1415
+lab_check "TCP data over the 1400 link carries the option" \
+	cap_ok mtu1400-wan "$LAN_IP > $WAN_IP: DSTOPT .*$OPT_CLEAR.*\) [0-9]+ > 5204: " 100
+lab_check "no TCP oversize on the 1400 link (MSS clamp)" stat_eq rtr skip_mtu 0
+lab_check "wan (server) clamped the SYN for its own segments" stat_ge wan mss_clamped 1
+lab_check "wan's TCP segments fit with its option" stat_eq wan skip_mtu 0
+lab_check "wan's segments carry its option" \
+	cap_ok mtu1400-wan "$WAN_IP > $LAN_IP: DSTOPT .*$OPT_CLEAR.*\) 5204 > [0-9]+: " 10
+nsx lan ping -6 -c 1 -W 1 -s 1352 "$WAN_IP" >>"$ARTIFACTS/ping-ptb.txt" 2>&1
+lab_check "1400-octet ping: PTB with 1368 (1400 - 32)" stat_ge rtr mtu_events 1
+lab_check "lan host learned MTU 1368" sh -c \
+	"ip netns exec lan ip -6 route get $WAN_IP | grep -q 'mtu 1368'"
+save_state mtu1400
+
+# ---------------------------------------------------------------- teardown under traffic
+lab_iperf_server wan 5205
+lab_bg nsx lan iperf3 -6 -u -c "$WAN_IP" -p 5205 -b 5M -l 1200 -t 6
+lab_bg nsx lan ping -6 -q -i 0.01 -c 500 "$WAN_IP"
+sleep 1.5
+lab_check "rmmod under traffic" rmmod pdmv2
+lab_check "insmod again under traffic" insmod "$KO"
+ctl rtr "mode clear" "mark_mask $MARK"
+sleep 1
+lab_check "inserting again after reload" stat_ge rtr inserted 10
+lab_check "namespace deleted with the module loaded" ip netns delete lan
+sleep 1
+lab_check "rmmod" rmmod pdmv2
+sleep 0.5
+lab_save_dmesg
+lab_check "dmesg has no oops/warning/BUG" sh -c \
+	'! dmesg | grep -E "BUG:|WARNING:|Oops|Call Trace|general protection|refcount_t|leak"'
+lab_check "module logged load/unload" sh -c 'dmesg | grep -q "pdmv2: unloaded"'
+
+lab_finish
