@@ -47,36 +47,57 @@ exec 9>"$LAB_CACHE/.lock"
 flock 9
 
 lab_need_tools dpkg-deb:dpkg cpio:cpio zstd:zstd xz:xz-utils readelf:binutils depmod:kmod flock:util-linux
-lab_apt_lists_ready
 
 # ---- resolve packages -------------------------------------------------------
 list() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$1"; }
 
-KPKG=${PDMV2_KERNEL_PKG:-$(apt-cache depends linux-image-amd64 | awk '$1 == "Depends:" && !f && $2 ~ /^linux-image-/ {print $2; f = 1}')}
-[ -n "$KPKG" ] || lab_die "cannot resolve linux-image-amd64 (apt-get update?)"
-KREL=${KPKG#linux-image-}
-HPKGS=$(apt-cache depends "linux-headers-$KREL" | awk '$1 == "Depends:" && $2 ~ /^linux-(headers|kbuild)-/ {print $2}')
-[ -n "$HPKGS" ] || lab_die "no linux-headers-$KREL in apt lists"
-HPKGS="linux-headers-$KREL $HPKGS"
+# Resolution (apt-cache + print-uris, ~3 s) is cached, keyed on the apt
+# lists and sources, the package list and this script; warm runs skip it.
+resolve_packages() {
+	KPKG=${PDMV2_KERNEL_PKG:-$(apt-cache depends linux-image-amd64 | awk '$1 == "Depends:" && !f && $2 ~ /^linux-image-/ {print $2; f = 1}')}
+	[ -n "$KPKG" ] || lab_die "cannot resolve linux-image-amd64 (apt-get update?)"
+	KREL=${KPKG#linux-image-}
+	HPKGS=$(apt-cache depends "linux-headers-$KREL" | awk '$1 == "Depends:" && $2 ~ /^linux-(headers|kbuild)-/ {print $2}')
+	[ -n "$HPKGS" ] || lab_die "no linux-headers-$KREL in apt lists"
+	HPKGS="linux-headers-$KREL $HPKGS"
 
-mapfile -t TOOLS < <(list "$IMG_SRC/packages.txt")
-# Dependency closure of the tools (Depends/PreDepends only), minus packages
-# that only serve maintainer scripts (perl, debconf, pam, ...): the binaries we
-# copy never load them. libelogind0 is an alternative to libsystemd0.
-mapfile -t USERPKGS < <(
-	apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
-		--no-breaks --no-replaces --no-enhances "${TOOLS[@]}" |
-	awk '!/^ / && !/^</' | sort -u |
-	grep -vE 'perl|debconf|^(dpkg|adduser|passwd|tar|usrmerge|usr-is-merged|install-info|init-system-helpers)$|^libelogind|^libpam|^libsemanage|^libdebian-installer|^libnewt|^libslang|^libtextwrap')
+	mapfile -t TOOLS < <(list "$IMG_SRC/packages.txt")
+	# Dependency closure of the tools (Depends/PreDepends only), minus packages
+	# that only serve maintainer scripts (perl, debconf, pam, ...): the binaries we
+	# copy never load them. libelogind0 is an alternative to libsystemd0.
+	mapfile -t USERPKGS < <(
+		apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+			--no-breaks --no-replaces --no-enhances "${TOOLS[@]}" |
+		awk '!/^ / && !/^</' | sort -u |
+		grep -vE 'perl|debconf|^(dpkg|adduser|passwd|tar|usrmerge|usr-is-merged|install-info|init-system-helpers)$|^libelogind|^libpam|^libsemanage|^libdebian-installer|^libnewt|^libslang|^libtextwrap')
 
-# apt-get download --print-uris prints nothing for files already in the cwd,
-# so ask from an empty directory. Lines: 'URI' FILE SIZE SHA256:HASH
+	# apt-get download --print-uris prints nothing for files already in the cwd,
+	# so ask from an empty directory. Lines: 'URI' FILE SIZE SHA256:HASH
+	(cd "$TMPQ" && apt-get download --print-uris "$KPKG" $HPKGS "${USERPKGS[@]}") |
+		awk '{print $2, $3, $4}' | sort >"$TMPQ/manifest"
+	[ -s "$TMPQ/manifest" ] || lab_die "apt-get download --print-uris returned nothing"
+}
+eval "$(apt-config shell APT_LISTS Dir::State::Lists/d)"
+RKEY=$( {
+	echo "kernel-pkg=${PDMV2_KERNEL_PKG:-}"
+	cat "$IMG_SRC/packages.txt" "$QEMU_DIR/build-image.sh"
+	ls -l --time-style=+%s "${APT_LISTS:-/var/lib/apt/lists/}" 2>/dev/null | grep -E 'Packages|Release' || true
+	cat /etc/apt/sources.list /etc/apt/sources.list.d/* /etc/apt/preferences /etc/apt/preferences.d/* 2>/dev/null || true
+} | sha256sum | cut -c1-16)
 TMPQ=$(mktemp -d)
 trap 'rm -rf "$TMPQ"' EXIT
-(cd "$TMPQ" && apt-get download --print-uris "$KPKG" $HPKGS "${USERPKGS[@]}") |
-	awk '{print $2, $3, $4}' | sort >"$TMPQ/manifest"
-[ -s "$TMPQ/manifest" ] || lab_die "apt-get download --print-uris returned nothing"
-KDEB=$(awk -v p="${KPKG}_" 'index($1, p) == 1 {print $1}' "$TMPQ/manifest")
+mkdir -p "$LAB_CACHE/resolve"
+if [ -s "$LAB_CACHE/resolve/$RKEY" ] && [ -z "$FORCE" ]; then
+	cp "$LAB_CACHE/resolve/$RKEY" "$TMPQ/manifest"
+else
+	lab_apt_lists_ready
+	resolve_packages
+	rm -f "$LAB_CACHE/resolve/"*
+	cp "$TMPQ/manifest" "$LAB_CACHE/resolve/$RKEY"
+fi
+KDEB=$(awk '$1 ~ /^linux-image-/ {print $1}' "$TMPQ/manifest")
+KPKG=${KDEB%%_*}
+KREL=${KPKG#linux-image-}
 KVER=$(echo "$KDEB" | sed -E 's/^[^_]+_([^_]+)_.*/\1/; s/%3a/:/g')
 
 # ---- cache key --------------------------------------------------------------

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Boot the pdmv2 lab image under QEMU (TCG) and run scenario scripts in it.
+#
+#   qemu/run.sh [options] -- SCRIPT [SCRIPT...]
+#   qemu/run.sh --shell [--share DIR]          interactive guest shell
+#
+# Options:
+#   --artifacts DIR   where results land (default: <repo>/artifacts/qemu/<first
+#                     script name>, emptied first). Gets console.log, dmesg.txt,
+#                     results.txt, summary.txt and one subdirectory per script
+#                     with whatever it wrote to $ARTIFACTS in the guest.
+#   --timeout SEC     wall-clock limit for the whole boot (default 600)
+#   --share DIR       also export DIR (read-write) to the guest at /share
+#                     (e.g. the directory holding pdmv2.ko); $LAB_SHARE=/share
+#   --mem MB / --smp N  guest size (default 1024 / 2)
+#   --quiet           don't echo the guest console (it is still logged)
+#   --keep            keep the temporary 9p control directory
+#   --append ARGS     extra kernel command line arguments
+#   --extra DIR       bake DIR into the image (build-image.sh --extra; a
+#                     separate cached image). Prefer --share for project files.
+#
+# All scripts run in one boot, in order, under bash, each with
+# ARTIFACTS=/host/artifacts/<name> and LAB_LIB=/host/scenarios/lib.sh.
+# Artifacts come back through the 9p share, not the console.
+#
+# Exit status: 0 pass; 1 a script failed; 3 the kernel log has an oops,
+# WARNING:, BUG:, Call Trace, general protection fault or panic (even if the
+# scripts passed); 4 the guest died without reporting (panic/crash);
+# 124 timeout (a script still running at --timeout minus a margin is killed in
+# the guest so dmesg and artifacts still come back; if the guest itself hangs,
+# QEMU is killed at --timeout); 2 usage/infrastructure error. The last line
+# printed is a one-line summary (also in summary.txt).
+set -euo pipefail
+LAB_PROG=run.sh
+# shellcheck source=qemu/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+ARTIFACTS= TIMEOUT=600 SHARE= MEM=1024 SMP=2 QUIET= KEEP= SHELL_MODE= APPEND= SCRIPTS=() BUILD_ARGS=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--artifacts) ARTIFACTS=$2; shift ;;
+	--timeout) TIMEOUT=$2; shift ;;
+	--share) SHARE=$(cd "$2" && pwd); shift ;;
+	--mem) MEM=$2; shift ;;
+	--smp) SMP=$2; shift ;;
+	--quiet|-q) QUIET=1 ;;
+	--keep) KEEP=1 ;;
+	--shell) SHELL_MODE=1 ;;
+	--append) APPEND=$2; shift ;;
+	--extra) BUILD_ARGS+=(--extra "$2"); shift ;;
+	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	--) shift; SCRIPTS=("$@"); break ;;
+	-*) lab_die "unknown option $1 (see --help)" ;;
+	*) SCRIPTS+=("$1") ;;
+	esac
+	shift
+done
+[ ${#SCRIPTS[@]} -gt 0 ] || [ -n "$SHELL_MODE" ] || lab_die "no script given (usage: qemu/run.sh [opts] -- SCRIPT...)"
+[[ $TIMEOUT =~ ^[0-9]+$ ]] || lab_die "--timeout wants seconds"
+for s in ${SCRIPTS[@]+"${SCRIPTS[@]}"}; do [ -f "$s" ] || lab_die "no such script: $s"; done
+
+T0=$(date +%s.%N)
+lab_need_tools qemu-system-x86_64:qemu-system-x86 timeout:coreutils
+
+# image (warm: ~0.1 s; cold: ~20 s, see build-image.sh)
+ENV_OUT=$("$QEMU_DIR/build-image.sh" --quiet --print-env ${BUILD_ARGS[@]+"${BUILD_ARGS[@]}"}) || lab_die "image build failed"
+eval "$(printf '%s\n' "$ENV_OUT" | grep -E '^(KERNEL_RELEASE|LAB_KERNEL|LAB_INITRD)=')"
+T_IMAGE=$(lab_elapsed "$T0")
+
+# 9p control share
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/pdmv2-lab.XXXXXX")
+cleanup() {
+	if [ -n "$KEEP" ]; then lab_log "kept control dir $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$WORK"/{scripts,artifacts}
+cp "$QEMU_DIR/guest/runner.sh" "$WORK/runner.sh"
+cp -a "$QEMU_DIR/scenarios" "$WORK/scenarios"
+declare -A USED=()
+for s in ${SCRIPTS[@]+"${SCRIPTS[@]}"}; do
+	n=$(basename "$s")
+	[ -z "${USED[$n]:-}" ] || n="${#USED[@]}-$n"
+	USED[$n]=1
+	cp "$s" "$WORK/scripts/$n"
+	echo "$n" >>"$WORK/scripts.list"
+done
+
+if [ -n "$SHELL_MODE" ]; then
+	ARTIFACTS=$WORK/artifacts
+elif [ -z "$ARTIFACTS" ]; then
+	first=${SCRIPTS[0]}
+	ARTIFACTS=$REPO_DIR/artifacts/qemu/$(basename "${first%.sh}")
+	rm -rf "$ARTIFACTS"
+fi
+mkdir -p "$ARTIFACTS"
+ARTIFACTS=$(cd "$ARTIFACTS" && pwd)
+rm -f "$ARTIFACTS"/{console.log,dmesg.txt,results.txt,summary.txt}
+
+# guest-side deadline a bit before the host timeout, so that a hung script is
+# killed in the guest and dmesg/artifacts still come back
+DEADLINE=$((TIMEOUT > 60 ? TIMEOUT - 20 : TIMEOUT * 2 / 3))
+CMDLINE="console=ttyS0 panic=-1 quiet mitigations=off pdmv2.run=/host/runner.sh pdmv2.deadline=$DEADLINE"
+[ -z "$SHARE" ] || CMDLINE+=" pdmv2.share=share"
+[ -z "$SHELL_MODE" ] || CMDLINE+=" pdmv2.shell"
+[ -z "$APPEND" ] || CMDLINE+=" $APPEND"
+
+QEMU=(qemu-system-x86_64 -accel tcg,thread=multi -machine pc -cpu max
+	-smp "$SMP" -m "$MEM" -nodefaults -no-user-config -display none -no-reboot
+	-kernel "$LAB_KERNEL" -initrd "$LAB_INITRD" -append "$CMDLINE"
+	-fsdev "local,id=fshost,path=$WORK,security_model=none,multidevs=remap"
+	-device virtio-9p-pci,fsdev=fshost,mount_tag=host)
+[ -z "$SHARE" ] || QEMU+=(
+	-fsdev "local,id=fsshare,path=$SHARE,security_model=none,multidevs=remap"
+	-device virtio-9p-pci,fsdev=fsshare,mount_tag=share)
+
+if [ -n "$SHELL_MODE" ]; then
+	QEMU+=(-chardev stdio,id=con,mux=on,signal=off -serial chardev:con -mon chardev=con,mode=readline)
+	lab_log "interactive guest shell; 'exit' powers off (Ctrl-A x kills QEMU)"
+	"${QEMU[@]}"
+	exit 0
+fi
+QEMU+=(-chardev stdio,id=con,signal=off -serial chardev:con)
+
+# boot; the console goes to console.log and (prefixed) to stdout
+lab_log "booting $KERNEL_RELEASE under TCG (timeout ${TIMEOUT}s): ${SCRIPTS[*]}"
+T_QEMU=$(date +%s.%N)
+set +e
+timeout --foreground -k 10 "$TIMEOUT" "${QEMU[@]}" </dev/null 2>&1 |
+	while IFS= read -r line || [ -n "$line" ]; do
+		line=${line//$'\r'/}
+		printf '%s\n' "$line" >>"$ARTIFACTS/console.log"
+		case $line in
+		"pdmv2-lab: boot done"*) lab_elapsed "$T_QEMU" >"$WORK/.t_boot" ;;
+		esac
+		[ -n "$QUIET" ] || printf 'guest| %s\n' "$line"
+	done
+QRC=${PIPESTATUS[0]}
+set -e
+T_TOTAL=$(lab_elapsed "$T0")
+T_BOOT=$(cat "$WORK/.t_boot" 2>/dev/null || echo "?")
+
+# collect
+cp -a "$WORK/artifacts/." "$ARTIFACTS/" 2>/dev/null || true
+for f in dmesg.txt results.txt; do [ ! -f "$WORK/$f" ] || cp "$WORK/$f" "$ARTIFACTS/"; done
+
+STATUS=PASS RC=0 WHY=
+GUEST_RC=$(cat "$WORK/.exit_code" 2>/dev/null || true)
+BAD='Oops|WARNING:|BUG:|Call Trace|general protection|Kernel panic|UBSAN:|KASAN:|list_(add|del) corruption|soft lockup|hard LOCKUP|rcu_.*stall|hung_task'
+if [ "$QRC" = 124 ] || [ "$QRC" = 137 ]; then
+	STATUS=FAIL RC=124 WHY="timeout after ${TIMEOUT}s"
+elif [ -z "$GUEST_RC" ]; then
+	STATUS=FAIL RC=4 WHY="guest ended without an exit code (qemu rc=$QRC; panic or crash? see console.log)"
+elif [ "$GUEST_RC" = 124 ]; then
+	STATUS=FAIL RC=124 WHY="script killed at the guest deadline (${DEADLINE}s uptime, --timeout $TIMEOUT)"
+elif [ "$GUEST_RC" != 0 ]; then
+	STATUS=FAIL RC=1 WHY="guest script exit code $GUEST_RC"
+fi
+# kernel log check: dmesg saved by init, else whatever reached the console
+KLOG=$ARTIFACTS/dmesg.txt
+[ -f "$KLOG" ] || KLOG=$ARTIFACTS/console.log
+if [ -f "$KLOG" ] && grep -Eq "$BAD" "$KLOG"; then
+	lab_log "kernel log problems ($(basename "$KLOG")):"
+	grep -E "$BAD" "$KLOG" | head -n 10 | sed 's/^/    /' >&2
+	if [ "$RC" = 0 ]; then STATUS=FAIL RC=3 WHY="kernel log has oops/WARNING/BUG"
+	else WHY+="; kernel log has oops/WARNING/BUG"; fi
+fi
+
+PER=$( [ -f "$ARTIFACTS/results.txt" ] && awk '{printf "%s%s=%s(%ss)", (NR > 1 ? " " : ""), $1, $2, $3}' "$ARTIFACTS/results.txt")
+SUMMARY="pdmv2-lab: $STATUS${WHY:+ ($WHY)} | ${PER:-no results} | image ${T_IMAGE}s, boot-to-script ${T_BOOT}s, total ${T_TOTAL}s | $ARTIFACTS"
+echo "$SUMMARY" >"$ARTIFACTS/summary.txt"
+echo "$SUMMARY"
+exit "$RC"
