@@ -92,6 +92,19 @@ test('opens encrypted options with the right key and reports the wrong one', () 
   assert.is(wrong.error, 'TAG_MISMATCH');
 });
 
+test('packets cut by the snapshot length still decode (tcpdump -s 256)', () => {
+  const payload = new Uint8Array(48 + 400);
+  payload.set(udpPacket());
+  payload[4] = 408 >> 8;
+  payload[5] = 408 & 0xff;
+  const inserted = must(insertPdmOption(payload, encodeClear(fields)));
+  const cut = inserted.subarray(0, 120);
+  const packets = readPcap(pcap([frame(LINKTYPE_ETHERNET, cut)], { little: true, nanos: false, linkType: LINKTYPE_ETHERNET }));
+  const [r] = decodeCapture(packets);
+  assert.is(r?.option?.format, 'pdmv2-clear');
+  assert.is(r?.sport, 40000);
+});
+
 test('bad files give clear errors', () => {
   assert.throws(() => readPcap(new Uint8Array(10)), (e: unknown) => e instanceof PcapError && /shorter/.test(e.message));
   assert.throws(() => readPcap(new Uint8Array(24)), (e: unknown) => e instanceof PcapError && /magic/.test(e.message));

@@ -51,7 +51,7 @@ export function decodeCapture(packets: CapturedPacket[], keys?: KeySource): PdmR
   for (const p of packets) {
     const ip = ipv6Payload(p);
     if (!ip) continue;
-    const parsed = parsePacket(ip);
+    const parsed = parsePacket(ip, { captured: true });
     if (!parsed.ok || !parsed.value.fiveTuple) continue;
     const r = record(p, parsed.value.fiveTuple);
     const pdm = parsed.value.pdm;

@@ -123,12 +123,22 @@ function readFiveTuple(packet: Uint8Array, proto: number, off: number): FiveTupl
   return { src, dst, sport: 0, dport: 0, protocol: proto };
 }
 
-export function parsePacket(packet: Uint8Array): PacketResult<PacketView> {
+export interface ParseOptions {
+  /**
+   * Accept a packet cut short by a capture's snapshot length: the payload
+   * length may exceed the bytes present, and headers are parsed as far as
+   * they were captured (a header cut in the middle is still TRUNCATED).
+   */
+  captured?: boolean;
+}
+
+export function parsePacket(packet: Uint8Array, opts: ParseOptions = {}): PacketResult<PacketView> {
   if (packet.length < IPV6_HEADER_LEN) return fail('TRUNCATED');
   if (packet[0]! >> 4 !== 6) return fail('NOT_IPV6');
   const payloadLength = readU16(packet, 4);
   if (payloadLength === 0 && packet[6] === NH_HOP_BY_HOP) return fail('JUMBOGRAM');
-  if (IPV6_HEADER_LEN + payloadLength !== packet.length) return fail('BAD_PAYLOAD_LENGTH');
+  const expected = IPV6_HEADER_LEN + payloadLength;
+  if (expected !== packet.length && !(opts.captured && expected > packet.length)) return fail('BAD_PAYLOAD_LENGTH');
 
   const headers: ExtensionHeader[] = [];
   let nh = packet[6]!;

@@ -1,0 +1,87 @@
+// Host-side checks of the lab's WAN/LAN captures with the project's TypeScript
+// decoder (run after qemu/run.sh has brought the artifacts back):
+//   node .build/node/test/lab/check-captures.js ARTIFACTS_DIR [--delta-tolerance-ms N]
+// For every *.pcap (except those named malformed*): every PDM option decodes;
+// per flow direction no PSNTP repeats and the PSNTPs seen form one contiguous
+// run (nothing lost between the inserting node and the capture; reordering on
+// SMP is allowed); PSNLR always names a PSNTP the peer had sent; the Global
+// Pointer never repeats for a source; for ICMPv6 echo flows DeltaTLR and
+// DeltaTLS agree with the capture timestamps within the tolerance.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeCapture, type PdmRecord } from '../../analyzer/src/decode.js';
+import { analyzeFlows, formatFlowReport } from '../../analyzer/src/flows.js';
+import { readPcap } from '../../analyzer/src/pcap.js';
+
+let passed = 0;
+let failed = 0;
+function check(name: string, ok: boolean, detail = ''): void {
+  if (ok) passed++;
+  else failed++;
+  console.log(`${ok ? 'ok' : 'not ok'} - ${name}${detail ? ` (${detail})` : ''}`);
+}
+
+function flowKey(r: PdmRecord): string {
+  return `${r.protocol} [${r.src}]:${r.sport} > [${r.dst}]:${r.dport}`;
+}
+
+const args = process.argv.slice(2);
+const dir = args[0];
+if (!dir) {
+  console.error('usage: check-captures ARTIFACTS_DIR [--delta-tolerance-ms N]');
+  process.exit(2);
+}
+const tolIndex = args.indexOf('--delta-tolerance-ms');
+const toleranceNs = (tolIndex >= 0 ? Number(args[tolIndex + 1]) : 5) * 1e6;
+
+const pcaps = readdirSync(dir).filter((f) => f.endsWith('.pcap') && !f.startsWith('malformed')).sort();
+check('the lab left captures to check', pcaps.length > 0, `${pcaps.length} files`);
+let pdmPackets = 0;
+
+for (const name of pcaps) {
+  let records: PdmRecord[];
+  try {
+    records = decodeCapture(readPcap(new Uint8Array(readFileSync(join(dir, name)))));
+  } catch (err) {
+    check(`${name}: readable pcap`, false, (err as Error).message);
+    continue;
+  }
+  const withPdm = records.filter((r) => r.option);
+  pdmPackets += withPdm.length;
+  const errors = records.filter((r) => r.error);
+  check(`${name}: every PDM option decodes`, errors.length === 0, `${withPdm.length} options, ${errors.length} errors${errors[0] ? `, first: ${errors[0].error}` : ''}`);
+
+  const psns = new Map<string, number[]>();
+  for (const r of withPdm) {
+    const o = r.option!;
+    if (o.format === 'pdmv2-encrypted') continue;
+    const list = psns.get(flowKey(r)) ?? [];
+    list.push(o.psntp);
+    psns.set(flowKey(r), list);
+  }
+  for (const [key, list] of psns) {
+    const modulus = withPdm.find((r) => flowKey(r) === key)?.option?.format === 'pdmv2-clear' ? 2 ** 32 : 2 ** 16;
+    const first = list[0]!;
+    const offsets = list.map((p) => (p - first + modulus) % modulus).map((d) => (d > modulus / 2 ? d - modulus : d));
+    const unique = new Set(offsets).size === offsets.length;
+    const span = Math.max(...offsets) - Math.min(...offsets) + 1;
+    check(`${name}: ${key}: PSNTP unique and contiguous`, unique && span === list.length, `${list.length} packets, span ${span}`);
+  }
+
+  const report = analyzeFlows(records);
+  for (const f of report.flows.filter((x) => x.withPdm > 0)) {
+    console.log(formatFlowReport(f).replace(/^/gm, '# '));
+    check(`${name}: ${f.key}: PSNLR names a PSNTP the peer sent`, f.psnlrInvalid === 0, `${f.psnlrValid} valid, ${f.psnlrInvalid} invalid`);
+    if (f.protocol === 58 && f.deltaSamples > 0) {
+      const worst = Math.max(f.deltaTlrMaxErrorNs ?? 0, f.deltaTlsMaxErrorNs ?? 0);
+      check(`${name}: ${f.key}: deltas agree with the capture within ${toleranceNs / 1e6} ms`, worst <= toleranceNs, `worst ${(worst / 1e6).toFixed(3)} ms over ${f.deltaSamples} samples`);
+    }
+  }
+  for (const g of report.globalPointers) {
+    const seen = withPdm.filter((r) => r.src === g.source && r.option && 'globalPointer' in r.option).map((r) => (r.option as { globalPointer: number }).globalPointer);
+    check(`${name}: global pointer of ${g.source} never repeats`, new Set(seen).size === seen.length, `${seen.length} packets, ${g.first}..${g.last}`);
+  }
+}
+check('the captures carried PDM options', pdmPackets > 0, `${pdmPackets} packets`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
