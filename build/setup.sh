@@ -5,7 +5,8 @@
 #   build/setup.sh [core] [kmod] [lab]
 #   core: npm packages and QuickJS (always)
 #   kmod: compiler and sanitizer runtimes for the module's user-space core
-#   lab:  what the QEMU lab needs (qemu, kernel packages: see qemu/build-image.sh)
+#   lab:  what the QEMU lab needs on the host (qemu, cpio, tshark); the guest's
+#         packages are fetched by qemu/build-image.sh
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PDMV2_CACHE="${PDMV2_CACHE:-$HOME/.cache/pdmv2}"
@@ -43,7 +44,7 @@ for part in "$@"; do
   case "$part" in
     core) ;;
     kmod) need_apt gcc make libc6-dev ;;
-    lab) need_apt qemu-system-x86 ;;
+    lab) need_apt qemu-system-x86 cpio tshark ;;
     *) echo "setup: unknown part '$part'" >&2; exit 2 ;;
   esac
 done

@@ -2,7 +2,7 @@
 # The project's test command (README, .ci/run). Installs what it needs, builds,
 # then runs every suite and ends with one line: "N passed, M failed".
 #   build/test.sh            everything
-#   PDMV2_TEST_ONLY="node qjs" build/test.sh   a subset of stages
+#   PDMV2_TEST_ONLY="node qjs" build/test.sh   a subset of stages (node qjs kmod lab)
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -60,7 +60,9 @@ stage_check() {
 }
 
 echo "== setup"
-if ! build/setup.sh core kmod; then
+parts="core kmod"
+want lab && parts="$parts lab"
+if ! build/setup.sh $parts; then
   echo "setup failed"
   echo "0 passed, 1 failed"
   exit 1
@@ -100,6 +102,11 @@ fi
 
 if want kmod && [[ -f kmod/test/Makefile ]]; then
   stage_counted "kmod-core" make -s -C kmod/test check
+fi
+
+if want lab; then
+  # One boot runs every lab scenario; the host then checks the captures.
+  stage_counted "qemu-lab" qemu/lab.sh --artifacts "${PDMV2_LAB_ARTIFACTS:-$root/artifacts/lab}"
 fi
 
 if [[ ${#failed_stages[@]} -gt 0 ]]; then

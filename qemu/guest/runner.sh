@@ -5,7 +5,8 @@
 #   /host/scripts.list      one script name per line, in order
 #   /host/scripts/NAME      the scripts themselves
 #   /host/scenarios/lib.sh  helper library ($LAB_LIB)
-# Each script runs under bash with ARTIFACTS=/host/artifacts/<name without .sh>;
+# Each script runs under bash with ARTIFACTS=/host/artifacts/<name without .sh>
+# (its output is also kept there as output.log);
 # results go to /host/results.txt ("name rc seconds"). Exit status: the first
 # non-zero script status, else 0. Network namespaces are removed between
 # scripts so each one starts from a clean guest.
@@ -30,15 +31,15 @@ while read -r name; do
 	t0=$(up)
 	if [ -n "$deadline" ]; then
 		left=$(awk -v d="$deadline" -v u="$(up)" 'BEGIN { l = int(d - u); print (l < 1 ? 1 : l) }')
-		(cd /tmp && exec timeout -s KILL "$left" bash "/host/scripts/$name")
-		rc=$?
+		(cd /tmp && exec timeout -s KILL "$left" bash "/host/scripts/$name") 2>&1 | tee "$ARTIFACTS/output.log"
+		rc=${PIPESTATUS[0]}
 		if [ $rc -eq 137 ] && awk -v d="$deadline" -v u="$(up)" 'BEGIN { exit !(u >= d - 1) }'; then
 			echo "pdmv2-lab: !!! $name killed at the guest deadline (${deadline}s uptime)"
 			rc=124
 		fi
 	else
-		(cd /tmp && exec bash "/host/scripts/$name")
-		rc=$?
+		(cd /tmp && exec bash "/host/scripts/$name") 2>&1 | tee "$ARTIFACTS/output.log"
+		rc=${PIPESTATUS[0]}
 	fi
 	dt=$(awk -v a="$t0" -v b="$(up)" 'BEGIN { printf "%.1f", b - a }')
 	echo "$name $rc $dt" >>/host/results.txt

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The README's main command (npm run demo): boot the QEMU lab, run the data-path
+# scenario (router and server namespaces with pdmv2.ko, ping, UDP, TCP), then
+# show the WAN-side captures decoded by tshark and by the project's TypeScript
+# decoder side by side, and the per-flow metrics the analyzer derives.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+art="$root/artifacts/demo"
+rc=0
+qemu/lab.sh --artifacts "$art" datapath || rc=$?
+dir="$art/lab-basic"
+analyze() { node .build/node/analyzer/src/cli.js "$@"; }
+
+show() { # PCAP TITLE
+	local f="$dir/$1"
+	[ -f "$f" ] || return 0
+	echo
+	echo "=================== $2 ($1)"
+	echo "--- tshark 4.0 (knows RFC 8250 PDM; PDMv2 shows as option type 0x0f)"
+	tshark -r "$f" -Y 'ipv6.opt.type == 15 || ipv6.opt.pdm.psn_this_pkt' -T fields -E separator=' ' \
+		-e frame.number -e ipv6.src -e ipv6.dst -e ipv6.opt.type -e ipv6.opt.length \
+		-e ipv6.opt.pdm.psn_this_pkt -e ipv6.opt.pdm.psn_last_recv 2>/dev/null | head -n 8
+	echo "--- pdmv2 analyzer (index proto 5-tuple format fields)"
+	analyze decode "$f" | head -n 8
+	echo "--- pdmv2 analyzer flow report"
+	analyze flows "$f" | head -n 12
+}
+show learn-wan.pcap "ping6 lan -> wan, router and server both emitting PDMv2 (clear)"
+show tcp-wan.pcap "TCP (iperf3) through the router, both directions"
+show v1-wan.pcap "RFC 8250 PDM (v1 mode)"
+echo
+echo "demo: artifacts (pcaps, stats, dmesg) in $art"
+exit $rc
