@@ -5,6 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes, randomInt } from 'node:crypto';
+import { randomClearFields } from './random-fields.js';
 import { fromHex, toHex } from '../core/src/bytes.js';
 import {
   decodeMetricsBlock,
@@ -74,18 +75,6 @@ function expectError(r: DecodeResult<unknown>, code: OptionError, what = ''): vo
   if (!r.ok) assert.is(r.error, code, what);
 }
 
-function randomClear(): ClearFields {
-  return {
-    epoch: randomInt(0x1000),
-    psntp: randomInt(2 ** 32),
-    psnlr: randomInt(2 ** 32),
-    globalPointer: randomInt(2 ** 32),
-    scaleDtlr: randomInt(256),
-    scaleDtls: randomInt(256),
-    deltaTlr: randomInt(0x10000),
-    deltaTls: randomInt(0x10000),
-  };
-}
 
 // ---------------------------------------------------------------- round trips
 
@@ -96,7 +85,7 @@ test('clear form: encode then decode returns the same fields (fixed and random)'
     assert.equal(expectOk(decodeOption(bytes)), { format: 'pdmv2-clear', ...f });
   }
   for (let i = 0; i < 500; i++) {
-    const f = randomClear();
+    const f = randomClearFields();
     const bytes = encodeClear(f);
     const d = expectOk(decodeOption(bytes));
     assert.equal(d, { format: 'pdmv2-clear', ...f });
@@ -193,7 +182,7 @@ test('encrypted form: decoded ciphertext and tag are copies, not views of the in
 
 test('metrics block: encode then decode returns the same fields', () => {
   for (let i = 0; i < 200; i++) {
-    const { epoch: _e, psntp: _p, ...m } = randomClear();
+    const { epoch: _e, psntp: _p, ...m } = randomClearFields();
     const b = encodeMetricsBlock(m);
     assert.is(b.length, METRICS_BLOCK_LEN);
     const d = decodeMetricsBlock(b);

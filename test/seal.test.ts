@@ -4,6 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createCipheriv, createDecipheriv, randomBytes, randomInt } from 'node:crypto';
+import { randomClearFields } from './random-fields.js';
 import { toHex } from '../core/src/bytes.js';
 import { AEAD_AES_128_GCM, AEAD_AES_256_GCM, KeyScheduleError } from '../core/src/keys.js';
 import { decodeOption, encodeMetricsBlock, type Pdmv2Clear } from '../core/src/options.js';
@@ -13,18 +14,6 @@ type Fields = Omit<Pdmv2Clear, 'format'>;
 
 const rand = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 
-function randomFields(): Fields {
-  return {
-    epoch: randomInt(0x1000),
-    psntp: randomInt(2 ** 32),
-    psnlr: randomInt(2 ** 32),
-    globalPointer: randomInt(2 ** 32),
-    scaleDtlr: randomInt(256),
-    scaleDtls: randomInt(256),
-    deltaTlr: randomInt(0x10000),
-    deltaTls: randomInt(0x10000),
-  };
-}
 
 const FIELDS: Fields = {
   epoch: 0x103,
@@ -81,7 +70,7 @@ function nodeSeal(key: Uint8Array, epoch: number, psntp: number, plaintext: Uint
 test('sealOption output opens with node:crypto AES-128-GCM (12-octet tag), plaintext = metrics block', () => {
   for (let i = 0; i < 300; i++) {
     const key = rand(16);
-    const f = i === 0 ? FIELDS : randomFields();
+    const f = i === 0 ? FIELDS : randomClearFields();
     const option = sealOption(key, AEAD_AES_128_GCM, f);
     assert.is(option.length, 36);
     const pt = nodeOpen(key, option);
@@ -98,7 +87,7 @@ test('sealOption output opens with node:crypto AES-128-GCM (12-octet tag), plain
 test('sealOption output opens with node:crypto AES-256-GCM', () => {
   for (let i = 0; i < 200; i++) {
     const key = rand(32);
-    const f = randomFields();
+    const f = randomClearFields();
     const option = sealOption(key, AEAD_AES_256_GCM, f);
     const pt = nodeOpen(key, option);
     assert.ok(pt);
@@ -109,7 +98,7 @@ test('sealOption output opens with node:crypto AES-256-GCM', () => {
 test('sealOption equals node:crypto sealing of the same fields, octet for octet', () => {
   for (let i = 0; i < 200; i++) {
     const key = rand(i % 2 === 0 ? 16 : 32);
-    const f = randomFields();
+    const f = randomClearFields();
     const ours = sealOption(key, key.length === 16 ? AEAD_AES_128_GCM : AEAD_AES_256_GCM, f);
     assert.is(toHex(ours), toHex(nodeSeal(key, f.epoch, f.psntp, encodeMetricsBlock(f))));
   }
@@ -152,7 +141,7 @@ test('the clear part decodes as a pdmv2-encrypted option', () => {
 test('openOption opens options sealed by node:crypto (AES-128 and AES-256)', () => {
   for (let i = 0; i < 300; i++) {
     const key = rand(i % 2 === 0 ? 16 : 32);
-    const f = randomFields();
+    const f = randomClearFields();
     const option = nodeSeal(key, f.epoch, f.psntp, encodeMetricsBlock(f));
     const r = openOption(key, key.length === 16 ? AEAD_AES_128_GCM : AEAD_AES_256_GCM, option);
     assert.ok(r.ok, r.ok ? '' : r.error);
@@ -163,7 +152,7 @@ test('openOption opens options sealed by node:crypto (AES-128 and AES-256)', () 
 test('openOption does not modify its input and round-trips sealOption', () => {
   const key = rand(16);
   for (let i = 0; i < 100; i++) {
-    const f = randomFields();
+    const f = randomClearFields();
     const option = sealOption(key, AEAD_AES_128_GCM, f);
     const copy = option.slice();
     const r = openOption(key, AEAD_AES_128_GCM, option);
@@ -189,7 +178,7 @@ test('flipping any single bit of the 36 octets fails: TAG_MISMATCH, or the struc
     [AEAD_AES_256_GCM, 32],
   ] as const) {
     const key = rand(keyLen);
-    const option = sealOption(key, aead, randomFields());
+    const option = sealOption(key, aead, randomClearFields());
     for (let bit = 0; bit < 36 * 8; bit++) {
       const bad = option.slice();
       bad[bit >> 3] = bad[bit >> 3]! ^ (0x80 >> (bit & 7));
@@ -204,7 +193,7 @@ test('flipping any single bit of the 36 octets fails: TAG_MISMATCH, or the struc
 
 test('wrong key, swapped options, wrong AEAD size → TAG_MISMATCH', () => {
   const key = rand(16);
-  const f = randomFields();
+  const f = randomClearFields();
   const option = sealOption(key, AEAD_AES_128_GCM, f);
   const other = rand(16);
   assert.equal(openOption(other, AEAD_AES_128_GCM, option), { ok: false, error: 'TAG_MISMATCH' });

@@ -41,7 +41,7 @@ static struct json *new_node(enum json_type t)
 	return j;
 }
 
-static int hexval(char c)
+int json_hex_nibble(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -89,7 +89,7 @@ static char *parse_string(struct parser *ps)
 				if (ps->end - ps->p < 4)
 					goto bad;
 				for (i = 0; i < 4; i++) {
-					int h = hexval(ps->p[i]);
+					int h = json_hex_nibble(ps->p[i]);
 
 					if (h < 0)
 						goto bad;

@@ -33,4 +33,7 @@ void json_free(struct json *j);
 struct json *json_get(const struct json *obj, const char *key);
 size_t json_count(const struct json *arr);
 
+/* Value of one hex digit (either case), or -1. */
+int json_hex_nibble(char c);
+
 #endif

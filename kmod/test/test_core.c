@@ -35,17 +35,6 @@ static void check(int ok, const char *fmt, ...)
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* decode hex into a fresh buffer; returns length or -1 */
 static long unhex(const char *s, u8 **out)
 {
@@ -58,7 +47,7 @@ static long unhex(const char *s, u8 **out)
 	if (!b)
 		return -1;
 	for (i = 0; i < n / 2; i++) {
-		int hi = hex_nibble(s[2 * i]), lo = hex_nibble(s[2 * i + 1]);
+		int hi = json_hex_nibble(s[2 * i]), lo = json_hex_nibble(s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			free(b);
