@@ -1,6 +1,6 @@
 // Host-side checks of the lab's WAN/LAN captures with the project's TypeScript
 // decoder (run after qemu/run.sh has brought the artifacts back):
-//   node .build/node/test/lab/check-captures.js ARTIFACTS_DIR [--delta-tolerance-ms N]
+//   node .build/node/test/lab/check-captures.js ARTIFACTS_DIR [--delta-tolerance-ms N (default 20)]
 // For every *.pcap (except those named malformed*): every PDM option decodes;
 // per flow direction no PSNTP repeats and the PSNTPs seen form one contiguous
 // run (nothing lost between the inserting node and the capture; reordering on
@@ -32,7 +32,9 @@ if (!dir) {
   process.exit(2);
 }
 const tolIndex = args.indexOf('--delta-tolerance-ms');
-const toleranceNs = (tolIndex >= 0 ? Number(args[tolIndex + 1]) : 5) * 1e6;
+// Under TCG a softirq can run milliseconds after tcpdump stamped the packet it
+// answers (worst seen: 4.1 ms); 20 ms is still < 7 % of the 300 ms ping spacing.
+const toleranceNs = (tolIndex >= 0 ? Number(args[tolIndex + 1]) : 20) * 1e6;
 
 const pcaps = readdirSync(dir).filter((f) => f.endsWith('.pcap') && !f.startsWith('malformed')).sort();
 check('the lab left captures to check', pcaps.length > 0, `${pcaps.length} files`);
@@ -64,7 +66,13 @@ for (const name of pcaps) {
     const first = list[0]!;
     const offsets = list.map((p) => (p - first + modulus) % modulus).map((d) => (d > modulus / 2 ? d - modulus : d));
     const unique = new Set(offsets).size === offsets.length;
-    const span = Math.max(...offsets) - Math.min(...offsets) + 1;
+    let lowest = 0;
+    let highest = 0;
+    for (const d of offsets) {
+      if (d < lowest) lowest = d;
+      if (d > highest) highest = d;
+    }
+    const span = highest - lowest + 1;
     check(`${name}: ${key}: PSNTP unique and contiguous`, unique && span === list.length, `${list.length} packets, span ${span}`);
   }
 
