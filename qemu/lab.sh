@@ -36,6 +36,10 @@ node build/build.mjs >/dev/null
 qemu/build-image.sh >&2
 eval "$(qemu/kernel-env.sh --check)"
 make -s -C "$KDIR" M="$root/kmod" modules >&2
+# Guest-side helpers reach the guest through the kmod share (/share).
+mkdir -p kmod/test/.build
+node .build/node/test/lab/malformed-packets.js kmod/test/.build/malformed.hex >&2
+gcc -static -O2 -Wall -Wextra -Werror -o kmod/test/.build/pdm-inject kmod/test/pdm-inject.c
 
 scripts=()
 for n in "${names[@]}"; do scripts+=("${SCRIPT[$n]}"); done

@@ -307,6 +307,32 @@ lab_check "lan host learned MTU 1368" sh -c \
 	"ip netns exec lan ip -6 route get $WAN_IP | grep -q 'mtu 1368'"
 save_state mtu1400
 
+# ---------------------------------------------------------------- malformed options on ingress
+# Whole packets from test/lab/malformed-packets.ts, sent raw from the LAN host
+# through the router to the server, both running the module: wrong lengths,
+# bad versions, reserved bits, a TLV overrunning its header, two PDM options,
+# PDM inside fragments. Counted and ignored, never trusted, never a crash.
+INJECT=${LAB_SHARE:-/share}/test/.build/pdm-inject
+MALFORMED=${LAB_SHARE:-/share}/test/.build/malformed.hex
+lab_topology_down
+lab_topology_up 1500 1500
+nft_router
+nft_server
+ctl rtr "mode clear" "mark_mask $MARK"
+ctl wan "mode clear" "mark_mask $MARK"
+lab_check "malformed packets injected from lan" \
+	sh -c "ip netns exec lan $INJECT <$MALFORMED >$ARTIFACTS/malformed-inject.txt 2>&1"
+sleep 0.5
+lab_check "rtr: bad PDM options counted as invalid" stat_ge rtr ingress_invalid 3
+lab_check "rtr: reserved bits counted" stat_ge rtr ingress_reserved_nonzero 1
+lab_check "rtr: option overrunning its header counted as a parse error" stat_ge rtr ingress_parse_errors 1
+lab_check "wan: bad PDM options counted as invalid" stat_ge wan ingress_invalid 3
+lab_check "wan: option overrunning its header counted as a parse error" stat_ge wan ingress_parse_errors 1
+lab_check "ping lan -> wan still works after malformed input" \
+	nsx lan ping -6 -c 3 -i 0.2 -W 2 "$WAN_IP"
+lab_check "rtr still learns from the server's options" stat_ge rtr ingress_learned 2
+save_state malformed
+
 # ---------------------------------------------------------------- 12 MiB over HTTP, checksummed
 # With GSO/GRO on (MTU 1500) and over a 1280 WAN link (the IPv6 minimum): the
 # payload must arrive intact and the flow must not black-hole.
