@@ -10,11 +10,18 @@
 
 #include <linux/types.h>
 #include <linux/string.h>
+#include <linux/bitops.h>
 #ifdef PDMV2_HAVE_LINUX_UNALIGNED_H	/* 6.12 and later, see Kbuild */
 #include <linux/unaligned.h>
 #else
 #include <asm/unaligned.h>
 #endif
+
+/* index of the highest set bit, 1-based; 0 for 0 */
+static inline unsigned int pdmv2_fls32(u32 x)
+{
+	return fls(x);
+}
 
 #else /* !__KERNEL__ */
 
@@ -41,6 +48,11 @@ typedef unsigned int __be32;
 #ifndef fallthrough
 #define fallthrough __attribute__((__fallthrough__))
 #endif
+
+static inline unsigned int pdmv2_fls32(u32 x)
+{
+	return x ? 32 - (unsigned int)__builtin_clz(x) : 0;
+}
 
 static inline u16 get_unaligned_be16(const void *p)
 {

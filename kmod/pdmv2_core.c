@@ -181,17 +181,6 @@ int pdmv2_opt_decode(const u8 *buf, size_t len, bool strict,
 
 /* ---- time encoding ---------------------------------------------------- */
 
-static unsigned int pdmv2_fls32(u32 x)
-{
-	unsigned int r = 0;
-
-	while (x) {
-		x >>= 1;
-		r++;
-	}
-	return r;
-}
-
 /* 32 bits of the limb array starting at bit @pos */
 static u32 pdmv2_limbs_get(const u32 *a, unsigned int n, unsigned int pos)
 {
@@ -242,10 +231,39 @@ void pdmv2_time_encode_ns(u64 ns, u16 *delta, u8 *scale)
 {
 	/* A = ns * 10^9 < 2^94: three limbs from 32x32->64 products */
 	const u32 giga = 1000000000U;
-	u64 lo = (u64)(u32)ns * giga;
-	u64 hi = (u64)(u32)(ns >> 32) * giga + (lo >> 32);
+	u64 lo, hi;
 	u32 a[3];
 
+	/*
+	 * Per-packet deltas are almost always below 2^34 ns (17 s), where A
+	 * fits in 64 bits: same rounding as the limb path, a fraction of the
+	 * instructions.
+	 */
+	if (ns && ns < (1ULL << 34)) {
+		u64 as = ns * giga;
+		u32 top = (u32)(as >> 32);
+		unsigned int bits = top ? 32 + pdmv2_fls32(top) :
+				   pdmv2_fls32((u32)as);
+		unsigned int s;
+		u32 d;
+
+		if (bits <= 16) {
+			*delta = (u16)as;
+			*scale = 0;
+			return;
+		}
+		s = bits - 16;
+		d = (u32)(as >> s) + (u32)((as >> (s - 1)) & 1);
+		if (d == 0x10000) {
+			d = 0x8000;
+			s++;
+		}
+		*delta = (u16)d;
+		*scale = (u8)s;
+		return;
+	}
+	lo = (u64)(u32)ns * giga;
+	hi = (u64)(u32)(ns >> 32) * giga + (lo >> 32);
 	a[0] = (u32)lo;
 	a[1] = (u32)hi;
 	a[2] = (u32)(hi >> 32);
