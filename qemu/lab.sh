@@ -7,14 +7,16 @@
 # Scenarios:
 #   topology   lan/rtr/wan namespaces, nftables marking, MTU 1500 and 1280 (no module)
 #   datapath   pdmv2.ko: control file, clear/v1 insertion, learning, TCP/UDP/GSO, MTU, unload
+#   bench      forwarding throughput with the module off, v1 and clear (not in the default set)
 # Artifacts: DIR/<scenario>/ (pcaps, stats, iperf3 JSON), DIR/dmesg.txt,
 # DIR/console.log; default DIR is artifacts/lab. Last line: "N passed, M failed".
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-declare -A SCRIPT=([topology]=qemu/scenarios/topology.sh [datapath]=kmod/test/lab-basic.sh)
-ORDER=(topology datapath)
+declare -A SCRIPT=([topology]=qemu/scenarios/topology.sh [datapath]=kmod/test/lab-basic.sh
+	[bench]=kmod/test/lab-bench.sh)
+ORDER=(topology datapath)	# the default set; bench runs only when named
 artifacts="$root/artifacts/lab"
 timeout=1200
 names=()
@@ -24,7 +26,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift ;;
 	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "lab: unknown option $1" >&2; exit 2 ;;
-	*) [ -n "${SCRIPT[$1]:-}" ] || { echo "lab: unknown scenario '$1' (known: ${ORDER[*]})" >&2; exit 2; }
+	*) [ -n "${SCRIPT[$1]:-}" ] || { echo "lab: unknown scenario '$1' (known: ${!SCRIPT[*]})" >&2; exit 2; }
 	   names+=("$1") ;;
 	esac
 	shift
@@ -64,6 +66,11 @@ for n in "${names[@]}"; do
 done
 if [ $rc -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "not ok - qemu/run.sh exit $rc"; fi
 
+for n in "${names[@]}"; do
+	[ "$n" = bench ] || continue
+	echo "== lab benchmark (one boot, medians of 3 interleaved rounds)"
+	node .build/node/test/bench/lab-bench-report.js "$artifacts/lab-bench" | tee "$artifacts/bench.txt"
+done
 for n in "${names[@]}"; do
 	[ "$n" = datapath ] || continue
 	dir="$artifacts/$(basename "${SCRIPT[$n]}" .sh)"

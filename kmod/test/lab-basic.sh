@@ -78,38 +78,9 @@ save_state() { # TAG
 	done
 }
 
-# rtr: mark forwarded lan<->wan traffic and its own traffic to both sides
-nft_router() {
-	nsx rtr nft -f - <<EOF
-table inet pdmv2 {
-	chain pre {
-		type filter hook prerouting priority mangle; policy accept;
-		ip6 saddr $LAN_NET ip6 daddr $WAN_NET meta mark set meta mark or $MARK counter comment "lan-wan"
-		ip6 saddr $WAN_NET ip6 daddr $LAN_NET meta mark set meta mark or $MARK counter comment "wan-lan"
-	}
-	chain out {
-		type route hook output priority mangle; policy accept;
-		ip6 daddr { $LAN_NET, $WAN_NET } meta mark set meta mark or $MARK counter comment "rtr-out"
-	}
-}
-EOF
-}
-
-# wan (server role): mark what it sends to and receives from the LAN
-nft_server() {
-	nsx wan nft -f - <<EOF
-table inet pdmv2 {
-	chain pre {
-		type filter hook prerouting priority mangle; policy accept;
-		ip6 saddr $LAN_NET meta mark set meta mark or $MARK counter comment "from-lan"
-	}
-	chain out {
-		type route hook output priority mangle; policy accept;
-		ip6 daddr $LAN_NET meta mark set meta mark or $MARK counter comment "to-lan"
-	}
-}
-EOF
-}
+# nft_router / nft_server: the marking rulesets, shared with lab-bench.sh
+# shellcheck source=kmod/test/lab-nft.sh
+. "${LAB_SHARE:-/share}/test/lab-nft.sh"
 
 # number of captured packets matching an extended regexp in tcpdump -v output
 cap_count() { # NAME REGEX [filter...]
