@@ -4,7 +4,7 @@
  * option into the Destination Options header that precedes the upper layer
  * (docs/PROTOCOL.md §2). Used by the analyzer, the lab checks and the vectors.
  */
-import { readU16 } from './bytes.js';
+import { readU16, writeU16 } from './bytes.js';
 import { PDM_OPTION_TYPE } from './options.js';
 
 export const NH_HOP_BY_HOP = 0;
@@ -282,4 +282,23 @@ export function insertPdmOption(packet: Uint8Array, option: Uint8Array): PacketR
   out[4] = payloadLength >> 8;
   out[5] = payloadLength & 0xff;
   return { ok: true, value: out };
+}
+
+/**
+ * A whole IPv6 packet: fixed header (traffic class and flow label zero, hop
+ * limit 64) followed by `payload`, which holds any extension headers and the
+ * upper layer. For tests, vectors and the lab's crafted packets.
+ */
+export function buildPacket(src: Uint8Array, dst: Uint8Array, nextHeader: number, payload: Uint8Array | number[]): Uint8Array {
+  if (src.length !== 16 || dst.length !== 16) throw new RangeError('IPv6 addresses must be 16 octets');
+  if (payload.length > 0xffff) throw new RangeError('payload longer than 65535 octets');
+  const p = new Uint8Array(IPV6_HEADER_LEN + payload.length);
+  p[0] = 0x60;
+  writeU16(p, 4, payload.length);
+  p[6] = nextHeader;
+  p[7] = 64;
+  p.set(src, 8);
+  p.set(dst, 24);
+  p.set(payload, IPV6_HEADER_LEN);
+  return p;
 }

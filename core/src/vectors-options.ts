@@ -3,10 +3,11 @@
  * inputs, time encodings, header construction, whole-packet insertion and
  * sealed options. Pure, so the same checks run on Node and on QuickJS.
  */
-import { fromHex, toHex, u16 } from './bytes.js';
+import { fromHex, toHex } from './bytes.js';
 import { parseIpv6 } from './addr.js';
 import {
   buildDestOptsHeader,
+  buildPacket,
   insertPdmOption,
   NH_DEST_OPTS,
   NH_ICMPV6,
@@ -145,16 +146,8 @@ function timeCases(): Array<[string, bigint]> {
   ];
 }
 
-function ipv6Packet(nextHeader: number, payload: Uint8Array, src = '2001:db8:1::10', dst = '2001:db8:2::20'): Uint8Array {
-  const p = new Uint8Array(40 + payload.length);
-  p[0] = 0x60;
-  p.set(u16(payload.length), 4);
-  p[6] = nextHeader;
-  p[7] = 64;
-  p.set(parseIpv6(src), 8);
-  p.set(parseIpv6(dst), 24);
-  p.set(payload, 40);
-  return p;
+function ipv6Packet(nextHeader: number, payload: Uint8Array): Uint8Array {
+  return buildPacket(parseIpv6('2001:db8:1::10'), parseIpv6('2001:db8:2::20'), nextHeader, payload);
 }
 
 function udpPayload(): Uint8Array {

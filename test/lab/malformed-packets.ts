@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseIpv6 } from '../../core/src/addr.js';
 import { toHex } from '../../core/src/bytes.js';
+import { buildPacket } from '../../core/src/ipv6.js';
 import { encodeClear } from '../../core/src/options.js';
 
 const LAN_IP = '2001:db8:1::2';
@@ -13,16 +14,7 @@ const WAN_IP = '2001:db8:2::2';
 const UDP = Uint8Array.from([0xc3, 0x50, 0x1f, 0x90, 0, 12, 0, 0, 0x70, 0x64, 0x6d, 0x32]);
 
 function packet(nextHeader: number, payload: number[]): Uint8Array {
-  const p = new Uint8Array(40 + payload.length);
-  p[0] = 0x60;
-  p[4] = payload.length >> 8;
-  p[5] = payload.length & 0xff;
-  p[6] = nextHeader;
-  p[7] = 64;
-  p.set(parseIpv6(LAN_IP), 8);
-  p.set(parseIpv6(WAN_IP), 24);
-  p.set(payload, 40);
-  return p;
+  return buildPacket(parseIpv6(LAN_IP), parseIpv6(WAN_IP), nextHeader, payload);
 }
 
 /** A Destination Options header (next header UDP) holding `body`, padded with PadN to a multiple of 8. */
