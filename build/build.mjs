@@ -33,6 +33,8 @@ export const qjsEntries = {
   'bench': 'test/bench/core-bench.ts',
   'agent-core': 'firmware/src/agent-core.ts',
   'polyfills-check': 'test/qjs/polyfills-check.ts',
+  'pdmv2d': 'firmware/src/pdmv2d.ts',
+  'agent-check': 'test/qjs/agent-check.ts',
 };
 
 mkdirSync(join(root, '.build', 'qjs'), { recursive: true });

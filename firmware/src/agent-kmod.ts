@@ -1,0 +1,173 @@
+// What the agent tells the kernel module, and the nftables ruleset that
+// selects the flows. The control-file commands for secrets are defined by
+// the agent (docs/agent.md "Kernel control"); this is the one place that
+// writes them, so adapting to the module's final syntax is a local change.
+// Planning is pure; applying uses agent-sys.
+import { fromHex, toHex, wipe } from '../../core/src/bytes.js';
+import { parsePrefix } from '../../core/src/addr.js';
+import { clientPrefixSecret } from '../../core/src/keys.js';
+import type { DataMode, Grant, Role } from '../../core/src/enroll-messages.js';
+
+export type KernelMode = 'off' | DataMode;
+
+export interface KernelKey {
+  readonly pairing: string;
+  readonly generation: number;
+  readonly aead: number;
+  /** Client prefix P the key is CS(P) for. */
+  readonly prefix: string;
+  /** CS(P), 64 hex digits. */
+  readonly secret: string;
+}
+
+export interface KernelPlan {
+  readonly mode: KernelMode;
+  readonly keys: readonly KernelKey[];
+  readonly active: readonly { readonly pairing: string; readonly generation: number }[];
+  readonly peers: readonly { readonly pairing: string; readonly prefix: string }[];
+}
+
+/** What was last installed: ids only, as kept in state.json (no secrets). */
+export interface InstalledPlan {
+  readonly mode: string;
+  readonly keys: readonly { readonly pairing: string; readonly generation: number }[];
+  readonly peers: readonly { readonly pairing: string; readonly prefix: string }[];
+}
+
+export const OFF_PLAN: KernelPlan = { mode: 'off', keys: [], active: [], peers: [] };
+
+/** Largest single write the module accepts (PDMV2_CONTROL_MAX in kmod/pdmv2_proc.c). */
+export const CONTROL_MAX = 1024;
+
+/**
+ * The kernel state for `grant` at primary time `now`. A local mode of clear
+ * or v1 needs no secrets; encrypted uses every key not yet expired, with
+ * the newest generation already started as the active one. Server role: the
+ * agent derives CS(P) for each client prefix from the SGS (PROTOCOL.md §5),
+ * so the module holds one kind of key whatever the role.
+ */
+export function planFromGrant(grant: Grant | null, localMode: DataMode, now: number): KernelPlan {
+  if (!grant || grant.expires <= now) return OFF_PLAN;
+  const mode: DataMode = localMode === 'encrypted' ? grant.mode : localMode;
+  const peers = grant.pairings.flatMap((p) => p.peer_prefixes.map((prefix) => ({ pairing: p.id, prefix })));
+  if (mode !== 'encrypted') return { mode, keys: [], active: [], peers };
+  const keys: KernelKey[] = [];
+  const active: { pairing: string; generation: number }[] = [];
+  for (const p of grant.pairings) {
+    let best = -1;
+    for (const k of p.keys) {
+      if (k.not_after <= now) continue;
+      if (k.not_before <= now && k.generation > best) best = k.generation;
+      if (k.secrets) {
+        for (const s of k.secrets) keys.push({ pairing: p.id, generation: k.generation, aead: p.aead, prefix: s.prefix, secret: s.secret });
+      } else if (k.sgs) {
+        const sgs = fromHex(k.sgs);
+        for (const prefix of p.peer_prefixes) {
+          const cs = clientPrefixSecret(sgs, parsePrefix(prefix));
+          keys.push({ pairing: p.id, generation: k.generation, aead: p.aead, prefix, secret: toHex(cs) });
+          wipe(cs);
+        }
+        wipe(sgs);
+      }
+    }
+    if (best >= 0) active.push({ pairing: p.id, generation: best });
+  }
+  // Encrypted emission without a usable key would only produce skips: keep the module off.
+  if (active.length === 0) return { mode: 'off', keys, active, peers };
+  return { mode, keys, active, peers };
+}
+
+/** The earliest future time at which the plan changes by itself (a generation starts or a key expires). */
+export function nextPlanChange(grant: Grant | null, now: number): number | null {
+  if (!grant) return null;
+  let t = grant.expires > now ? grant.expires : Infinity;
+  for (const p of grant.pairings) {
+    for (const k of p.keys) {
+      if (k.not_before > now) t = Math.min(t, k.not_before);
+      if (k.not_after > now) t = Math.min(t, k.not_after);
+    }
+  }
+  return Number.isFinite(t) ? t : null;
+}
+
+const keyId = (k: { pairing: string; generation: number }): string => `${k.pairing} ${k.generation}`;
+
+/**
+ * Control-file writes (each one applied by the module all-or-nothing) that
+ * take the module from `prev` to `next`: keys and peers first, then the
+ * active generations, then removals, and the mode last when switching on
+ * (first when switching off), so that emission never starts without its key.
+ */
+export function kernelWrites(prev: InstalledPlan, next: KernelPlan): string[] {
+  if (next.mode === 'off' && next.keys.length === 0 && next.peers.length === 0) {
+    // Nothing to keep: one write that stops emission and wipes everything.
+    return prev.mode !== 'off' || prev.keys.length > 0 || prev.peers.length > 0 ? [...WIPE_WRITES] : [];
+  }
+  const lines: string[] = [];
+  if (next.mode === 'off' && prev.mode !== 'off') lines.push('mode off');
+  for (const k of next.keys) lines.push(`key ${k.pairing} ${k.generation} ${k.aead} ${k.prefix} ${k.secret}`);
+  const peerSet = new Set(next.peers.map((p) => `${p.pairing} ${p.prefix}`));
+  for (const p of next.peers) lines.push(`peer ${p.pairing} ${p.prefix}`);
+  for (const a of next.active) lines.push(`active ${a.pairing} ${a.generation}`);
+  const keep = new Set(next.keys.map(keyId));
+  const gone = new Set(prev.keys.map(keyId).filter((id) => !keep.has(id)));
+  for (const id of gone) lines.push(`unkey ${id}`);
+  for (const p of prev.peers) if (!peerSet.has(`${p.pairing} ${p.prefix}`)) lines.push(`unpeer ${p.pairing} ${p.prefix}`);
+  if (next.mode !== 'off') lines.push(`mode ${next.mode}`);
+  return batch(lines);
+}
+
+/** Everything off and every key and peer wiped (memzero in the module), in one write. */
+export const WIPE_WRITES: readonly string[] = ['mode off\nkeyflush\n'];
+
+export function batch(lines: readonly string[], max = CONTROL_MAX): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (const l of lines) {
+    const add = `${l}\n`;
+    if (cur.length + add.length > max && cur) {
+      out.push(cur);
+      cur = '';
+    }
+    cur += add;
+  }
+  if (cur) out.push(cur);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// nftables
+
+/**
+ * The agent's table (replaces itself atomically under `nft -f`). It sets
+ * `mark` on the flows between the device's own prefixes and the peer
+ * prefixes of its pairings; the module acts on marked packets only.
+ */
+export function nftRuleset(role: Role, local: readonly string[], peer: readonly string[], mark: number): string {
+  const m = `0x${mark.toString(16).padStart(8, '0')}`;
+  const set = (name: string, elems: readonly string[]) =>
+    `\tset ${name} {\n\t\ttype ipv6_addr; flags interval;\n${elems.length ? `\t\telements = { ${elems.join(', ')} }\n` : ''}\t}\n`;
+  const rules =
+    role === 'client'
+      ? {
+          pre: ['ip6 saddr @local6 ip6 daddr @peer6', 'ip6 saddr @peer6 ip6 daddr @local6'],
+          out: ['ip6 daddr @peer6', 'ip6 daddr @local6 ip6 saddr @peer6'],
+        }
+      : { pre: ['ip6 saddr @peer6'], out: ['ip6 daddr @peer6'] };
+  const chain = (name: string, hook: string, type: string, rs: string[]) =>
+    `\tchain ${name} {\n\t\ttype ${type} hook ${hook} priority mangle; policy accept;\n${rs
+      .map((r) => `\t\t${r} meta mark set meta mark or ${m}\n`)
+      .join('')}\t}\n`;
+  return (
+    '# generated by pdmv2d: do not edit (rewritten on every grant)\n' +
+    'table inet pdmv2\ndelete table inet pdmv2\n' +
+    'table inet pdmv2 {\n' +
+    set('local6', local) +
+    set('peer6', peer) +
+    chain('pre', 'prerouting', 'filter', rules.pre) +
+    chain('out', 'output', 'route', rules.out) +
+    '}\n'
+  );
+}
+
+export const NFT_REMOVE = '# generated by pdmv2d: table removed\ntable inet pdmv2\ndelete table inet pdmv2\n';

@@ -1,0 +1,553 @@
+// The agent: enrollment attempts and what follows from their answers
+// (install, wipe, schedule), the daemon loop with its timers and signals,
+// and the status the CLI and rpcd show. See docs/agent.md.
+import { toHex } from '../../core/src/bytes.js';
+import { formatPrefix } from '../../core/src/addr.js';
+import { buildEnrollRequest, describeRejection, EnrollClientError, plainError, readEnrollResponse } from '../../core/src/enroll-client.js';
+import type { EnrollResponse, Grant } from '../../core/src/enroll-messages.js';
+import { configFromText, type AgentConfig } from './agent-config.js';
+import { agentSuites } from './agent-kem.js';
+import { httpPost, HttpError } from './agent-http.js';
+import {
+  kernelWrites,
+  nextPlanChange,
+  nftRuleset,
+  NFT_REMOVE,
+  planFromGrant,
+  WIPE_WRITES,
+  type InstalledPlan,
+} from './agent-kmod.js';
+import { emptyState, installedRecord, loadDeviceKey, loadState, saveState, type AgentState, type DeviceKey } from './agent-state.js';
+import {
+  clearTimer,
+  isFile,
+  mkdirs,
+  onSignal,
+  pid,
+  processAlive,
+  readBytes,
+  readText,
+  removeFile,
+  setTimer,
+  SIGHUP,
+  SIGINT,
+  SIGTERM,
+  SIGUSR1,
+  spawn,
+  stderr,
+  SysError,
+  wallSeconds,
+  which,
+  writeAtomic,
+  writeOnce,
+} from './agent-sys.js';
+import { randomBytes } from './qjs-runtime.js';
+
+export const AGENT_VERSION = '0.1.0';
+const MAX_TIMER_S = 3600;
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export function log(level: LogLevel, msg: string): void {
+  stderr(`pdmv2d: ${level}: ${msg}\n`);
+}
+
+/** Uniform in [0, 1) from the system RNG. */
+function unit(): number {
+  const b = randomBytes(4);
+  return (((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0) / 2 ** 32;
+}
+
+export interface AttemptResult {
+  readonly status: 'granted' | 'pending' | 'revoked' | 'rejected' | 'error';
+  readonly code?: string;
+  readonly message: string;
+}
+
+export function loadConfig(path: string): AgentConfig {
+  const text = readText(path);
+  if (text === null) throw new SysError(`cannot read ${path}`);
+  return configFromText(text, path);
+}
+
+function maskedPrefix(address: string, length: number): string | null {
+  const m = /^([0-9a-fA-F:]+)$/.exec(address);
+  if (!m || !Number.isInteger(length) || length < 0 || length > 128) return null;
+  const groups = address.split('::');
+  const head = groups[0] ? groups[0].split(':') : [];
+  const tail = groups.length > 1 && groups[1] ? groups[1].split(':') : [];
+  const all = [...head, ...new Array<string>(Math.max(0, 8 - head.length - tail.length)).fill('0'), ...tail];
+  if (all.length !== 8) return null;
+  const bytes = new Uint8Array(16);
+  all.forEach((g, i) => {
+    const v = parseInt(g || '0', 16);
+    bytes[2 * i] = v >> 8;
+    bytes[2 * i + 1] = v & 0xff;
+  });
+  for (let bit = length; bit < 128; bit++) bytes[bit >> 3]! &= ~(0x80 >> (bit & 7));
+  return formatPrefix({ address: bytes, length });
+}
+
+/** Prefixes assigned to OpenWrt interfaces (ubus call network.interface.NAME status). */
+export async function interfacePrefixes(names: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of names) {
+    if (!which('ubus')) throw new SysError(`interface '${name}' configured but ubus is not available`);
+    const r = await spawn(['ubus', 'call', `network.interface.${name}`, 'status'], { timeoutMs: 5000, maxStdout: 65536 });
+    if (r.code !== 0) throw new SysError(`ubus: no status for interface '${name}'`);
+    const st = JSON.parse(String.fromCharCode(...r.stdout)) as Record<string, unknown>;
+    for (const key of ['ipv6-prefix-assignment', 'ipv6-prefix']) {
+      const list = st[key];
+      if (!Array.isArray(list)) continue;
+      for (const e of list as { address?: unknown; mask?: unknown }[]) {
+        if (typeof e.address !== 'string' || typeof e.mask !== 'number') continue;
+        const p = maskedPrefix(e.address, e.mask);
+        if (p && !out.includes(p) && !p.startsWith('fe80:')) out.push(p);
+      }
+    }
+  }
+  return out;
+}
+
+export class Agent {
+  cfg: AgentConfig;
+  key: DeviceKey;
+  state: AgentState;
+  private timer: unknown = null;
+  private busy = false;
+  private again = false;
+  private pendingPolls = 0;
+  private stopping = false;
+
+  constructor(readonly configPath: string) {
+    this.cfg = loadConfig(configPath);
+    this.key = loadDeviceKey(this.cfg.stateDir);
+    if (this.key.warning) log('warn', this.key.warning);
+    if (this.key.created) log('info', `created device key ${this.cfg.stateDir}/device.key, fingerprint ${this.key.fingerprint}`);
+    const loaded = loadState(this.cfg.stateDir, this.key.fingerprint, this.primaryKeyHex());
+    if (loaded.warning) log('warn', loaded.warning);
+    this.state = loaded.state;
+  }
+
+  primaryKeyHex(): string {
+    return this.cfg.primaryKey ? toHex(this.cfg.primaryKey) : '';
+  }
+
+  /** Best estimate of the primary's clock, seconds. */
+  primaryNow(): number {
+    return wallSeconds() + this.state.clock_offset;
+  }
+
+  save(): void {
+    saveState(this.cfg.stateDir, this.state);
+  }
+
+  private fail(code: string, message: string): void {
+    this.state.last_error = { code, message, at: Math.floor(wallSeconds()) };
+    log('warn', `${code}: ${message}`);
+  }
+
+  private backoff(retryAfter?: number): number {
+    const base = Math.min(this.cfg.retryMax, this.cfg.retryMin * 2 ** Math.min(this.state.failures, 16));
+    const d = Math.max(retryAfter ?? 0, base * (0.75 + 0.5 * unit()));
+    return Math.min(Math.max(d, 1), Math.max(this.cfg.retryMax, retryAfter ?? 0));
+  }
+
+  // ---- kernel and nftables ------------------------------------------------------------------
+
+  /** Brings the kernel and the ruleset in line with the current grant at the current time. */
+  async reconcile(): Promise<void> {
+    const plan = planFromGrant(this.cfg.enabled ? this.state.grant : null, this.cfg.mode, this.primaryNow());
+    const prev: InstalledPlan = this.state.installed;
+    const writes = kernelWrites(prev, plan);
+    try {
+      for (const w of writes) writeOnce(this.cfg.control, w);
+      this.state.installed = installedRecord(plan);
+    } catch (e) {
+      const se = e as SysError;
+      this.fail('KERNEL', `${se.message}${se.errno === 2 ? ' (is the pdmv2 kernel module loaded?)' : ''}`);
+    }
+    const g = plan.mode === 'off' ? null : this.state.grant;
+    await this.applyNft(g ? nftRuleset(g.role, g.prefixes, uniq(g.pairings.flatMap((p) => p.peer_prefixes)), this.cfg.mark) : NFT_REMOVE);
+  }
+
+  private async applyNft(text: string): Promise<void> {
+    try {
+      mkdirs(this.cfg.nftFile.slice(0, this.cfg.nftFile.lastIndexOf('/')) || '/', 0o755);
+      if (readText(this.cfg.nftFile) === text) return;
+      writeAtomic(this.cfg.nftFile, text, 0o644);
+      if (!this.cfg.nft) return;
+      if (!which(this.cfg.nft)) {
+        this.fail('NFT', `${this.cfg.nft} not found; ruleset written to ${this.cfg.nftFile} only`);
+        return;
+      }
+      const r = await spawn([this.cfg.nft, '-f', this.cfg.nftFile], { timeoutMs: 10000, maxStdout: 65536 });
+      if (r.code !== 0) this.fail('NFT', `nft -f ${this.cfg.nftFile} failed: ${r.stderr.trim().slice(0, 300)}`);
+    } catch (e) {
+      this.fail('NFT', (e as Error).message);
+    }
+  }
+
+  /** Takes every secret out of the kernel and the ruleset, and (unless keeping it) out of flash. */
+  async wipe(forgetGrant: boolean): Promise<void> {
+    try {
+      for (const w of WIPE_WRITES) writeOnce(this.cfg.control, w);
+      this.state.installed = { mode: 'off', keys: [], peers: [] };
+    } catch (e) {
+      this.fail('KERNEL', (e as Error).message);
+    }
+    if (forgetGrant) this.state.grant = null;
+    await this.applyNft(NFT_REMOVE);
+  }
+
+  // ---- enrollment --------------------------------------------------------------------------
+
+  async resolvePrefixes(): Promise<string[]> {
+    const fromIf = this.cfg.interfaces.length ? await interfacePrefixes(this.cfg.interfaces) : [];
+    return uniq([...this.cfg.prefixes, ...fromIf]);
+  }
+
+  /** One enrollment exchange with everything that follows from its answer. Never throws. */
+  async attempt(): Promise<AttemptResult> {
+    const now = (): number => Math.floor(wallSeconds());
+    this.state.last_attempt = now();
+    const result = await this.exchange(true);
+    if (result.status === 'error' || result.status === 'rejected') this.state.failures++;
+    this.save();
+    return result;
+  }
+
+  private async exchange(mayRetryClock: boolean): Promise<AttemptResult> {
+    const now = (): number => Math.floor(wallSeconds());
+    const c = this.cfg;
+    if (!c.enabled) return { status: 'error', code: 'DISABLED', message: 'the agent is disabled (uci set pdmv2.main.enabled=1)' };
+    if (c.errors.length > 0 || !c.primaryKey) {
+      this.fail('CONFIG', c.errors.join('; '));
+      this.state.next_attempt = null;
+      return { status: 'error', code: 'CONFIG', message: c.errors.join('; ') };
+    }
+    let prefixes: string[];
+    try {
+      prefixes = await this.resolvePrefixes();
+    } catch (e) {
+      this.fail('CONFIG', (e as Error).message);
+      this.state.next_attempt = now() + this.backoff();
+      return { status: 'error', code: 'CONFIG', message: (e as Error).message };
+    }
+    const device = { sk: this.key.sk, pk: this.key.pk };
+    const sent = buildEnrollRequest({
+      device,
+      primaryPk: c.primaryKey,
+      role: c.role,
+      prefixes,
+      ...(c.token ? { token: c.token } : {}),
+      agent: `pdmv2d/${AGENT_VERSION}`,
+      now: this.primaryNow(),
+      random: randomBytes,
+      suites: agentSuites,
+    });
+    let resp: EnrollResponse;
+    try {
+      const http = await httpPost(`${c.primaryUrl}/v1/enroll`, sent.envelope, {
+        client: c.httpClient,
+        timeoutSec: c.httpTimeout,
+        maxBytes: c.maxResponse,
+        tmpDir: c.runDir,
+      });
+      if (http.status !== 200) throw plainError(http.status, String.fromCharCode(...http.body.subarray(0, 64)), http.retryAfter);
+      resp = readEnrollResponse({ body: http.body, sent, device, primaryPk: c.primaryKey, suites: agentSuites });
+    } catch (e) {
+      const code = e instanceof EnrollClientError ? e.code : e instanceof HttpError ? 'UNREACHABLE' : 'ERROR';
+      const retry = e instanceof EnrollClientError ? e.retryAfter : undefined;
+      this.fail(code, `${(e as Error).message}${this.state.grant ? '; keeping the current secrets until they expire' : '; nothing installed'}`);
+      this.state.next_attempt = now() + this.backoff(retry);
+      if (!(e instanceof EnrollClientError) && !(e instanceof HttpError) && !(e instanceof SysError)) log('error', (e as Error).stack ?? '');
+      return { status: 'error', code, message: (e as Error).message };
+    }
+
+    // The answer is authentic and answers this request: its time is the primary's.
+    const offset = resp.ts - wallSeconds();
+    if (Math.abs(offset - this.state.clock_offset) > 2) {
+      if (Math.abs(offset) > 30) log('info', `local clock differs from the primary's by ${Math.round(offset)} s; using the primary's time`);
+      this.state.clock_offset = Math.round(offset);
+    }
+    this.state.last_success = now();
+    switch (resp.status) {
+      case 'granted':
+        return await this.granted(resp.grant);
+      case 'pending': {
+        this.state.status = 'pending';
+        this.state.failures = 0;
+        this.state.last_error = null;
+        const delay = Math.min(Math.max(c.pollMax, resp.retry_after), resp.retry_after * 1.5 ** this.pendingPolls++);
+        this.state.next_attempt = now() + Math.round(delay * (0.9 + 0.2 * unit()));
+        log('info', `waiting for approval of ${resp.fingerprint} on the primary`);
+        return { status: 'pending', message: `waiting for the administrator to approve ${resp.fingerprint}` };
+      }
+      case 'revoked':
+        await this.wipe(true);
+        this.state.status = 'revoked';
+        this.state.last_error = { code: 'REVOKED', message: 'the primary revoked this device; secrets wiped', at: now() };
+        this.state.next_attempt = now() + c.pollMax;
+        log('warn', 'device revoked by the primary: secrets wiped from the kernel and from flash');
+        return { status: 'revoked', code: 'REVOKED', message: 'the primary revoked this device; secrets wiped' };
+      case 'rejected': {
+        if (resp.reason === 'STALE_REQUEST' && mayRetryClock) return this.exchange(false);
+        const msg = describeRejection(resp.reason, resp.message);
+        this.fail(resp.reason, `${msg}${this.state.grant ? '' : '; nothing installed'}`);
+        if (!this.state.grant || this.state.grant.expires <= this.primaryNow()) this.state.status = 'rejected';
+        const retry = resp.reason === 'REPLAY' ? c.retryMin : (resp.retry_after ?? c.retryMax);
+        this.state.next_attempt = now() + Math.round(retry * (0.9 + 0.2 * unit()));
+        return { status: 'rejected', code: resp.reason, message: msg };
+      }
+    }
+  }
+
+  private async granted(grant: Grant): Promise<AttemptResult> {
+    const local = (t: number): number => t - this.state.clock_offset;
+    const first = this.state.status !== 'granted';
+    this.state.grant = grant;
+    this.state.status = 'granted';
+    this.state.failures = 0;
+    this.state.last_error = null;
+    this.pendingPolls = 0;
+    // Jitter spreads renewals of many devices; bounded by a quarter of the renew period so that a
+    // revocation still arrives within about one period, and by the room left before expiry.
+    const room = Math.max(0, grant.expires - grant.renew_after);
+    const period = Math.max(0, grant.renew_after - grant.issued);
+    const jitter = unit() * Math.min(300, period / 4, room / 4);
+    this.state.next_attempt = Math.round(local(grant.renew_after) + jitter);
+    await this.reconcile();
+    const gens = grant.pairings.map((p) => `${p.id}:${p.keys.map((k) => k.generation).join('/')}`).join(' ');
+    log('info', `${first ? 'granted' : 'renewed'}: mode ${grant.mode}, prefixes ${grant.prefixes.join(',') || '-'}, pairings ${gens || '-'}, renew in ${Math.round(this.state.next_attempt - wallSeconds())} s`);
+    return { status: 'granted', message: `granted (${grant.pairings.length} pairing${grant.pairings.length === 1 ? '' : 's'})` };
+  }
+
+  // ---- daemon ------------------------------------------------------------------------------
+
+  pidFile(): string {
+    return `${this.cfg.runDir}/pdmv2d.pid`;
+  }
+
+  /** Runs until SIGTERM/SIGINT. Returns when asked to stop. */
+  run(): Promise<void> {
+    return new Promise((resolve) => {
+      const other = runningPid(this.cfg);
+      if (other !== null && other !== pid()) throw new SysError(`another pdmv2d is running (pid ${other})`);
+      mkdirs(this.cfg.runDir, 0o755);
+      writeAtomic(this.pidFile(), `${pid()}\n`, 0o644);
+      const stop = (): void => {
+        if (this.stopping) return;
+        this.stopping = true;
+        clearTimer(this.timer);
+        log('info', 'stopping (kernel state kept; secrets stay valid until they expire)');
+        this.save();
+        removeFile(this.pidFile());
+        resolve();
+      };
+      onSignal(SIGTERM, stop);
+      onSignal(SIGINT, stop);
+      onSignal(SIGHUP, () => void this.reload());
+      onSignal(SIGUSR1, () => {
+        this.state.next_attempt = Math.floor(wallSeconds());
+        this.state.failures = 0;
+        this.wake();
+      });
+      log('info', `pdmv2d ${AGENT_VERSION} started: device ${this.key.fingerprint}, role ${this.cfg.role}, primary ${this.cfg.primaryUrl || '-'}`);
+      const start = async (): Promise<void> => {
+        if (!this.cfg.enabled) await this.disable();
+        else {
+          await this.reconcile();
+          if (this.state.status !== 'granted' || this.state.next_attempt === null) this.state.next_attempt = Math.floor(wallSeconds());
+        }
+        this.save();
+        this.wake();
+      };
+      void start();
+    });
+  }
+
+  private async disable(): Promise<void> {
+    if (this.state.installed.mode !== 'off' || this.state.installed.keys.length > 0 || this.state.grant) log('info', 'disabled: wiping secrets');
+    await this.wipe(true);
+    this.state.status = 'disabled';
+    this.state.next_attempt = null;
+  }
+
+  async reload(): Promise<void> {
+    log('info', `SIGHUP: reloading ${this.configPath}`);
+    const before = this.cfg;
+    try {
+      this.cfg = loadConfig(this.configPath);
+    } catch (e) {
+      log('error', `reload failed, keeping the old configuration: ${(e as Error).message}`);
+      return;
+    }
+    const changed =
+      before.primaryUrl !== this.cfg.primaryUrl ||
+      this.primaryKeyHex() !== (before.primaryKey ? toHex(before.primaryKey) : '') ||
+      before.role !== this.cfg.role ||
+      before.prefixes.join() !== this.cfg.prefixes.join() ||
+      before.interfaces.join() !== this.cfg.interfaces.join() ||
+      before.token !== this.cfg.token;
+    if (this.primaryKeyHex() !== this.state.primary_key) {
+      // Another primary: what we hold came from the old one.
+      await this.wipe(true);
+      this.state = { ...emptyState(this.key.fingerprint, this.primaryKeyHex()), clock_offset: 0 };
+    }
+    if (!this.cfg.enabled) await this.disable();
+    else {
+      if (this.state.status === 'disabled') this.state.status = this.state.grant ? 'granted' : 'new';
+      await this.reconcile();
+      if (changed || this.state.next_attempt === null || this.state.status !== 'granted') {
+        this.state.next_attempt = Math.floor(wallSeconds());
+        this.state.failures = 0;
+      }
+    }
+    this.save();
+    this.wake();
+  }
+
+  /** (Re)arms the single timer: next attempt, next plan change, or the hourly keepalive. */
+  private wake(): void {
+    if (this.stopping) return;
+    clearTimer(this.timer);
+    const now = wallSeconds();
+    let at = now + MAX_TIMER_S;
+    if (this.cfg.enabled && this.state.next_attempt !== null) at = Math.min(at, this.state.next_attempt);
+    const change = nextPlanChange(this.state.grant, this.primaryNow());
+    if (change !== null) at = Math.min(at, change - this.state.clock_offset + 1);
+    this.timer = setTimer(() => void this.tick(), Math.max(0, (at - now) * 1000));
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopping) return;
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    this.busy = true;
+    try {
+      do {
+        this.again = false;
+        const now = wallSeconds();
+        if (this.cfg.enabled && this.state.next_attempt !== null && this.state.next_attempt <= now + 0.5) {
+          const r = await this.attempt();
+          if (r.status !== 'granted') log(r.status === 'pending' ? 'debug' : 'info', `enrollment: ${r.status}${r.code ? ` ${r.code}` : ''}: ${r.message}`);
+        }
+        const before = JSON.stringify(this.state.installed);
+        await this.reconcile();
+        if (JSON.stringify(this.state.installed) !== before) {
+          log('info', `kernel now ${this.state.installed.mode} with ${this.state.installed.keys.length} key generation(s)`);
+          this.save();
+        }
+      } while (this.again && !this.stopping);
+    } finally {
+      this.busy = false;
+      this.wake();
+    }
+  }
+}
+
+function uniq<T>(xs: readonly T[]): T[] {
+  return xs.filter((x, i) => xs.indexOf(x) === i);
+}
+
+/** The pid of a running pdmv2d for this configuration, if any. */
+export function runningPid(cfg: AgentConfig): number | null {
+  const text = readText(`${cfg.runDir}/pdmv2d.pid`);
+  if (!text) return null;
+  const p = Number(text.trim());
+  if (!Number.isInteger(p) || !processAlive(p)) return null;
+  const cmd = readBytes(`/proc/${p}/cmdline`, 4096);
+  if (cmd && !String.fromCharCode(...cmd).includes('pdmv2d')) return null;
+  return p;
+}
+
+// ---- status ----------------------------------------------------------------------------------
+
+export interface StatusReport {
+  readonly [key: string]: unknown;
+}
+
+function readKernel(cfg: AgentConfig): Record<string, unknown> {
+  const dir = cfg.control.slice(0, cfg.control.lastIndexOf('/'));
+  const out: Record<string, unknown> = { control: cfg.control, present: isFile(cfg.control) };
+  const stats = readText(`${dir}/stats`);
+  if (stats && stats.length < 65536) {
+    const s: Record<string, number> = {};
+    for (const line of stats.split('\n')) {
+      const m = /^([a-z_0-9]+) (\d+)$/.exec(line.trim());
+      if (m) s[m[1]!] = Number(m[2]);
+    }
+    out.stats = s;
+  }
+  return out;
+}
+
+/** Status without any secret: for `status`, `status --json` and rpcd. */
+export function statusReport(cfg: AgentConfig, state: AgentState | null, fp: string | null): StatusReport {
+  const g = state?.grant ?? null;
+  const pnow = wallSeconds() + (state?.clock_offset ?? 0);
+  const running = runningPid(cfg);
+  let status: string = state?.status ?? 'new';
+  if (!cfg.enabled) status = 'disabled';
+  else if (status === 'granted' && g && g.expires <= pnow) status = 'expired';
+  return {
+    enabled: cfg.enabled,
+    running: running !== null,
+    pid: running,
+    fingerprint: fp,
+    status,
+    role: cfg.role,
+    mode: cfg.mode,
+    primary_url: cfg.primaryUrl,
+    config_errors: cfg.errors,
+    granted: g
+      ? {
+          mode: g.mode,
+          prefixes: g.prefixes,
+          issued: g.issued,
+          expires: g.expires,
+          renew_after: g.renew_after,
+          pairings: g.pairings.map((p) => ({
+            id: p.id,
+            aead: p.aead,
+            peer_prefixes: p.peer_prefixes,
+            generations: p.keys.map((k) => ({ generation: k.generation, not_before: k.not_before, not_after: k.not_after })),
+          })),
+        }
+      : null,
+    installed: state?.installed ?? null,
+    next_attempt: state?.next_attempt ?? null,
+    last_attempt: state?.last_attempt ?? null,
+    last_success: state?.last_success ?? null,
+    last_error: state?.last_error ?? null,
+    clock_offset: state?.clock_offset ?? 0,
+    kernel: readKernel(cfg),
+  };
+}
+
+export function formatStatus(r: StatusReport): string {
+  const t = (v: unknown): string => (typeof v === 'number' ? new Date(v * 1000).toISOString().replace('.000Z', 'Z') : '-');
+  const lines = [
+    `device      ${String(r.fingerprint ?? '(no key yet)')}`,
+    `status      ${String(r.status)}${r.enabled ? '' : ' (disabled in UCI)'}`,
+    `daemon      ${r.running ? `running (pid ${String(r.pid)})` : 'not running'}`,
+    `role        ${String(r.role)}, mode ${String(r.mode)}`,
+    `primary     ${String(r.primary_url) || '-'}`,
+  ];
+  const g = r.granted as { prefixes: string[]; expires: number; renew_after: number; pairings: { id: string; peer_prefixes: string[]; generations: { generation: number }[] }[] } | null;
+  if (g) {
+    lines.push(`prefixes    ${g.prefixes.join(', ') || '-'}`);
+    lines.push(`expires     ${t(g.expires)}  (renew after ${t(g.renew_after)})`);
+    for (const p of g.pairings) lines.push(`pairing     ${p.id} generations ${p.generations.map((x) => x.generation).join(',') || '-'} peers ${p.peer_prefixes.join(', ') || '-'}`);
+  }
+  const inst = r.installed as { mode: string; keys: unknown[] } | null;
+  if (inst) lines.push(`kernel      ${inst.mode}, ${inst.keys.length} key generation(s)`);
+  if (r.next_attempt) lines.push(`next        ${t(r.next_attempt)}`);
+  const e = r.last_error as { code: string; message: string; at: number } | null;
+  if (e) lines.push(`last error  ${e.code}: ${e.message} (${t(e.at)})`);
+  for (const ce of (r.config_errors as string[]) ?? []) lines.push(`config      ${ce}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,532 @@
+#!/usr/bin/env node
+/**
+ * pdmv2-primary: the Primary Client / Primary Server service and its admin
+ * CLI. See docs/primary.md.
+ *
+ *   node .build/node/primary/src/main.js serve --db FILE --listen 127.0.0.1:8600
+ *   node .build/node/primary/src/main.js list|approve|revoke|token|prefix|pair|export-keys ...
+ */
+import { realpathSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { toHex } from '../../core/src/bytes.js';
+import { fingerprint, normalizeFingerprint } from '../../core/src/enroll-codec.js';
+import { openDb, schemaVersion, type Db } from './db.js';
+import { DEFAULT_ENROLL_CONFIG, EnrollService, type EnrollConfig, type Identity, type Logger } from './enroll-service.js';
+import { exportAnalyzerKeys } from './export.js';
+import { nodeRandom } from './fast-suite.js';
+import { KeyFileError, loadOrCreateKey, parsePublicKey } from './keyfile.js';
+import { initiatePairing, PairingResponder, updatePairing } from './pairing-service.js';
+import { createPrimaryServer, DEFAULT_LIMITS, type ServerLimits } from './server.js';
+import { AdminError, checkMode, checkRole, Store, type Device } from './store.js';
+
+export const VERSION = '0.1.0';
+
+const USAGE = `pdmv2-primary ${VERSION}: PDMv2 Primary Client / Primary Server
+
+usage: pdmv2-primary COMMAND [options]      (common: --db FILE --key FILE)
+
+  serve [--listen ADDR:PORT] [--window S] [--renew S] [--rate N] [--burst N]
+        [--max-body N] [--max-pending N] [--pending-retry S] [--sync normal|full] [--quiet]
+  init                                   create the key and database, print the public key
+  info                                   public key, fingerprint, counts
+  prefix add|remove (--client|--server) PREFIX...     this primary's prefixes
+  prefix list
+  list [--status pending|approved|revoked] [--json]
+  approve FINGERPRINT [--role client|server] [--prefix P]... [--mode encrypted|clear|v1]
+  revoke FINGERPRINT
+  token create --role client|server [--prefix P]... [--ttl 1h] [--label TEXT] [--mode M]
+  token list | token delete ID|TOKEN
+  pair accept --peer-key HEX [--ttl 1h]   (responder: allow one initiator key)
+  pair init URL --peer-key HEX [--period 1d] [--overlap 1h] [--data-aead 1|2] [--mode M]
+  pair list | pair revoke ID | pair update ID [--url URL]
+  export-keys --pairing ID --analyzer-key HEX (--all | --prefix P...) [--from-gen N] [--to-gen N] --out FILE
+  analyzer-keygen --out FILE              make an analyzer key pair (for tests and small setups)
+
+Defaults: --db ./pdmv2-primary.db (or $PDMV2_PRIMARY_DB), --key next to the database: primary.key
+Durations: 90, 90s, 15m, 1h, 7d.`;
+
+class UsageError extends Error {}
+
+export function parseDuration(text: string, what: string): number {
+  const m = /^(\d+)([smhd]?)$/.exec(text.trim());
+  if (!m) throw new UsageError(`${what}: '${text}' is not a duration (e.g. 90, 15m, 1h, 7d)`);
+  return Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
+}
+
+function parseInt10(text: string | undefined, what: string, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw new UsageError(`${what} must be an integer ${min}..${max}`);
+  return Number(text);
+}
+
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]*)):(\d+)$/.exec(text) ?? /^()()(\d+)$/.exec(text);
+  if (!m) throw new UsageError(`--listen '${text}': expected ADDR:PORT, [V6ADDR]:PORT or PORT`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new UsageError('port out of range');
+  return { host: m[1] || m[2] || '127.0.0.1', port };
+}
+
+const nowSec = (): number => Math.floor(Date.now() / 1000);
+
+interface Common {
+  db: string;
+  key: string;
+}
+
+function common(values: Record<string, unknown>): Common {
+  const db = (values.db as string | undefined) ?? process.env.PDMV2_PRIMARY_DB ?? 'pdmv2-primary.db';
+  const key = (values.key as string | undefined) ?? join(dirname(db), 'primary.key');
+  return { db, key };
+}
+
+function withStore<T>(c: Common, f: (store: Store, db: Db) => T): T {
+  const db = openDb(c.db);
+  try {
+    return f(new Store(db), db);
+  } finally {
+    db.close();
+  }
+}
+
+function identity(c: Common): Identity & { created: boolean } {
+  const k = loadOrCreateKey(c.key);
+  return { sk: k.sk, pk: k.pk, fingerprint: k.fingerprint, created: k.created };
+}
+
+function fmtTime(t: number | null): string {
+  return t === null ? '-' : new Date(t * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+function deviceJson(d: Device): Record<string, unknown> {
+  return {
+    fingerprint: d.fingerprint,
+    status: d.status,
+    role: d.role,
+    prefixes: d.prefixes,
+    requested_prefixes: d.requestedPrefixes,
+    mode: d.mode,
+    approved_via: d.approvedVia,
+    public_key: toHex(d.pk),
+    created: d.created,
+    last_seen: d.lastSeen,
+    last_source: d.lastSource,
+    last_status: d.lastStatus,
+    grants: d.grants,
+  };
+}
+
+const out = (s: string): void => {
+  process.stdout.write(`${s}\n`);
+};
+
+function jsonLogger(quiet: boolean): Logger {
+  return (event, fields) => {
+    if (quiet && !['internal-error', 'issued-conflict', 'listening'].includes(event)) return;
+    process.stdout.write(`${JSON.stringify({ ts: new Date().toISOString(), event, ...fields })}\n`);
+  };
+}
+
+export interface RunningPrimary {
+  readonly port: number;
+  readonly host: string;
+  readonly identity: Identity;
+  readonly store: Store;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly db: string;
+  readonly key: string;
+  readonly host: string;
+  readonly port: number;
+  readonly config?: Partial<EnrollConfig>;
+  readonly limits?: Partial<ServerLimits>;
+  readonly sync?: 'normal' | 'full';
+  readonly log?: Logger;
+  readonly now?: () => number;
+}
+
+/** Starts the service in this process (used by `serve` and by the tests). */
+export async function startPrimary(o: StartOptions): Promise<RunningPrimary & { created: boolean }> {
+  const id = identity({ db: o.db, key: o.key });
+  const db = openDb(o.db, { sync: o.sync ?? 'full' });
+  const store = new Store(db);
+  if (store.meta('public_key') === null) store.setMeta('public_key', toHex(id.pk));
+  else if (store.meta('public_key') !== toHex(id.pk)) {
+    db.close();
+    throw new KeyFileError(`${o.key} is not the key this database was created with (fingerprint ${store.meta('fingerprint') ?? '?'})`);
+  }
+  store.setMeta('fingerprint', id.fingerprint);
+  const log = o.log ?? (() => {});
+  const now = o.now ?? nowSec;
+  const config: EnrollConfig = { ...DEFAULT_ENROLL_CONFIG, ...(o.config ?? {}) };
+  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...(o.limits ?? {}) };
+  const enroll = new EnrollService(store, id, config, now, nodeRandom, log);
+  const pairing = new PairingResponder(store, id, config.window, now, nodeRandom, log);
+  const server = createPrimaryServer({ identity: id, enroll, pairing, limits, log });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => resolve());
+  });
+  const purge = setInterval(() => {
+    try {
+      store.purgeNonces(now());
+    } catch (e) {
+      log('internal-error', { error: String(e) });
+    }
+  }, 60000);
+  purge.unref();
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : o.port;
+  log('listening', { host: o.host, port, fingerprint: id.fingerprint, schema: schemaVersion(db) });
+  return {
+    port,
+    host: o.host,
+    identity: id,
+    store,
+    created: id.created,
+    close: () =>
+      new Promise<void>((resolve) => {
+        clearInterval(purge);
+        server.close(() => {
+          db.close();
+          resolve();
+        });
+        server.closeAllConnections();
+      }),
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+    out(USAGE);
+    return cmd ? 0 : 2;
+  }
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      db: { type: 'string' },
+      key: { type: 'string' },
+      listen: { type: 'string' },
+      window: { type: 'string' },
+      renew: { type: 'string' },
+      rate: { type: 'string' },
+      burst: { type: 'string' },
+      'max-body': { type: 'string' },
+      'max-pending': { type: 'string' },
+      'pending-retry': { type: 'string' },
+      sync: { type: 'string' },
+      quiet: { type: 'boolean' },
+      status: { type: 'string' },
+      json: { type: 'boolean' },
+      role: { type: 'string' },
+      prefix: { type: 'string', multiple: true },
+      mode: { type: 'string' },
+      ttl: { type: 'string' },
+      label: { type: 'string' },
+      client: { type: 'boolean' },
+      server: { type: 'boolean' },
+      'peer-key': { type: 'string' },
+      period: { type: 'string' },
+      overlap: { type: 'string' },
+      'data-aead': { type: 'string' },
+      t0: { type: 'string' },
+      url: { type: 'string' },
+      pairing: { type: 'string' },
+      'analyzer-key': { type: 'string' },
+      all: { type: 'boolean' },
+      'from-gen': { type: 'string' },
+      'to-gen': { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
+  const c = common(values);
+  const now = nowSec();
+
+  switch (cmd) {
+    case 'serve': {
+      const { host, port } = parseListen((values.listen as string | undefined) ?? '127.0.0.1:8600');
+      const sync = (values.sync as string | undefined) ?? 'full';
+      if (sync !== 'normal' && sync !== 'full') throw new UsageError('--sync is normal or full');
+      const config: Partial<EnrollConfig> = {};
+      const window = values.window ? parseDuration(values.window as string, '--window') : undefined;
+      const renew = values.renew ? parseDuration(values.renew as string, '--renew') : undefined;
+      const retry = values['pending-retry'] ? parseDuration(values['pending-retry'] as string, '--pending-retry') : undefined;
+      const maxPending = parseInt10(values['max-pending'] as string | undefined, '--max-pending', 0, 10_000_000);
+      if (window !== undefined) Object.assign(config, { window });
+      if (renew !== undefined) Object.assign(config, { renewInterval: Math.max(10, renew) });
+      if (retry !== undefined) Object.assign(config, { pendingRetry: Math.max(1, retry) });
+      if (maxPending !== undefined) Object.assign(config, { maxPending });
+      const limits: Partial<ServerLimits> = {};
+      const rate = parseInt10(values.rate as string | undefined, '--rate', 0, 1_000_000);
+      const burst = parseInt10(values.burst as string | undefined, '--burst', 1, 1_000_000);
+      const maxBody = parseInt10(values['max-body'] as string | undefined, '--max-body', 256, 1 << 20);
+      if (rate !== undefined) Object.assign(limits, { rate });
+      if (burst !== undefined) Object.assign(limits, { burst });
+      if (maxBody !== undefined) Object.assign(limits, { maxBody });
+      const p = await startPrimary({
+        db: c.db,
+        key: c.key,
+        host,
+        port,
+        config,
+        limits,
+        sync,
+        log: jsonLogger(Boolean(values.quiet)),
+      });
+      if (p.created) out(`created primary key ${c.key} (mode 0600)`);
+      out(`primary public key: ${toHex(p.identity.pk)}`);
+      out(`primary fingerprint: ${p.identity.fingerprint}`);
+      out(`listening on http://${host.includes(':') ? `[${host}]` : host}:${p.port}`);
+      const stop = (sig: string): void => {
+        out(`${sig}: shutting down`);
+        void p.close().then(() => process.exit(0));
+        setTimeout(() => process.exit(0), 3000).unref();
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+      return await new Promise<number>(() => {});
+    }
+    case 'init':
+    case 'info': {
+      const id = identity(c);
+      withStore(c, (s) => {
+        if (cmd === 'init' && id.created) out(`created primary key ${c.key} (mode 0600)`);
+        out(`primary public key: ${toHex(id.pk)}`);
+        out(`primary fingerprint: ${id.fingerprint}`);
+        if (cmd === 'info') {
+          const ds = s.listDevices();
+          const n = (st: string) => ds.filter((d) => d.status === st).length;
+          out(`devices: ${n('approved')} approved, ${n('pending')} pending, ${n('revoked')} revoked`);
+          out(`client prefixes: ${s.prefixes('client').join(' ') || '-'}`);
+          out(`server prefixes: ${s.prefixes('server').join(' ') || '-'}`);
+          out(`pairings: ${s.listPairings().filter((p) => p.status === 'active').length} active`);
+        }
+      });
+      return 0;
+    }
+    case 'prefix': {
+      const [sub, ...ps] = positionals;
+      return withStore(c, (s) => {
+        if (sub === 'list') {
+          for (const kind of ['client', 'server'] as const) for (const p of s.prefixes(kind)) out(`${kind}\t${p}`);
+          return 0;
+        }
+        if (sub !== 'add' && sub !== 'remove') throw new UsageError('prefix add|remove|list');
+        if (Boolean(values.client) === Boolean(values.server)) throw new UsageError('give --client or --server');
+        if (ps.length === 0) throw new UsageError('give at least one prefix');
+        const kind = values.client ? 'client' : 'server';
+        s.tx(() => {
+          for (const p of ps) {
+            if (sub === 'add') out(`added ${kind} prefix ${s.addPrefix(p, kind, now)}`);
+            else out(s.removePrefix(p, kind, now) ? `removed ${kind} prefix ${p}` : `${p} was not a ${kind} prefix`);
+          }
+        });
+        if (s.listPairings().some((p) => p.status === 'active' && p.role === kind)) {
+          out('note: run `pair update ID` so that peers learn the new prefix list');
+        }
+        return 0;
+      });
+    }
+    case 'list': {
+      const status = values.status as string | undefined;
+      if (status && !['pending', 'approved', 'revoked'].includes(status)) throw new UsageError('--status pending|approved|revoked');
+      return withStore(c, (s) => {
+        const ds = s.listDevices(status as Device['status'] | undefined);
+        if (values.json) {
+          out(JSON.stringify(ds.map(deviceJson), null, 2));
+          return 0;
+        }
+        out('FINGERPRINT                   STATUS    ROLE    PREFIXES                                 LAST SEEN             GRANTS');
+        for (const d of ds) {
+          const pfx = (d.status === 'pending' ? d.requestedPrefixes.map((p) => `${p}?`) : d.prefixes).join(',') || '-';
+          out(`${d.fingerprint}  ${d.status.padEnd(8)}  ${d.role.padEnd(6)}  ${pfx.padEnd(40)} ${fmtTime(d.lastSeen).padEnd(21)} ${d.grants}`);
+        }
+        return 0;
+      });
+    }
+    case 'approve':
+    case 'revoke': {
+      const fp = positionals[0];
+      if (!fp || normalizeFingerprint(fp) === null) throw new UsageError(`${cmd} needs a device fingerprint (XXXX-XXXX-XXXX-XXXX-XXXX-XXXX)`);
+      return withStore(c, (s) => {
+        if (cmd === 'revoke') {
+          const d = s.revoke(fp, now);
+          out(`revoked ${d.fingerprint}; it is told so on its next renewal`);
+          return 0;
+        }
+        const d = s.approve(fp, {
+          ...(values.role ? { role: checkRole(values.role as string) } : {}),
+          ...(values.prefix ? { prefixes: values.prefix as string[] } : {}),
+          ...(values.mode ? { mode: checkMode(values.mode as string) } : {}),
+          now,
+        });
+        out(`approved ${d.fingerprint} as ${d.role} for ${d.prefixes.join(', ') || 'no prefixes'} (mode ${d.mode})`);
+        return 0;
+      });
+    }
+    case 'token': {
+      const sub = positionals[0];
+      return withStore(c, (s) => {
+        if (sub === 'create') {
+          if (!values.role) throw new UsageError('token create needs --role client|server');
+          const t = s.createToken({
+            role: checkRole(values.role as string),
+            prefixes: (values.prefix as string[] | undefined) ?? [],
+            ttl: parseDuration((values.ttl as string | undefined) ?? '1h', '--ttl'),
+            ...(values.label ? { label: values.label as string } : {}),
+            ...(values.mode ? { mode: checkMode(values.mode as string) } : {}),
+            now,
+          });
+          if (values.json) out(JSON.stringify({ id: t.id, token: t.display, expires: t.expires }));
+          else {
+            out(t.display);
+            process.stderr.write(`token ${t.id}: one use, expires ${fmtTime(t.expires)}; shown once, not stored\n`);
+          }
+          return 0;
+        }
+        if (sub === 'list') {
+          out('ID   ROLE    STATE     EXPIRES               PREFIXES / LABEL');
+          for (const t of s.listTokens()) {
+            const state = t.usedBy !== null ? 'used' : t.expires < now ? 'expired' : 'valid';
+            const user = t.usedBy !== null ? ` by ${s.deviceById(t.usedBy)?.fingerprint ?? '?'}` : '';
+            out(`${String(t.id).padEnd(4)} ${t.role.padEnd(7)} ${state.padEnd(9)} ${fmtTime(t.expires).padEnd(21)} ${t.prefixes.join(',') || '-'} ${t.label}${user}`);
+          }
+          return 0;
+        }
+        if (sub === 'delete' && positionals[1]) {
+          out(s.deleteToken(positionals[1], now) ? 'deleted' : 'no such unused token');
+          return 0;
+        }
+        throw new UsageError('token create|list|delete');
+      });
+    }
+    case 'pair': {
+      const sub = positionals[0];
+      if (sub === 'accept') {
+        if (!values['peer-key']) throw new UsageError('pair accept needs --peer-key HEX');
+        const pk = parsePublicKey(values['peer-key'] as string);
+        const ttl = parseDuration((values.ttl as string | undefined) ?? '1h', '--ttl');
+        withStore(c, (s) => s.addInvite(pk, ttl, now));
+        out(`accepting a pairing from ${fingerprint(pk)} for ${ttl} s`);
+        return 0;
+      }
+      if (sub === 'init') {
+        const url = positionals[1];
+        if (!url || !values['peer-key']) throw new UsageError('pair init URL --peer-key HEX');
+        const id = identity(c);
+        const db = openDb(c.db);
+        try {
+          const pairingId = await initiatePairing(
+            new Store(db),
+            id,
+            {
+              url,
+              peerPk: parsePublicKey(values['peer-key'] as string),
+              period: parseDuration((values.period as string | undefined) ?? '1d', '--period'),
+              overlap: parseDuration((values.overlap as string | undefined) ?? '1h', '--overlap'),
+              dataAead: parseInt10((values['data-aead'] as string | undefined) ?? '1', '--data-aead', 1, 2)!,
+              mode: checkMode((values.mode as string | undefined) ?? 'encrypted'),
+              ...(values.t0 ? { t0: parseInt10(values.t0 as string, '--t0', 0, 0xffffffff)! } : {}),
+            },
+            nowSec,
+            nodeRandom,
+          );
+          out(`paired: ${pairingId} (this primary is the Primary Client; keys confirmed both ways)`);
+        } finally {
+          db.close();
+        }
+        return 0;
+      }
+      if (sub === 'update' && positionals[1]) {
+        const id = identity(c);
+        const db = openDb(c.db);
+        try {
+          const r = await updatePairing(new Store(db), id, positionals[1], values.url as string | undefined, nowSec, nodeRandom);
+          out(`sent ${r.mine.join(', ') || 'no prefixes'}; peer has ${r.peer.join(', ') || 'no prefixes'}`);
+        } finally {
+          db.close();
+        }
+        return 0;
+      }
+      return withStore(c, (s) => {
+        if (sub === 'list') {
+          out('ID                ROLE    STATUS   PEER FINGERPRINT               GEN  PERIOD  CLIENT PREFIXES / SERVER PREFIXES');
+          for (const p of s.listPairings()) {
+            const g = p.t0 > now ? 0 : Math.floor((now - p.t0) / p.period);
+            out(
+              `${p.id}  ${p.role.padEnd(6)}  ${p.status.padEnd(7)}  ${fingerprint(p.peerPk)}  ${String(g).padEnd(4)} ${String(p.period).padEnd(7)} ${p.clientPrefixes.join(',') || '-'} / ${p.serverPrefixes.join(',') || '-'}`,
+            );
+          }
+          return 0;
+        }
+        if (sub === 'revoke' && positionals[1]) {
+          out(s.revokePairing(positionals[1], now) ? `revoked pairing ${positionals[1]} (PMS wiped)` : 'no such active pairing');
+          return 0;
+        }
+        throw new UsageError('pair accept|init|list|revoke|update');
+      });
+    }
+    case 'export-keys': {
+      if (!values.pairing || !values['analyzer-key'] || !values.out) throw new UsageError('export-keys --pairing ID --analyzer-key HEX (--all | --prefix P) --out FILE');
+      const id = identity(c);
+      const file = withStore(c, (s) =>
+        exportAnalyzerKeys(s, id, {
+          pairing: values.pairing as string,
+          analyzerPk: parsePublicKey(values['analyzer-key'] as string),
+          prefixes: (values.prefix as string[] | undefined) ?? [],
+          all: Boolean(values.all),
+          ...(values['from-gen'] ? { fromGeneration: parseInt10(values['from-gen'] as string, '--from-gen', 0, 0xffffffff)! } : {}),
+          ...(values['to-gen'] ? { toGeneration: parseInt10(values['to-gen'] as string, '--to-gen', 0, 0xffffffff)! } : {}),
+          now,
+        }),
+      );
+      writeFileSync(values.out as string, file, { mode: 0o600 });
+      out(`wrote ${file.length} octets to ${values.out as string} (sealed to the analyzer key)`);
+      return 0;
+    }
+    case 'analyzer-keygen': {
+      if (!values.out) throw new UsageError('analyzer-keygen --out FILE');
+      const k = loadOrCreateKey(values.out as string);
+      if (!k.created) throw new UsageError(`${values.out as string} exists; not overwriting`);
+      out(`analyzer public key: ${toHex(k.pk)}`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command '${cmd}' (try --help)`);
+  }
+}
+
+function isMainModule(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMainModule()) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      if (e instanceof UsageError || e instanceof AdminError || e instanceof KeyFileError) {
+        process.stderr.write(`pdmv2-primary: ${e.message}\n`);
+        process.exitCode = 2;
+      } else if (e instanceof TypeError && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+        process.stderr.write(`pdmv2-primary: ${e.message}\n`);
+        process.exitCode = 2;
+      } else {
+        process.stderr.write(`pdmv2-primary: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+        process.exitCode = 1;
+      }
+    },
+  );
+}

@@ -1,0 +1,98 @@
+/// <reference types="node" />
+// Test and benchmark helpers for the primary: temp dirs, the CLI as a child
+// process, a simulated device that speaks the enrollment protocol over HTTP.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildEnrollRequest, plainError, readEnrollResponse, type BuiltRequest } from '../../core/src/enroll-client.js';
+import type { EnrollResponse, Role } from '../../core/src/enroll-messages.js';
+import type { SuiteProvider } from '../../core/src/enroll-seal.js';
+import { fastSuites, generateX25519, nodeRandom } from '../src/fast-suite.js';
+
+export const MAIN_JS = fileURLToPath(new URL('../src/main.js', import.meta.url));
+export const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
+
+export function tempDir(prefix: string): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), `pdmv2-${prefix}-`));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the primary CLI (the real entry point) in a child process. */
+export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [MAIN_JS, ...args], { env: { ...process.env, ...env }, timeout: 30000 }, (err, stdout, stderr) => {
+      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+    });
+  });
+}
+
+export async function cliOk(args: string[]): Promise<string> {
+  const r = await cli(args);
+  if (r.code !== 0) throw new Error(`pdmv2-primary ${args.join(' ')} failed (${r.code}): ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+export interface PostAnswer {
+  readonly status: number;
+  readonly body: Uint8Array;
+  readonly headers: Headers;
+}
+
+export async function postRaw(url: string, body: Uint8Array, signal?: AbortSignal): Promise<PostAnswer> {
+  const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' }, ...(signal ? { signal } : {}) });
+  return { status: res.status, body: new Uint8Array(await res.arrayBuffer()), headers: res.headers };
+}
+
+/** A simulated Secondary: its own key, speaking to one primary. */
+export class SimDevice {
+  readonly sk: Uint8Array;
+  readonly pk: Uint8Array;
+  constructor(
+    readonly base: string,
+    readonly primaryPk: Uint8Array,
+    readonly role: Role = 'client',
+    readonly prefixes: string[] = [],
+    readonly suites: SuiteProvider = fastSuites,
+  ) {
+    const kp = generateX25519();
+    this.sk = kp.privateKey;
+    this.pk = kp.publicKey;
+  }
+
+  get device() {
+    return { sk: this.sk, pk: this.pk };
+  }
+
+  build(o: { token?: string; now?: number; prefixes?: string[]; primaryPk?: Uint8Array } = {}): BuiltRequest {
+    return buildEnrollRequest({
+      device: this.device,
+      primaryPk: o.primaryPk ?? this.primaryPk,
+      role: this.role,
+      prefixes: o.prefixes ?? this.prefixes,
+      ...(o.token ? { token: o.token } : {}),
+      now: o.now ?? Math.floor(Date.now() / 1000),
+      random: nodeRandom,
+      suites: this.suites,
+    });
+  }
+
+  /** Sends `sent`; returns the opened response or throws EnrollClientError. */
+  async send(sent: BuiltRequest, signal?: AbortSignal): Promise<EnrollResponse> {
+    const r = await postRaw(`${this.base}/v1/enroll`, sent.envelope, signal);
+    if (r.status !== 200) throw plainError(r.status, Buffer.from(r.body).toString('latin1'));
+    return readEnrollResponse({ body: r.body, sent, device: this.device, primaryPk: this.primaryPk, suites: this.suites });
+  }
+
+  enroll(o: { token?: string; now?: number; prefixes?: string[] } = {}): Promise<EnrollResponse> {
+    return this.send(this.build(o));
+  }
+}

@@ -1,0 +1,516 @@
+/// <reference types="node" />
+// The real agent bundle (.build/qjs/pdmv2d.mjs) on real QuickJS (build/qjs)
+// against real primaries on 127.0.0.1, writing the kernel control file and
+// the nft ruleset into a temp dir instead of /proc. Covers enrollment by token
+// and by fingerprint approval with a real pairing, the daemon (pending poll,
+// grant, renewal, revocation, SIGHUP, SIGTERM), rpcd, the negative cases
+// (each with its message and nothing installed) and kill -9 during writes.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { fromHex, toHex } from '../core/src/bytes.js';
+import { MsgType } from '../core/src/enroll-codec.js';
+import { parseEnrollResponse } from '../core/src/enroll-messages.js';
+import { openResponse } from '../core/src/enroll-seal.js';
+import { generationAt } from '../core/src/enroll-schedule.js';
+import { clientPrefixSecret, serverGroupSecret } from '../core/src/keys.js';
+import { parsePrefix } from '../core/src/addr.js';
+import { startPrimary, type RunningPrimary } from '../primary/src/main.js';
+import { initiatePairing } from '../primary/src/pairing-service.js';
+import { nodeRandom } from '../primary/src/fast-suite.js';
+import { REPO, tempDir } from '../primary/test/harness.js';
+
+const QJS = join(REPO, 'build', 'qjs');
+// The minified bundle: what the firmware package ships.
+const BUNDLE = join(REPO, '.build', 'qjs', 'pdmv2d.min.mjs');
+const CLIENT_P = '2001:db8:1::/48';
+const CLIENT_P2 = '2001:db8:2::/48';
+const SERVER_P = '2001:db8:ff::/48';
+const now = () => Math.floor(Date.now() / 1000);
+
+const DEBUG = Boolean(process.env.PDMV2_TEST_DEBUG);
+/** test() that reports a failure as it happens when PDMV2_TEST_DEBUG is set (uvu reports at the end). */
+function check(name: string, fn: () => Promise<void>): void {
+  test(name, async () => {
+    try {
+      await fn();
+    } catch (e) {
+      if (DEBUG) console.log(`FAILED ${name}:`, e);
+      throw e;
+    }
+  });
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+test.after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+async function primary(name: string): Promise<{ p: RunningPrimary; base: string; dir: string }> {
+  const t = tempDir(name);
+  const p = await startPrimary({
+    db: join(t.dir, 'p.db'),
+    key: join(t.dir, 'primary.key'),
+    host: '127.0.0.1',
+    port: 0,
+    limits: { rate: 0 },
+    config: { renewInterval: 3, pendingRetry: 1 },
+  });
+  cleanups.push(async () => {
+    await p.close();
+    t.cleanup();
+  });
+  return { p, base: `http://127.0.0.1:${p.port}`, dir: t.dir };
+}
+
+interface AgentDir {
+  dir: string;
+  env?: NodeJS.ProcessEnv;
+  config: string;
+  control: string;
+  nft: string;
+  nftLog: string;
+  state: string;
+}
+
+function agentDir(name: string, o: { url: string; pk: Uint8Array | string; role: string; prefixes: string[]; token?: string; extra?: string }): AgentDir {
+  const t = tempDir(`agent-${name}`);
+  cleanups.push(t.cleanup);
+  const d: AgentDir = {
+    dir: t.dir,
+    config: join(t.dir, 'pdmv2'),
+    control: join(t.dir, 'control'),
+    nft: join(t.dir, 'pdmv2.nft'),
+    nftLog: join(t.dir, 'nft.log'),
+    state: join(t.dir, 'state'),
+  };
+  writeFileSync(d.control, '');
+  const fakeNft = join(t.dir, 'fake-nft');
+  writeFileSync(fakeNft, `#!/bin/sh\necho "$@" >> '${d.nftLog}'\n`);
+  chmodSync(fakeNft, 0o755);
+  writeFileSync(
+    d.config,
+    [
+      '# pdmv2 test configuration',
+      "config pdmv2 'main'",
+      "\toption enabled '1'",
+      `\toption primary_url '${o.url}'`,
+      `\toption primary_key '${typeof o.pk === 'string' ? o.pk : toHex(o.pk)}'`,
+      `\toption role '${o.role}'`,
+      ...o.prefixes.map((p) => `\tlist prefix '${p}'`),
+      ...(o.token ? [`\toption token '${o.token}'`] : []),
+      `\toption state_dir '${d.state}'`,
+      `\toption run_dir '${join(t.dir, 'run')}'`,
+      `\toption control '${d.control}'`,
+      `\toption nft_file '${d.nft}'`,
+      `\toption nft '${fakeNft}'`,
+      "\toption http_client 'curl'",
+      "\toption http_timeout '5'",
+      "\toption poll_max '2'",
+      "\toption retry_min '1'",
+      "\toption retry_max '2'",
+      o.extra ?? '',
+      '',
+    ].join('\n'),
+  );
+  return d;
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function agent(d: AgentDir, ...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile(QJS, ['--std', '-m', BUNDLE, '--config', d.config, ...args], { timeout: 60000, env: { ...process.env, ...(d.env ?? {}) } }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      if (DEBUG) console.log(`agent ${args.join(' ')} -> ${code}\n${stdout}${stderr}`);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin!.end(args[0] === 'call' ? '{}' : ''); // as rpcd does: JSON arguments, then EOF
+  });
+}
+
+function daemon(d: AgentDir): ChildProcess & { log: string[] } {
+  const c = spawn(QJS, ['--std', '-m', BUNDLE, '--config', d.config, 'run'], { stdio: ['ignore', 'pipe', 'pipe'] }) as ChildProcess & { log: string[] };
+  c.log = [];
+  c.stderr!.on('data', (b: Buffer) => c.log.push(...b.toString().split('\n').filter(Boolean)));
+  c.stdout!.on('data', (b: Buffer) => c.log.push(...b.toString().split('\n').filter(Boolean)));
+  cleanups.push(() => {
+    if (c.exitCode === null && c.pid) c.kill('SIGKILL');
+  });
+  return c;
+}
+
+async function waitFor<T>(what: string, f: () => T | null | undefined | false, timeoutMs = 20000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const control = (d: AgentDir): string => readFileSync(d.control, 'utf8');
+const stateJson = (d: AgentDir): Record<string, unknown> | null =>
+  existsSync(join(d.state, 'state.json')) ? (JSON.parse(readFileSync(join(d.state, 'state.json'), 'utf8')) as Record<string, unknown>) : null;
+
+function nothingInstalled(d: AgentDir): void {
+  assert.is(control(d), '', 'nothing may be written to the kernel');
+  const s = stateJson(d);
+  assert.ok(!s || s.grant === null, 'no grant in the state file');
+  assert.not.match(readFileSync(join(d.state, 'state.json'), 'utf8'), /"secret"|"sgs"/);
+}
+
+/** Key lines of the last installation: "key PAIRING GEN AEAD PREFIX SECRET". */
+function keyLines(d: AgentDir): string[][] {
+  return control(d)
+    .split('\n')
+    .filter((l) => l.startsWith('key '))
+    .map((l) => l.split(' '));
+}
+
+async function token(p: RunningPrimary, role: 'client' | 'server', prefixes: string[], ttl = 600): Promise<string> {
+  return p.store.createToken({ role, prefixes, ttl, now: now() }).display;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+let pc: { p: RunningPrimary; base: string; dir: string };
+let ps: { p: RunningPrimary; base: string; dir: string };
+let pairingId = '';
+
+check('setup: Primary Client and Primary Server pair over HTTP', async () => {
+  pc = await primary('pc');
+  ps = await primary('ps');
+  pc.p.store.addPrefix(CLIENT_P, 'client', now());
+  pc.p.store.addPrefix(CLIENT_P2, 'client', now());
+  ps.p.store.addPrefix(SERVER_P, 'server', now());
+  ps.p.store.addInvite(pc.p.identity.pk, 600, now());
+  pairingId = await initiatePairing(
+    pc.p.store,
+    pc.p.identity,
+    { url: ps.base, peerPk: ps.p.identity.pk, period: 3600, overlap: 600, dataAead: 1, mode: 'encrypted' },
+    now,
+    nodeRandom,
+  );
+  assert.equal(pc.p.store.pairing(pairingId)!.pms, ps.p.store.pairing(pairingId)!.pms);
+});
+
+let serverDir: AgentDir;
+
+check('server agent enrolls by token: CS(P) for every client prefix, derived from SGS, reach the kernel file', async () => {
+  const tok = await token(ps.p, 'server', [SERVER_P]);
+  serverDir = agentDir('server', { url: ps.base, pk: ps.p.identity.pk, role: 'server', prefixes: [SERVER_P], token: tok });
+  const r = await agent(serverDir, 'enroll');
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^granted/);
+  const pms = ps.p.store.pairing(pairingId)!.pms;
+  const g = generationAt(ps.p.store.pairing(pairingId)!, now());
+  const sgs = serverGroupSecret(pms, g);
+  const keys = keyLines(serverDir).filter((k) => k[2] === String(g));
+  assert.equal(
+    keys.map((k) => k.slice(1)),
+    [CLIENT_P, CLIENT_P2].map((p) => [pairingId, String(g), '1', p, toHex(clientPrefixSecret(sgs, parsePrefix(p)))]),
+  );
+  const text = control(serverDir);
+  assert.ok(text.includes(`active ${pairingId} ${g}\n`));
+  assert.ok(text.includes(`peer ${pairingId} ${CLIENT_P}\n`));
+  assert.ok(text.trimEnd().endsWith('mode encrypted'), 'the mode is switched on last');
+  const nft = readFileSync(serverDir.nft, 'utf8');
+  assert.match(nft, /set peer6 \{[^}]*elements = \{ 2001:db8:1::\/48, 2001:db8:2::\/48 \}/);
+  assert.match(nft, /chain out \{[^}]*ip6 daddr @peer6 meta mark set meta mark or 0x00000100/);
+  assert.ok(readFileSync(serverDir.nftLog, 'utf8').includes(`-f ${serverDir.nft}`));
+  assert.is(statSync(join(serverDir.state, 'device.key')).mode & 0o777, 0o600);
+  assert.is(statSync(join(serverDir.state, 'state.json')).mode & 0o777, 0o600);
+  const st = JSON.parse((await agent(serverDir, 'status', '--json')).stdout) as Record<string, unknown>;
+  assert.is(st.status, 'granted');
+  assert.not.match(JSON.stringify(st), /[0-9a-f]{64}/, 'status never shows a secret');
+});
+
+let routerDir: AgentDir;
+let routerDaemon: ChildProcess & { log: string[] };
+
+check('router agent daemon: pending until approved by fingerprint, then its CS(P) matches what the server derives', async () => {
+  routerDir = agentDir('router', { url: pc.base, pk: pc.p.identity.pk, role: 'client', prefixes: [CLIENT_P] });
+  const fp = (await agent(routerDir, 'fingerprint')).stdout.split('\n')[0]!;
+  assert.match(fp, /^[A-Z2-7]{4}(-[A-Z2-7]{4}){5}$/);
+  routerDaemon = daemon(routerDir);
+  await waitFor('pending', () => stateJson(routerDir)?.status === 'pending');
+  assert.is(control(routerDir), '');
+  const dev = pc.p.store.deviceByFingerprint(fp)!;
+  assert.equal([dev.status, dev.requestedPrefixes], ['pending', [CLIENT_P]]);
+  pc.p.store.approve(fp, { now: now() });
+  await waitFor('grant installed', () => keyLines(routerDir).length > 0);
+  const g = generationAt(pc.p.store.pairing(pairingId)!, now());
+  const router = keyLines(routerDir).find((k) => k[2] === String(g) && k[4] === CLIENT_P)!;
+  const server = keyLines(serverDir).find((k) => k[2] === String(g) && k[4] === CLIENT_P)!;
+  assert.is(router[5], server[5], 'router CS(P) = CS(P) the server derives from SGS');
+  const nft = readFileSync(routerDir.nft, 'utf8');
+  assert.match(nft, /set local6 \{[^}]*elements = \{ 2001:db8:1::\/48 \}/);
+  assert.match(nft, /set peer6 \{[^}]*elements = \{ 2001:db8:ff::\/48 \}/);
+  const st = JSON.parse((await agent(routerDir, 'status', '--json')).stdout) as { running: boolean; status: string; pid: number };
+  assert.equal([st.running, st.status, st.pid], [true, 'granted', routerDaemon.pid]);
+});
+
+check('footprint: RSS of the idle daemon (after renewals) and the bundle size', async () => {
+  await waitFor('two renewals', () => routerDaemon.log.filter((l) => l.includes('renewed')).length >= 2, 20000);
+  await new Promise((r) => setTimeout(r, 300));
+  const status = readFileSync(`/proc/${routerDaemon.pid}/status`, 'utf8');
+  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]);
+  const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]);
+  const size = statSync(join(REPO, '.build', 'qjs', 'pdmv2d.min.mjs')).size;
+  console.log(`\n  [footprint] pdmv2d.min.mjs ${size} octets; daemon RSS ${rss} kB (peak ${hwm} kB)`);
+  assert.ok(rss <= 6 * 1024, `RSS ${rss} kB > 6 MB`);
+});
+
+check('renewal keeps the same secrets; revocation wipes the kernel, the ruleset and the state within a renew period', async () => {
+  const before = keyLines(routerDir).length;
+  const renewals = routerDaemon.log.filter((l) => l.includes('renewed')).length;
+  await waitFor('a renewal', () => routerDaemon.log.filter((l) => l.includes('renewed')).length > renewals, 15000);
+  const lines = keyLines(routerDir);
+  assert.ok(lines.length > before);
+  const bySlot = new Map<string, string>();
+  for (const k of lines) {
+    const slot = k.slice(1, 5).join(' ');
+    if (bySlot.has(slot)) assert.is(bySlot.get(slot), k[5], `same secret for ${slot}`);
+    bySlot.set(slot, k[5]!);
+  }
+  const fp = (await agent(routerDir, 'fingerprint')).stdout.split('\n')[0]!;
+  pc.p.store.revoke(fp, now());
+  await waitFor('wipe', () => control(routerDir).endsWith('mode off\nkeyflush\n'), 15000);
+  await waitFor('state', () => stateJson(routerDir)?.status === 'revoked');
+  const s = stateJson(routerDir)!;
+  assert.is(s.grant, null);
+  const saved = readFileSync(join(routerDir.state, 'state.json'), 'utf8');
+  for (const secret of bySlot.values()) assert.not.ok(saved.includes(secret), 'no secret left in the state file');
+  assert.match(readFileSync(routerDir.nft, 'utf8'), /table removed/);
+  const r = await agent(routerDir, 'status');
+  assert.match(r.stdout, /status\s+revoked/);
+  assert.match(r.stdout, /REVOKED/);
+});
+
+check('SIGTERM: clean exit, pid file removed, kernel state kept', async () => {
+  const exited = new Promise<number | null>((r) => routerDaemon.on('exit', (code) => r(code)));
+  routerDaemon.kill('SIGTERM');
+  assert.is(await exited, 0);
+  assert.not.ok(existsSync(join(routerDir.dir, 'run', 'pdmv2d.pid')));
+});
+
+check('SIGHUP and rpcd: disable wipes, enable re-enrolls; list, call status, call flows', async () => {
+  const d = daemon(serverDir);
+  await waitFor('pid file', () => existsSync(join(serverDir.dir, 'run', 'pdmv2d.pid')));
+  const list = await agent(serverDir, 'list');
+  assert.equal(JSON.parse(list.stdout), { status: {}, enable: {}, disable: {}, enroll: {}, flows: {} });
+  const dis = await agent(serverDir, 'call', 'disable');
+  assert.equal(JSON.parse(dis.stdout), { enabled: false, daemon: 'signalled' });
+  assert.match(readFileSync(serverDir.config, 'utf8'), /option enabled '0'/);
+  assert.match(readFileSync(serverDir.config, 'utf8'), /^# pdmv2 test configuration/, 'comments are kept');
+  await waitFor('wipe after SIGHUP', () => control(serverDir).endsWith('mode off\nkeyflush\n'));
+  await waitFor('disabled', () => stateJson(serverDir)?.status === 'disabled');
+  const keysBefore = keyLines(serverDir).length;
+  const en = await agent(serverDir, 'call', 'enable');
+  assert.equal(JSON.parse(en.stdout), { enabled: true, daemon: 'signalled' });
+  await waitFor('re-enrolled', () => keyLines(serverDir).length > keysBefore && control(serverDir).trimEnd().endsWith('mode encrypted'));
+  const st = JSON.parse((await agent(serverDir, 'call', 'status')).stdout) as Record<string, unknown>;
+  assert.equal([st.status, st.running, st.enabled], ['granted', true, true]);
+  writeFileSync(
+    join(serverDir.dir, 'flows'),
+    '# saddr sport daddr dport proto psn_next psn_last_rx tx_packets rx_packets age_s idle_s pmtu\n2001:db8:ff::1 443 2001:db8:1::5 51000 6 17 -0 3 0 1 0 1500\n',
+  );
+  const flows = JSON.parse((await agent(serverDir, 'call', 'flows')).stdout) as { flows: Record<string, unknown>[] };
+  assert.equal(flows.flows, [
+    { saddr: '2001:db8:ff::1', sport: 443, daddr: '2001:db8:1::5', dport: 51000, proto: 6, psn_next: 17, psn_last_rx: null, tx_packets: 3, rx_packets: 0, age_s: 1, idle_s: 0, pmtu: 1500 },
+  ]);
+  const trig = await agent(serverDir, 'call', 'enroll');
+  assert.equal(JSON.parse(trig.stdout), { triggered: true });
+  const exited = new Promise<number | null>((r) => d.on('exit', (code) => r(code)));
+  d.kill('SIGTERM');
+  assert.is(await exited, 0);
+});
+
+// ---------------------------------------------------------------------------------------------
+// negative cases: a clear message, nothing installed
+
+check('wrong primary public key: refused by the primary, message says so, nothing installed', async () => {
+  const tok = await token(pc.p, 'client', [CLIENT_P]);
+  const d = agentDir('wrongkey', { url: pc.base, pk: ps.p.identity.pk, role: 'client', prefixes: [CLIENT_P], token: tok });
+  const r = await agent(d, 'enroll');
+  assert.is(r.code, 1);
+  assert.match(r.stdout, /UNAUTHENTICATED.*configured primary public key is probably wrong/);
+  nothingInstalled(d);
+  const st = await agent(d, 'status');
+  assert.match(st.stdout, /last error\s+UNAUTHENTICATED/);
+});
+
+async function proxy(target: string, mutate: (req: Uint8Array, res: Uint8Array, n: number) => { req?: Uint8Array; res?: Uint8Array }): Promise<string> {
+  let n = 0;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const body = new Uint8Array(Buffer.concat(chunks));
+      const first = mutate(body, new Uint8Array(0), n);
+      const up = await fetch(`${target}${req.url}`, { method: 'POST', body: first.req ?? body });
+      let out: Uint8Array = new Uint8Array(await up.arrayBuffer());
+      out = mutate(body, out, n++).res ?? out;
+      res.writeHead(up.status, { 'content-type': 'application/octet-stream', 'content-length': out.length });
+      res.end(out);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+  const a = server.address();
+  return `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
+}
+
+check('tampered response: refused by the agent, nothing installed (and the token is spent on the primary)', async () => {
+  const tok = await token(pc.p, 'client', [CLIENT_P]);
+  const url = await proxy(pc.base, (_q, res) => {
+    if (res.length === 0) return {};
+    const t = res.slice();
+    t[t.length - 20]! ^= 0x01;
+    return { res: t };
+  });
+  const d = agentDir('tampered', { url, pk: pc.p.identity.pk, role: 'client', prefixes: [CLIENT_P], token: tok });
+  const r = await agent(d, 'enroll');
+  assert.is(r.code, 1);
+  assert.match(r.stdout, /RESPONSE_UNAUTHENTICATED.*altered in transit/);
+  nothingInstalled(d);
+});
+
+check('replayed request: the primary answers REPLAY; a replayed exchange is refused by the agent', async () => {
+  const tok = await token(pc.p, 'client', [CLIENT_P]);
+  let firstReq: Uint8Array | null = null;
+  const url = await proxy(pc.base, (req, res, n) => {
+    if (res.length === 0 && n === 0) firstReq = req;
+    if (res.length === 0 && n === 1) return { req: firstReq! }; // attacker replays the first request upstream
+    return {};
+  });
+  const d = agentDir('replay', { url, pk: pc.p.identity.pk, role: 'client', prefixes: [CLIENT_P2], token: tok });
+  assert.is((await agent(d, 'enroll')).code, 4); // PREFIX_NOT_AUTHORISED for 2001:db8:2::/48: first exchange
+  const r = await agent(d, 'enroll');
+  assert.is(r.code, 1);
+  assert.match(r.stdout, /RESPONSE_UNAUTHENTICATED/);
+  nothingInstalled(d);
+  // the primary's own answer to the replay, opened with the device key: REPLAY
+  const up = await fetch(`${pc.base}/v1/enroll`, { method: 'POST', body: firstReq! });
+  const sk = fromHex(readFileSync(join(d.state, 'device.key'), 'ascii').trim());
+  const plain = openResponse({ type: MsgType.EnrollResponse, envelope: new Uint8Array(await up.arrayBuffer()), request: firstReq!, recipientSk: sk, senderPk: pc.p.identity.pk });
+  const resp = parseEnrollResponse(plain);
+  assert.ok(resp.ok && resp.value.status === 'rejected' && resp.value.reason === 'REPLAY');
+});
+
+check('token used twice, expired token, prefix outside the authorisation: each refused with its message, nothing installed', async () => {
+  const tok = await token(pc.p, 'client', [CLIENT_P]);
+  const a = agentDir('tok-a', { url: pc.base, pk: pc.p.identity.pk, role: 'client', prefixes: [CLIENT_P], token: tok });
+  assert.is((await agent(a, 'enroll')).code, 0);
+  const b = agentDir('tok-b', { url: pc.base, pk: pc.p.identity.pk, role: 'client', prefixes: [CLIENT_P], token: tok });
+  const rb = await agent(b, 'enroll');
+  assert.is(rb.code, 4);
+  assert.match(rb.stdout, /TOKEN_USED.*already been used by another device/);
+  nothingInstalled(b);
+
+  const expired = pc.p.store.createToken({ role: 'client', prefixes: [CLIENT_P], ttl: 1, now: now() - 10 }).display;
+  const c = agentDir('tok-exp', { url: pc.base, pk: pc.p.identity.pk, role: 'client', prefixes: [CLIENT_P], token: expired });
+  const rc = await agent(c, 'enroll');
+  assert.is(rc.code, 4);
+  assert.match(rc.stdout, /TOKEN_EXPIRED.*expired/);
+  nothingInstalled(c);
+
+  const narrow = await token(pc.p, 'client', [CLIENT_P]);
+  const e = agentDir('prefix', { url: pc.base, pk: pc.p.identity.pk, role: 'client', prefixes: [CLIENT_P, CLIENT_P2], token: narrow });
+  const re = await agent(e, 'enroll');
+  assert.is(re.code, 4);
+  assert.match(re.stdout, /PREFIX_NOT_AUTHORISED.*outside the device's authorisation: 2001:db8:2::\/48/);
+  nothingInstalled(e);
+  const st = await agent(e, 'status');
+  assert.match(st.stdout, /status\s+rejected/);
+});
+
+check('revoked device: enroll reports it and installs nothing', async () => {
+  const tok = await token(pc.p, 'client', [CLIENT_P]);
+  const d = agentDir('revoked', { url: pc.base, pk: pc.p.identity.pk, role: 'client', prefixes: [CLIENT_P], token: tok });
+  const fp = (await agent(d, 'fingerprint')).stdout.split('\n')[0]!;
+  assert.is((await agent(d, 'enroll')).code, 0);
+  pc.p.store.revoke(fp, now());
+  writeFileSync(d.control, '');
+  const r = await agent(d, 'enroll');
+  assert.is(r.code, 4);
+  assert.match(r.stdout, /revoked/);
+  assert.is(control(d), 'mode off\nkeyflush\n');
+  assert.is(stateJson(d)!.grant, null);
+});
+
+check('unreachable primary and wget: clear transport errors; wget also enrolls', async () => {
+  const d = agentDir('unreach', { url: 'http://127.0.0.1:9', pk: pc.p.identity.pk, role: 'client', prefixes: [CLIENT_P] });
+  const r = await agent(d, 'enroll');
+  assert.is(r.code, 1);
+  assert.match(r.stdout, /error \(UNREACHABLE\): curl: .*127\.0\.0\.1:9/);
+  nothingInstalled(d);
+  const tok = await token(pc.p, 'client', [CLIENT_P]);
+  const w = agentDir('wget', { url: pc.base, pk: pc.p.identity.pk, role: 'client', prefixes: [CLIENT_P], token: tok, extra: "\toption http_client 'wget'" });
+  const rw = await agent(w, 'enroll');
+  assert.is(rw.code, 0, rw.stdout + rw.stderr);
+  assert.ok(keyLines(w).length > 0);
+  const wrong = agentDir('wget-401', { url: pc.base, pk: ps.p.identity.pk, role: 'client', prefixes: [CLIENT_P], extra: "\toption http_client 'wget'" });
+  const r401 = await agent(wrong, 'enroll');
+  assert.match(r401.stdout, /UNAUTHENTICATED/);
+});
+
+check('prefixes from an interface through ubus (fake ubus on PATH)', async () => {
+  const tok = await token(pc.p, 'client', [CLIENT_P]);
+  const d = agentDir('ubus', { url: pc.base, pk: pc.p.identity.pk, role: 'client', prefixes: [], token: tok, extra: "\tlist interface 'lan'" });
+  const bin = join(d.dir, 'bin');
+  mkdirSync(bin);
+  const status = {
+    up: true,
+    'ipv6-address': [{ address: 'fe80::1', mask: 64 }],
+    'ipv6-prefix-assignment': [{ address: '2001:db8:1::', mask: 48, 'local-address': { address: '2001:db8:1::1', mask: 48 } }],
+  };
+  writeFileSync(join(bin, 'ubus'), `#!/bin/sh\n[ "$1 $2 $3" = "call network.interface.lan status" ] || exit 4\necho '${JSON.stringify(status)}'\n`);
+  chmodSync(join(bin, 'ubus'), 0o755);
+  d.env = { PATH: `${bin}:${process.env.PATH ?? ''}` };
+  const r = await agent(d, 'enroll');
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.equal((stateJson(d)!.grant as { prefixes: string[] }).prefixes, [CLIENT_P]);
+  assert.ok(keyLines(d).every((k) => k[4] === CLIENT_P));
+});
+
+check('bad configuration is reported, not acted on', async () => {
+  const d = agentDir('badcfg', { url: 'ftp://x', pk: 'abc', role: 'router', prefixes: ['2001:db8::1/32'] });
+  const r = await agent(d, 'enroll');
+  assert.is(r.code, 1);
+  assert.match(r.stdout, /CONFIG/);
+  assert.match(r.stdout, /primary_url/);
+  assert.match(r.stdout, /primary_key/);
+  assert.match(r.stdout, /role 'router'/);
+  assert.match(r.stdout, /host bits/);
+  assert.is(control(d), '');
+});
+
+check('kill -9 at random moments never leaves a broken state file or key', async () => {
+  const tok = await token(pc.p, 'client', [CLIENT_P]);
+  const d = agentDir('kill9', { url: pc.base, pk: pc.p.identity.pk, role: 'client', prefixes: [CLIENT_P], token: tok });
+  assert.is((await agent(d, 'enroll')).code, 0);
+  const key = readFileSync(join(d.state, 'device.key'), 'ascii');
+  for (let i = 0; i < 12; i++) {
+    const c = spawn(QJS, ['--std', '-m', BUNDLE, '--config', d.config, 'enroll'], { stdio: 'ignore' });
+    const exited = new Promise((r) => c.on('exit', r));
+    await new Promise((r) => setTimeout(r, 20 + Math.random() * 150));
+    c.kill('SIGKILL');
+    await exited;
+    const s = stateJson(d)!; // must parse
+    assert.ok(s.status === 'granted', `iteration ${i}: ${String(s.status)}`);
+    assert.is(readFileSync(join(d.state, 'device.key'), 'ascii'), key);
+  }
+  assert.is((await agent(d, 'enroll')).code, 0);
+});
+
+test.run();
