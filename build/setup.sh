@@ -31,6 +31,10 @@ need_apt() {
 
 setup_core() {
   command -v node >/dev/null || need_apt nodejs npm
+  # better-sqlite3 (the primary's database) builds from source with node-gyp
+  # against the installed Node's own headers (/usr/include/node): no header download.
+  need_apt python3 make g++
+  export npm_config_nodedir="${npm_config_nodedir:-/usr}"
   # npm ci only when the lockfile changed since the last install.
   if [[ ! -f "$root/node_modules/.package-lock.json" || "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]]; then
     echo "setup: npm ci" >&2

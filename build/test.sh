@@ -98,6 +98,7 @@ if want qjs; then
     --rfc9180 "$shared"/vectors/*.json \
     --options test/vectors/pdmv2-options.json --keys test/vectors/pdmv2-keys.json
   stage_counted "qjs-polyfills" build/qjs --std -m .build/qjs/polyfills-check.mjs
+  stage_counted "qjs-agent" build/qjs --std -m .build/qjs/agent-check.mjs
 fi
 
 if want kmod && [[ -f kmod/test/Makefile ]]; then

@@ -27,7 +27,7 @@ import {
   parseEnrollResponse,
   type EnrollResponse,
 } from '../core/src/enroll-messages.js';
-import { openRequest, openResponse, pureSuites, SealError, sealRequest, sealResponse } from '../core/src/enroll-seal.js';
+import { openRequest, openResponse, pureSuites, SealError, sealResponse } from '../core/src/enroll-seal.js';
 import { buildEnrollRequest, EnrollClientError, readEnrollResponse } from '../core/src/enroll-client.js';
 import { checkSchedule, generationAt, generationsToIssue, nextRenewal, clientKey, serverKey } from '../core/src/enroll-schedule.js';
 import {

@@ -275,7 +275,7 @@ check('renewal keeps the same secrets; revocation wipes the kernel, the ruleset 
   const renewals = routerDaemon.log.filter((l) => l.includes('renewed')).length;
   await waitFor('a renewal', () => routerDaemon.log.filter((l) => l.includes('renewed')).length > renewals, 15000);
   const lines = keyLines(routerDir);
-  assert.ok(lines.length > before);
+  assert.is(lines.length, before, 'a renewal that changes nothing writes nothing to the kernel');
   const bySlot = new Map<string, string>();
   for (const k of lines) {
     const slot = k.slice(1, 5).join(' ');
@@ -448,7 +448,7 @@ check('revoked device: enroll reports it and installs nothing', async () => {
   assert.is(stateJson(d)!.grant, null);
 });
 
-check('unreachable primary and wget: clear transport errors; wget also enrolls', async () => {
+check('unreachable primary; wget and uclient-fetch enroll and report HTTP errors', async () => {
   const d = agentDir('unreach', { url: 'http://127.0.0.1:9', pk: pc.p.identity.pk, role: 'client', prefixes: [CLIENT_P] });
   const r = await agent(d, 'enroll');
   assert.is(r.code, 1);
@@ -462,6 +462,31 @@ check('unreachable primary and wget: clear transport errors; wget also enrolls',
   const wrong = agentDir('wget-401', { url: pc.base, pk: ps.p.identity.pk, role: 'client', prefixes: [CLIENT_P], extra: "\toption http_client 'wget'" });
   const r401 = await agent(wrong, 'enroll');
   assert.match(r401.stdout, /UNAUTHENTICATED/);
+
+  // uclient-fetch is not on this machine: a stand-in with its interface and its
+  // error reporting (openwrt/uclient uclient-fetch.c: body to -O only for 2xx,
+  // "HTTP error N" on stderr and exit 8 otherwise).
+  const u = agentDir('uclient', { url: pc.base, pk: pc.p.identity.pk, role: 'client', prefixes: [CLIENT_P], token: await token(pc.p, 'client', [CLIENT_P]), extra: "\toption http_client 'uclient-fetch'" });
+  const bin = join(u.dir, 'bin');
+  mkdirSync(bin);
+  writeFileSync(
+    join(bin, 'uclient-fetch'),
+    [
+      '#!/bin/sh',
+      'for a; do case "$a" in --post-file=*) F="${a#--post-file=}";; --timeout=*) T="${a#--timeout=}";; --header=*) H="${a#--header=}";; http*) U="$a";; esac; done',
+      'out=$(mktemp); code=$(curl -s -o "$out" -w "%{http_code}" --data-binary @"$F" -H "$H" --max-time "$T" "$U") || { echo "Connection error: Connection failed" >&2; rm -f "$out"; exit 4; }',
+      'echo "Writing to stdout" >&2',
+      'case "$code" in 2*) cat "$out"; rm -f "$out"; exit 0;; *) echo "HTTP error $code" >&2; rm -f "$out"; exit 8;; esac',
+      '',
+    ].join('\n'),
+  );
+  chmodSync(join(bin, 'uclient-fetch'), 0o755);
+  u.env = { PATH: `${bin}:${process.env.PATH ?? ''}` };
+  const ru = await agent(u, 'enroll');
+  assert.is(ru.code, 0, ru.stdout + ru.stderr);
+  const uw = agentDir('uclient-401', { url: pc.base, pk: ps.p.identity.pk, role: 'client', prefixes: [CLIENT_P], extra: "\toption http_client 'uclient-fetch'" });
+  uw.env = u.env;
+  assert.match((await agent(uw, 'enroll')).stdout, /UNAUTHENTICATED.*HTTP 401/);
 });
 
 check('prefixes from an interface through ubus (fake ubus on PATH)', async () => {

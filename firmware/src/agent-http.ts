@@ -104,7 +104,8 @@ export async function httpPost(url: string, body: Uint8Array, o: PostOptions): P
       argv = [client.path, '-S', '-O', '-', `--post-file=${file}`, '--header=Content-Type: application/octet-stream', '-T', t, '-t', '1', url];
       break;
     default:
-      argv = [client.path, '-q', '-O', '-', `--post-file=${file}`, `--timeout=${t}`, url];
+      // No -q: uclient-fetch reports "HTTP error NNN" only when not quiet (openwrt/uclient uclient-fetch.c).
+      argv = [client.path, '-O', '-', `--post-file=${file}`, '--header=Content-Type: application/octet-stream', `--timeout=${t}`, url];
   }
   let r;
   try {

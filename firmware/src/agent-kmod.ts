@@ -49,8 +49,9 @@ export const CONTROL_MAX = 1024;
 export function planFromGrant(grant: Grant | null, localMode: DataMode, now: number): KernelPlan {
   if (!grant || grant.expires <= now) return OFF_PLAN;
   const mode: DataMode = localMode === 'encrypted' ? grant.mode : localMode;
+  // Clear and v1 need nothing but the mode: the flows are chosen by nftables.
+  if (mode !== 'encrypted') return { mode, keys: [], active: [], peers: [] };
   const peers = grant.pairings.flatMap((p) => p.peer_prefixes.map((prefix) => ({ pairing: p.id, prefix })));
-  if (mode !== 'encrypted') return { mode, keys: [], active: [], peers };
   const keys: KernelKey[] = [];
   const active: { pairing: string; generation: number }[] = [];
   for (const p of grant.pairings) {

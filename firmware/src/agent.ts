@@ -114,6 +114,8 @@ export class Agent {
   key: DeviceKey;
   state: AgentState;
   private timer: unknown = null;
+  /** The plan last written to the kernel by this process (null: unknown, write everything). */
+  private lastPlan: string | null = null;
   private busy = false;
   private again = false;
   private pendingPolls = 0;
@@ -159,11 +161,16 @@ export class Agent {
   async reconcile(): Promise<void> {
     const plan = planFromGrant(this.cfg.enabled ? this.state.grant : null, this.cfg.mode, this.primaryNow());
     const prev: InstalledPlan = this.state.installed;
-    const writes = kernelWrites(prev, plan);
+    const planText = JSON.stringify(plan);
+    // Unchanged plan: write nothing, unless the module says it lost its state (reloaded).
+    const same = planText === this.lastPlan && (kernelMode(this.cfg.control) ?? plan.mode) === plan.mode;
+    const writes = same ? [] : kernelWrites(prev, plan);
     try {
       for (const w of writes) writeOnce(this.cfg.control, w);
       this.state.installed = installedRecord(plan);
+      this.lastPlan = planText;
     } catch (e) {
+      this.lastPlan = null;
       const se = e as SysError;
       this.fail('KERNEL', `${se.message}${se.errno === 2 ? ' (is the pdmv2 kernel module loaded?)' : ''}`);
     }
@@ -190,6 +197,7 @@ export class Agent {
 
   /** Takes every secret out of the kernel and the ruleset, and (unless keeping it) out of flash. */
   async wipe(forgetGrant: boolean): Promise<void> {
+    this.lastPlan = null;
     try {
       for (const w of WIPE_WRITES) writeOnce(this.cfg.control, w);
       this.state.installed = { mode: 'off', keys: [], peers: [] };
@@ -447,6 +455,13 @@ export class Agent {
       this.wake();
     }
   }
+}
+
+/** The mode the module reports (first line of its control file: "mode X"), or null. */
+function kernelMode(control: string): string | null {
+  const first = (readText(control, 256) ?? '').split('\n')[0] ?? '';
+  const m = /^mode (\S+)$/.exec(first);
+  return m ? m[1]! : null;
 }
 
 function uniq<T>(xs: readonly T[]): T[] {

@@ -10,7 +10,8 @@
 // Prints enrollments/s and renewals/s with latency percentiles; exit 1 when
 // anything failed.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openDb } from '../../primary/src/db.js';
@@ -19,7 +20,17 @@ import { nodeRandom } from '../../primary/src/fast-suite.js';
 import { MAIN_JS, SimDevice, tempDir } from '../../primary/test/harness.js';
 import { fromHex } from '../../core/src/bytes.js';
 
+/** Only as a program: test runners that load every file under .build/node/test (uvu 'primary') must not start it. */
+function isMain(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
 const { values } = parseArgs({
+  args: isMain() ? process.argv.slice(2) : [],
   options: {
     devices: { type: 'string', default: '3000' },
     concurrency: { type: 'string', default: '64' },
@@ -181,10 +192,12 @@ async function main(): Promise<number> {
   return enroll.failed + renew.failed === 0 ? 0 : 1;
 }
 
-main().then(
-  (c) => process.exit(c),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(2);
-  },
-);
+if (isMain()) {
+  main().then(
+    (c) => process.exit(c),
+    (e: unknown) => {
+      console.error(e);
+      process.exit(2);
+    },
+  );
+}

@@ -171,7 +171,8 @@ async function main(): Promise<void> {
     assert(eq(p3.keys.map((k) => k.generation), [5]), 'gen 4 expired');
     assert(planFromGrant(clientGrant, 'encrypted', 5000).mode === 'off', 'grant expired');
     const clear = planFromGrant(clientGrant, 'clear', 1500);
-    assert(clear.mode === 'clear' && clear.keys.length === 0 && clear.peers.length === 1, 'clear: no secrets');
+    assert(clear.mode === 'clear' && clear.keys.length === 0 && clear.peers.length === 0, 'clear: the mode only');
+    assert(eq(kernelWrites(OFF_PLAN, clear), ['mode clear\n']), 'clear: one line the module knows today');
     assert(nextPlanChange(clientGrant, 1500) === 3000 && nextPlanChange(clientGrant, 3500) === 4000, 'next change');
   });
 
@@ -226,6 +227,8 @@ async function main(): Promise<void> {
     assert((readText('/proc/self/status') ?? '').includes('VmRSS'), '/proc read');
     assert(readText(`${dir}/missing`) === null, 'missing file');
     for (const f of ['f', 'k', 'a/b', 'a']) removeFile(`${dir}/${f}`);
+    removeFile(dir);
+    assert(stat(dir) === null, 'cleaned up');
   });
 
   await check('subprocess: output, exit status, timeout, size limit', async () => {
