@@ -12,23 +12,26 @@ qemu/lab.sh --artifacts "$art" datapath || rc=$?
 dir="$art/lab-basic"
 analyze() { node .build/node/analyzer/src/cli.js "$@"; }
 
-show() { # PCAP TITLE
-	local f="$dir/$1"
+show() { # PCAP TITLE [TSHARK_PDM_FIELDS]
+	local - f="$dir/$1" fields=()
+	set +o pipefail	# `| head` ends tshark early; that is not a failure
 	[ -f "$f" ] || return 0
+	# tshark 4.0 knows only RFC 8250's layout: its PSN fields are meaningful for v1 only
+	[ -n "${3:-}" ] && fields=(-e ipv6.opt.pdm.psn_this_pkt -e ipv6.opt.pdm.psn_last_recv)
 	echo
 	echo "=================== $2 ($1)"
-	echo "--- tshark 4.0 (knows RFC 8250 PDM; PDMv2 shows as option type 0x0f)"
-	tshark -r "$f" -Y 'ipv6.opt.type == 15 || ipv6.opt.pdm.psn_this_pkt' -T fields -E separator=' ' \
+	echo "--- tshark $(tshark --version 2>/dev/null | sed -n '1s/^TShark (Wireshark) \([0-9.]*\).*/\1/p'): frame, addresses, option types and lengths${3:+, PSN this/last}"
+	tshark -r "$f" -Y 'ipv6.opt.type == 15' -T fields -E separator=' ' \
 		-e frame.number -e ipv6.src -e ipv6.dst -e ipv6.opt.type -e ipv6.opt.length \
-		-e ipv6.opt.pdm.psn_this_pkt -e ipv6.opt.pdm.psn_last_recv 2>/dev/null | head -n 8
-	echo "--- pdmv2 analyzer (index proto 5-tuple format fields)"
+		"${fields[@]}" 2>/dev/null | head -n 8
+	echo "--- pdmv2 analyzer: frame, protocol, 5-tuple, format, fields"
 	analyze decode "$f" | head -n 8
 	echo "--- pdmv2 analyzer flow report"
 	analyze flows "$f" | head -n 12
 }
 show learn-wan.pcap "ping6 lan -> wan, router and server both emitting PDMv2 (clear)"
 show tcp-wan.pcap "TCP (iperf3) through the router, both directions"
-show v1-wan.pcap "RFC 8250 PDM (v1 mode)"
+show v1-wan.pcap "RFC 8250 PDM (v1 mode)" with-pdm-fields
 echo
 echo "demo: artifacts (pcaps, stats, dmesg) in $art"
 exit $rc

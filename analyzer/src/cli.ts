@@ -45,4 +45,10 @@ function main(argv: string[]): void {
   }
 }
 
+// `pdmv2-analyze decode big.pcap | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 main(process.argv.slice(2));

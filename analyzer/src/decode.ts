@@ -86,7 +86,8 @@ export function decodeCapture(packets: CapturedPacket[], keys?: KeySource): PdmR
 
 export function formatRecord(r: PdmRecord): string {
   const proto = r.protocol === 6 ? 'tcp' : r.protocol === 17 ? 'udp' : r.protocol === 58 ? 'icmp6' : `proto${r.protocol}`;
-  const head = `${r.index} ${proto} [${r.src}]:${r.sport} > [${r.dst}]:${r.dport}`;
+  // Frame numbers from 1, as tshark and Wireshark count them.
+  const head = `${r.index + 1} ${proto} [${r.src}]:${r.sport} > [${r.dst}]:${r.dport}`;
   if (!r.option && !r.error) return `${head} no-pdm`;
   if (r.error && (!r.option || r.option.format === 'pdmv2-encrypted')) {
     const o = r.option;
