@@ -19,7 +19,7 @@ import {
   type EnvelopeError,
   type SuiteIds,
 } from './enroll-codec.js';
-import { createSuite, isHpkeError, Mode, setupRecipient, setupSender, type Suite } from './hpke.js';
+import { createSuite, HpkeError, isHpkeError, Mode, setupRecipient, setupSender, suiteWithKem, type Kem, type Suite } from './hpke.js';
 
 export type SealErrorCode = EnvelopeError | 'UNAUTHENTICATED' | 'WRONG_SENDER' | 'SUITE_MISMATCH';
 
@@ -34,18 +34,30 @@ export class SealError extends Error {
 
 export type SuiteProvider = (ids: SuiteIds) => Suite;
 
-const suiteCache = new Map<string, Suite>();
+/** A SuiteProvider that builds each suite once. */
+function cachedSuites(make: (ids: SuiteIds) => Suite): SuiteProvider {
+  const cache = new Map<string, Suite>();
+  return (ids) => {
+    const key = `${ids.kem}/${ids.kdf}/${ids.aead}`;
+    let s = cache.get(key);
+    if (!s) {
+      s = make(ids);
+      cache.set(key, s);
+    }
+    return s;
+  };
+}
 
 /** The pure-TypeScript HPKE suites (cached). */
-export const pureSuites: SuiteProvider = (ids) => {
-  const key = `${ids.kem}/${ids.kdf}/${ids.aead}`;
-  let s = suiteCache.get(key);
-  if (!s) {
-    s = createSuite(ids.kem, ids.kdf, ids.aead);
-    suiteCache.set(key, s);
-  }
-  return s;
-};
+export const pureSuites: SuiteProvider = cachedSuites((ids) => createSuite(ids.kem, ids.kdf, ids.aead));
+
+/** Suites that use another implementation of a KEM (the agent's ladder, the primary's node:crypto). */
+export function suitesWithKem(kem: Kem): SuiteProvider {
+  return cachedSuites((ids) => {
+    if (ids.kem !== kem.id) throw new HpkeError('UNSUPPORTED', `KEM 0x${ids.kem.toString(16)} not supported`);
+    return suiteWithKem(kem, ids.kdf, ids.aead);
+  });
+}
 
 /** info = label || 0x00 || u16 kem_id || u16 kdf_id || u16 aead_id. */
 export function messageInfo(type: MsgType, ids: SuiteIds): Uint8Array {

@@ -57,10 +57,14 @@ export interface Suite {
 
 /** Resolves the three identifiers; throws HpkeError 'UNSUPPORTED' naming the first unknown one. */
 export function createSuite(kemId: number, kdfId: number, aeadId: number): Suite {
-  const kem = getKem(kemId);
+  return suiteWithKem(getKem(kemId), kdfId, aeadId);
+}
+
+/** A suite around a given KEM implementation (another backend for the same KEM id). */
+export function suiteWithKem(kem: Kem, kdfId: number, aeadId: number): Suite {
   const kdf = getKdf(kdfId);
   const aead = getAead(aeadId);
-  return Object.freeze({ kem, kdf, aead, suiteId: concat(ascii('HPKE'), u16(kemId), u16(kdfId), u16(aeadId)) });
+  return Object.freeze({ kem, kdf, aead, suiteId: concat(ascii('HPKE'), u16(kem.id), u16(kdfId), u16(aeadId)) });
 }
 
 // ---------------------------------------------------------------------------------------------
