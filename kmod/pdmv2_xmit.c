@@ -223,6 +223,26 @@ static void pdmv2_insert(struct pdmv2_net *pn, struct sk_buff *skb,
 	pdmv2_stat_inc(pn, PDMV2_STAT_INSERTED);
 }
 
+/*
+ * Parse the packet and plan where an option of this mode goes; a packet that
+ * cannot take one is counted by reason. Returns false for such a packet.
+ */
+static bool pdmv2_parse_and_plan(struct pdmv2_net *pn, struct sk_buff *skb,
+				 const struct pdmv2_emit_ops *ops,
+				 struct pdmv2_pkt *info,
+				 struct pdmv2_ins_plan *plan)
+{
+	int err = pdmv2_skb_parse(skb, 0, info);
+
+	if (!err)
+		err = pdmv2_pkt_insert_plan(skb->data, info, ops->opt_len, plan);
+	if (err) {
+		pdmv2_count_refusal(pn, err);
+		return false;
+	}
+	return true;
+}
+
 /* One segment of a GSO packet: its own headers, its own PSN. */
 static void pdmv2_insert_segment(struct pdmv2_net *pn, struct sk_buff *skb,
 				 const struct pdmv2_emit_ops *ops,
@@ -231,17 +251,9 @@ static void pdmv2_insert_segment(struct pdmv2_net *pn, struct sk_buff *skb,
 {
 	struct pdmv2_ins_plan plan;
 	struct pdmv2_pkt info;
-	int err;
 
-	err = pdmv2_skb_parse(skb, 0, &info);
-	if (!err)
-		err = pdmv2_pkt_insert_plan(skb->data, &info, ops->opt_len,
-					    &plan);
-	if (err) {
-		pdmv2_count_refusal(pn, err);
-		return;
-	}
-	pdmv2_insert(pn, skb, &plan, ops, flow, src);
+	if (pdmv2_parse_and_plan(pn, skb, ops, &info, &plan))
+		pdmv2_insert(pn, skb, &plan, ops, flow, src);
 }
 
 /*
@@ -366,7 +378,6 @@ unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
 	struct pdmv2_flow *flow;
 	struct pdmv2_pkt info;
 	unsigned int mtu;
-	int err;
 
 	ops = pdmv2_emit_ops_for(READ_ONCE(pn->cfg.mode));
 	if (!ops)
@@ -377,14 +388,8 @@ unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
 		return NF_ACCEPT;
 	}
 
-	err = pdmv2_skb_parse(skb, 0, &info);
-	if (!err)
-		err = pdmv2_pkt_insert_plan(skb->data, &info, ops->opt_len,
-					    &plan);
-	if (err) {
-		pdmv2_count_refusal(pn, err);
+	if (!pdmv2_parse_and_plan(pn, skb, ops, &info, &plan))
 		return NF_ACCEPT;
-	}
 	if (!(info.flags & PDMV2_PKT_KEY)) {
 		pdmv2_stat_inc(pn, PDMV2_STAT_SKIP_NO_KEY);
 		return NF_ACCEPT;
