@@ -47,7 +47,7 @@ setup_core
 for part in "$@"; do
   case "$part" in
     core) ;;
-    kmod) need_apt gcc make libc6-dev ;;
+    kmod) need_apt gcc make libc6-dev libssl-dev ;;
     lab) need_apt qemu-system-x86 cpio tshark ;;
     *) echo "setup: unknown part '$part'" >&2; exit 2 ;;
   esac

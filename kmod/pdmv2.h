@@ -19,14 +19,23 @@
 #include <linux/types.h>
 #include <linux/workqueue.h>
 
+#include <crypto/aes.h>
+
 #include "pdmv2_core.h"
+#include "pdmv2_crypto.h"
 
 enum pdmv2_mode {
 	PDMV2_MODE_OFF,
 	PDMV2_MODE_V1,
 	PDMV2_MODE_CLEAR,
-	PDMV2_MODE_ENCRYPTED,	/* not available yet: control says EOPNOTSUPP */
+	PDMV2_MODE_ENCRYPTED,
 	PDMV2_MODE_MAX,
+};
+
+/* what an encrypted-mode flow without a usable key emits */
+enum pdmv2_nokey_policy {
+	PDMV2_NOKEY_NONE,	/* nothing: the packet goes out unmodified */
+	PDMV2_NOKEY_CLEAR,	/* the clear PDMv2 option */
 };
 
 enum pdmv2_mtu_policy {
@@ -71,6 +80,17 @@ enum pdmv2_stat {
 	PDMV2_STAT_FLOWS_EXPIRED,
 	PDMV2_STAT_SOURCES_CREATED,
 	PDMV2_STAT_SOURCES_EXPIRED,
+	PDMV2_STAT_SKIP_NO_SECRET,
+	PDMV2_STAT_SKIP_REKEY_EXHAUSTED,
+	PDMV2_STAT_NOKEY_CLEAR,
+	PDMV2_STAT_KEYS_DERIVED,
+	PDMV2_STAT_REKEYS,
+	PDMV2_STAT_INGRESS_VERIFIED,
+	PDMV2_STAT_INGRESS_TAG_FAILED,
+	PDMV2_STAT_INGRESS_UNVERIFIED,
+	PDMV2_STAT_INGRESS_REPLAYED,
+	PDMV2_STAT_SECRETS_INSTALLED,
+	PDMV2_STAT_SECRETS_WIPED,
 	PDMV2_STAT_MAX,
 };
 
@@ -88,6 +108,30 @@ struct pdmv2_flow_key {
 	u8 pad[3];		/* zero: the key is hashed as u32 words */
 };
 
+/*
+ * The key of one direction of a flow. The STK is secret; the rest says
+ * which key it is and where its PSN range starts, and outlives a wipe, so
+ * that a re-derived key continues its range instead of restarting it.
+ */
+struct pdmv2_flow_key_state {
+	u64 ks_version;		/* key store the STK came from; 0: none */
+	u32 generation;
+	u32 psn_first;		/* first PSNTP under the current epoch */
+	u16 epoch;
+	u16 aead;
+	u8 rekeys;		/* rekeys in this generation (tx) */
+	u8 started;		/* generation/psn_first valid (tx) */
+	u8 exhausted;		/* every epoch of the generation used (tx) */
+	u8 stk[PDMV2_STK_MAX_LEN];
+};
+
+/* received PSNTPs of verified options: 64-packet sliding window */
+struct pdmv2_replay {
+	u32 top;
+	u32 valid;
+	u64 bitmap;
+};
+
 struct pdmv2_flow {
 	struct hlist_node node;
 	struct rcu_head rcu;
@@ -96,9 +140,11 @@ struct pdmv2_flow {
 	struct pdmv2_metrics m;
 	u64 tx_packets;
 	u64 rx_packets;
-	u16 epoch;
 	u16 last_grow;			/* octets added to the last packet */
 	u32 pmtu;			/* learned from an adjusted PTB, 0: none */
+	struct pdmv2_flow_key_state tx;	/* encrypted mode: our key */
+	struct pdmv2_flow_key_state rx;	/* ingress verification */
+	struct pdmv2_replay replay;
 	unsigned long created;		/* jiffies */
 	unsigned long last_seen;	/* jiffies, READ_ONCE/WRITE_ONCE */
 };
@@ -132,6 +178,52 @@ struct pdmv2_cfg {
 	u32 max_sources;
 	u32 flow_timeout;		/* seconds */
 	int mtu_policy;
+	int nokey_policy;
+	bool verify;			/* check tags of received options */
+	u32 rekey_packets;		/* PSNs per key before a rekey */
+	u32 key_overlap;		/* seconds an old generation stays */
+};
+
+/* Key store (pdmv2_keys.c): replaced as a whole, read under RCU. */
+#define PDMV2_MAX_PAIRINGS	16
+#define PDMV2_MAX_SECRETS	128
+#define PDMV2_MAX_PEERS		16
+
+struct pdmv2_prefix {
+	struct in6_addr addr;
+	u8 len;
+};
+
+/* CS(P) of one client prefix, kept as its HKDF PRK */
+struct pdmv2_secret {
+	u64 pairing;
+	u32 generation;
+	u16 aead;
+	struct pdmv2_prefix prefix;
+	unsigned long retire_at;	/* jiffies, when retiring */
+	bool retiring;
+	u8 prk[PDMV2_HASH_LEN];
+};
+
+struct pdmv2_pairing {
+	u64 id;
+	u32 active;
+	bool has_active;
+	unsigned int n_peers;
+	struct pdmv2_prefix peers[PDMV2_MAX_PEERS];
+};
+
+struct pdmv2_keystore {
+	u64 version;
+	unsigned int n_pairings;
+	unsigned int n_secrets;
+	struct pdmv2_pairing pairings[PDMV2_MAX_PAIRINGS];
+	struct pdmv2_secret secrets[PDMV2_MAX_SECRETS];
+};
+
+/* the module's backend type for pdmv2_crypto.c: the AES library */
+struct pdmv2_aes {
+	struct crypto_aes_ctx ctx;
 };
 
 struct pdmv2_net {
@@ -142,10 +234,14 @@ struct pdmv2_net {
 	struct pdmv2_table sources;
 	u32 hash_seed;
 	struct pdmv2_stats __percpu *stats;
+	struct pdmv2_keystore __rcu *keys;
+	u64 keys_version;		/* last version handed out */
 	struct delayed_work gc_work;
 	struct proc_dir_entry *proc_dir;
 	bool hooks_registered;
 };
+
+struct seq_file;
 
 /* a mode's option emitter: the seam where the encrypted mode plugs in */
 struct pdmv2_emit_ops {
@@ -158,7 +254,7 @@ struct pdmv2_emit_ops {
 	 * Returns 0 or a negative errno (the packet then goes out unmodified).
 	 */
 	int (*emit)(struct pdmv2_net *pn, struct pdmv2_flow *flow,
-		    const struct pdmv2_opt *fields, u8 *opt);
+		    struct pdmv2_opt *fields, u8 *opt);
 };
 
 #define PDMV2_DEFAULT_MARK_MASK		0x00000100
@@ -169,6 +265,10 @@ struct pdmv2_emit_ops {
 #define PDMV2_FLOW_TIMEOUT_LIMIT	86400
 /* a source's Global Pointer outlives its flows by this long */
 #define PDMV2_SOURCE_IDLE_SECS		600
+/* an epoch key covers at most 2^32 - 1 PSNs, so none repeats under it */
+#define PDMV2_DEFAULT_REKEY_PACKETS	U32_MAX
+#define PDMV2_DEFAULT_KEY_OVERLAP	600
+#define PDMV2_KEY_OVERLAP_LIMIT		(7 * 86400)
 
 /* netfilter priorities: after mangle-priority marking chains, before DNAT
  * on ingress; after SNAT, before conntrack helpers and confirm on egress
@@ -197,6 +297,9 @@ u64 pdmv2_stat_read(struct pdmv2_net *pn, enum pdmv2_stat s);
 int pdmv2_tables_init(struct pdmv2_net *pn, unsigned int flow_buckets);
 void pdmv2_tables_destroy(struct pdmv2_net *pn);
 void pdmv2_flows_flush(struct pdmv2_net *pn);
+void pdmv2_flows_wipe_keys(struct pdmv2_net *pn, u64 keep_version);
+int pdmv2_flow_cache_init(void);
+void pdmv2_flow_cache_exit(void);
 void pdmv2_gc_work(struct work_struct *work);
 struct pdmv2_flow *pdmv2_flow_lookup(struct pdmv2_net *pn,
 				     const struct pdmv2_flow_key *key);
@@ -215,6 +318,27 @@ const struct pdmv2_emit_ops *pdmv2_emit_ops_for(int mode);
 /* pdmv2_main.c */
 unsigned int pdmv2_egress_hook(void *priv, struct sk_buff *skb,
 			       const struct nf_hook_state *state);
+
+/* pdmv2_crypto_kernel.c */
+int pdmv2_crypto_init(void);
+void pdmv2_crypto_exit(void);
+
+/* pdmv2_keys.c */
+struct pdmv2_keystore *pdmv2_keys_clone(const struct pdmv2_keystore *ks);
+void pdmv2_keys_free(struct pdmv2_keystore *ks);
+int pdmv2_keys_command(struct pdmv2_keystore *ks, char **argv, int argc,
+		       u32 key_overlap);
+int pdmv2_keys_validate(const struct pdmv2_keystore *ks);
+void pdmv2_keys_publish(struct pdmv2_net *pn, struct pdmv2_keystore *ks);
+void pdmv2_keys_retire(struct pdmv2_net *pn);
+void pdmv2_keys_destroy(struct pdmv2_net *pn);
+int pdmv2_flow_tx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
+		      u32 psntp);
+int pdmv2_flow_rx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
+		      u16 epoch);
+void pdmv2_flow_key_wipe(struct pdmv2_flow_key_state *k);
+bool pdmv2_replay_check(struct pdmv2_replay *r, u32 psn);
+void pdmv2_keys_show(struct seq_file *seq, struct pdmv2_net *pn);
 
 /* pdmv2_proc.c */
 int pdmv2_proc_init(struct pdmv2_net *pn);

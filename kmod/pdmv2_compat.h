@@ -34,6 +34,8 @@ static inline unsigned int pdmv2_fls32(u32 x)
 void *memcpy(void *dst, const void *src, size_t n);
 void *memmove(void *dst, const void *src, size_t n);
 void *memset(void *s, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
 #endif
 
 /* the kernel's own definitions, valid for every Linux ABI (ILP32, LP64) */

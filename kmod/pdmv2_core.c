@@ -29,6 +29,12 @@ static const char * const pdmv2_err_names[PDMV2_ERR_COUNT] = {
 	[PDMV2_ERR_ESP] = "ESP",
 	[PDMV2_ERR_AH] = "AH",
 	[PDMV2_ERR_NO_KEY] = "NO_KEY",
+	[PDMV2_ERR_TAG_MISMATCH] = "TAG_MISMATCH",
+	[PDMV2_ERR_BAD_AEAD] = "BAD_AEAD",
+	[PDMV2_ERR_BAD_PREFIX] = "BAD_PREFIX",
+	[PDMV2_ERR_BAD_EPOCH] = "BAD_EPOCH",
+	[PDMV2_ERR_CRYPTO] = "CRYPTO",
+	[PDMV2_ERR_REPLAYED] = "REPLAYED",
 };
 
 const char *pdmv2_err_name(int err)

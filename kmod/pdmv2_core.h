@@ -74,6 +74,13 @@ enum pdmv2_err {
 	PDMV2_ERR_ESP,		/* upper layer hidden by ESP */
 	PDMV2_ERR_AH,		/* AH would no longer verify */
 	PDMV2_ERR_NO_KEY,	/* no 5-tuple (No Next Header) */
+	/* key schedule and sealing (PROTOCOL.md section 5) */
+	PDMV2_ERR_TAG_MISMATCH,
+	PDMV2_ERR_BAD_AEAD,
+	PDMV2_ERR_BAD_PREFIX,
+	PDMV2_ERR_BAD_EPOCH,
+	PDMV2_ERR_CRYPTO,	/* the backend failed */
+	PDMV2_ERR_REPLAYED,	/* PSNTP already seen or too old (ingress) */
 	PDMV2_ERR_COUNT
 };
 

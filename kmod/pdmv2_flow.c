@@ -21,6 +21,33 @@
 
 #define PDMV2_SOURCE_BUCKETS	256
 
+/* own cache: memory per flow is visible in /proc/slabinfo (pdmv2_flow) */
+static struct kmem_cache *pdmv2_flow_cache __read_mostly;
+
+int pdmv2_flow_cache_init(void)
+{
+	pdmv2_flow_cache = KMEM_CACHE(pdmv2_flow, 0);
+	return pdmv2_flow_cache ? 0 : -ENOMEM;
+}
+
+void pdmv2_flow_cache_exit(void)
+{
+	kmem_cache_destroy(pdmv2_flow_cache);
+	pdmv2_flow_cache = NULL;
+}
+
+static void pdmv2_flow_free(struct pdmv2_flow *f)
+{
+	pdmv2_flow_key_wipe(&f->tx);
+	pdmv2_flow_key_wipe(&f->rx);
+	kmem_cache_free(pdmv2_flow_cache, f);
+}
+
+static void pdmv2_flow_free_rcu(struct rcu_head *head)
+{
+	pdmv2_flow_free(container_of(head, struct pdmv2_flow, rcu));
+}
+
 static int pdmv2_table_init(struct pdmv2_table *t, unsigned int buckets)
 {
 	unsigned int i;
@@ -67,7 +94,7 @@ void pdmv2_tables_destroy(struct pdmv2_net *pn)
 						  &pn->flows.buckets[i].head,
 						  node) {
 				hlist_del(&f->node);
-				kfree(f);
+				pdmv2_flow_free(f);
 			}
 		kvfree(pn->flows.buckets);
 		pn->flows.buckets = NULL;
@@ -150,7 +177,7 @@ struct pdmv2_flow *pdmv2_flow_get(struct pdmv2_net *pn,
 		f = ERR_PTR(-ENOSPC);
 		goto out;
 	}
-	f = kzalloc(sizeof(*f), GFP_ATOMIC);
+	f = kmem_cache_zalloc(pdmv2_flow_cache, GFP_ATOMIC);
 	if (!f) {
 		atomic_dec(&pn->flows.count);
 		f = ERR_PTR(-ENOMEM);
@@ -228,7 +255,7 @@ static void pdmv2_flows_expire(struct pdmv2_net *pn, unsigned long idle,
 				continue;
 			hlist_del_rcu(&f->node);
 			atomic_dec(&pn->flows.count);
-			kfree_rcu(f, rcu);
+			call_rcu(&f->rcu, pdmv2_flow_free_rcu);
 			n++;
 		}
 		spin_unlock_bh(&b->lock);
@@ -271,6 +298,28 @@ void pdmv2_flows_flush(struct pdmv2_net *pn)
 	pdmv2_flows_expire(pn, 0, true);
 }
 
+/* Wipe every flow key not derived from key store @keep_version. */
+void pdmv2_flows_wipe_keys(struct pdmv2_net *pn, u64 keep_version)
+{
+	struct pdmv2_flow *f;
+	unsigned int i;
+
+	for (i = 0; i <= pn->flows.mask; i++) {
+		rcu_read_lock();
+		hlist_for_each_entry_rcu(f, &pn->flows.buckets[i].head, node) {
+			spin_lock_bh(&f->lock);
+			if (f->tx.ks_version != keep_version)
+				pdmv2_flow_key_wipe(&f->tx);
+			if (f->rx.ks_version != keep_version)
+				pdmv2_flow_key_wipe(&f->rx);
+			spin_unlock_bh(&f->lock);
+		}
+		rcu_read_unlock();
+		if (!(i & 255))
+			cond_resched();
+	}
+}
+
 void pdmv2_gc_work(struct work_struct *work)
 {
 	struct pdmv2_net *pn = container_of(to_delayed_work(work),
@@ -279,5 +328,6 @@ void pdmv2_gc_work(struct work_struct *work)
 
 	pdmv2_flows_expire(pn, timeout, false);
 	pdmv2_sources_expire(pn, timeout + PDMV2_SOURCE_IDLE_SECS * HZ);
+	pdmv2_keys_retire(pn);
 	schedule_delayed_work(&pn->gc_work, round_jiffies_relative(HZ));
 }

@@ -17,6 +17,9 @@
 
 #include "pdmv2.h"
 
+#define CREATE_TRACE_POINTS
+#include "pdmv2_trace.h"
+
 static unsigned int hash_buckets = 1024;
 module_param(hash_buckets, uint, 0444);
 MODULE_PARM_DESC(hash_buckets,
@@ -88,6 +91,10 @@ static int __net_init pdmv2_net_init(struct net *net)
 	pn->cfg.max_sources = PDMV2_DEFAULT_MAX_SOURCES;
 	pn->cfg.flow_timeout = PDMV2_DEFAULT_FLOW_TIMEOUT;
 	pn->cfg.mtu_policy = PDMV2_MTU_ICMP;
+	pn->cfg.nokey_policy = PDMV2_NOKEY_NONE;
+	pn->cfg.verify = true;
+	pn->cfg.rekey_packets = PDMV2_DEFAULT_REKEY_PACKETS;
+	pn->cfg.key_overlap = PDMV2_DEFAULT_KEY_OVERLAP;
 	pn->hash_seed = get_random_u32();
 	INIT_DELAYED_WORK(&pn->gc_work, pdmv2_gc_work);
 
@@ -130,6 +137,7 @@ static void __net_exit pdmv2_net_exit(struct net *net)
 	pn->hooks_registered = false;
 	cancel_delayed_work_sync(&pn->gc_work);
 	pdmv2_tables_destroy(pn);
+	pdmv2_keys_destroy(pn);
 	free_percpu(pn->stats);
 	pn->stats = NULL;
 }
@@ -147,18 +155,32 @@ static int __init pdmv2_init(void)
 
 	hash_buckets = clamp(hash_buckets, 16U, 65536U);
 	hash_buckets = roundup_pow_of_two(hash_buckets);
-	err = register_pernet_subsys(&pdmv2_net_ops);
+	err = pdmv2_crypto_init();
 	if (err)
 		return err;
+	err = pdmv2_flow_cache_init();
+	if (err)
+		goto err_crypto;
+	err = register_pernet_subsys(&pdmv2_net_ops);
+	if (err)
+		goto err_cache;
 	pr_info("loaded (%u flow buckets per namespace)\n", hash_buckets);
 	return 0;
+
+err_cache:
+	pdmv2_flow_cache_exit();
+err_crypto:
+	pdmv2_crypto_exit();
+	return err;
 }
 
 static void __exit pdmv2_exit(void)
 {
 	unregister_pernet_subsys(&pdmv2_net_ops);
-	/* flows and sources freed with kfree_rcu() by the expiry work */
+	/* flows and sources freed after a grace period by the expiry work */
 	rcu_barrier();
+	pdmv2_flow_cache_exit();
+	pdmv2_crypto_exit();
 	pr_info("unloaded\n");
 }
 
@@ -168,3 +190,4 @@ module_exit(pdmv2_exit);
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("pdmv2 project");
 MODULE_DESCRIPTION("IPv6 Performance and Diagnostic Metrics v2 (PDMv2) option insertion");
+MODULE_SOFTDEP("pre: hmac sha256");

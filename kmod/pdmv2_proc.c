@@ -3,8 +3,9 @@
  * pdmv2 control and status, per network namespace, in /proc/net/pdmv2/:
  *
  *   control  0600  read: current settings; write: one command per line
- *                  (mode, mark_mask, max_flows, max_sources, flow_timeout,
- *                  mtu_policy, flush). All lines apply or none does.
+ *                  (settings, flush, and the key commands of pdmv2_keys.c).
+ *                  All lines apply or none does; docs/kmod.md has the list.
+ *   keys     0400  installed keys and peers, never the secrets
  *   stats    0444  "name value" per line
  *   flows    0440  one line per flow; never key material
  */
@@ -36,6 +37,13 @@ static const char * const pdmv2_mtu_names[] = {
 	[PDMV2_MTU_ICMP]	= "icmp",
 	[PDMV2_MTU_SKIP]	= "skip",
 };
+
+static const char * const pdmv2_nokey_names[] = {
+	[PDMV2_NOKEY_NONE]	= "none",
+	[PDMV2_NOKEY_CLEAR]	= "clear",
+};
+
+static const char * const pdmv2_bool_names[] = { "off", "on" };
 
 static const char * const pdmv2_stat_names[PDMV2_STAT_MAX] = {
 	[PDMV2_STAT_EGRESS_SEEN]		= "seen",
@@ -73,6 +81,17 @@ static const char * const pdmv2_stat_names[PDMV2_STAT_MAX] = {
 	[PDMV2_STAT_FLOWS_EXPIRED]		= "flows_expired",
 	[PDMV2_STAT_SOURCES_CREATED]		= "sources_created",
 	[PDMV2_STAT_SOURCES_EXPIRED]		= "sources_expired",
+	[PDMV2_STAT_SKIP_NO_SECRET]		= "skip_no_secret",
+	[PDMV2_STAT_SKIP_REKEY_EXHAUSTED]	= "skip_rekey_exhausted",
+	[PDMV2_STAT_NOKEY_CLEAR]		= "nokey_clear",
+	[PDMV2_STAT_KEYS_DERIVED]		= "keys_derived",
+	[PDMV2_STAT_REKEYS]			= "rekeys",
+	[PDMV2_STAT_INGRESS_VERIFIED]		= "ingress_verified",
+	[PDMV2_STAT_INGRESS_TAG_FAILED]		= "ingress_tag_failed",
+	[PDMV2_STAT_INGRESS_UNVERIFIED]		= "ingress_unverified",
+	[PDMV2_STAT_INGRESS_REPLAYED]		= "ingress_replayed",
+	[PDMV2_STAT_SECRETS_INSTALLED]		= "secrets_installed",
+	[PDMV2_STAT_SECRETS_WIPED]		= "secrets_wiped",
 };
 
 /* ---- control ----------------------------------------------------------- */
@@ -92,6 +111,11 @@ static int pdmv2_control_show(struct seq_file *seq, void *v)
 	seq_printf(seq, "max_sources %u\n", cfg.max_sources);
 	seq_printf(seq, "flow_timeout %u\n", cfg.flow_timeout);
 	seq_printf(seq, "mtu_policy %s\n", pdmv2_mtu_names[cfg.mtu_policy]);
+	seq_printf(seq, "nokey_policy %s\n",
+		   pdmv2_nokey_names[cfg.nokey_policy]);
+	seq_printf(seq, "verify %s\n", pdmv2_bool_names[cfg.verify]);
+	seq_printf(seq, "rekey_packets %u\n", cfg.rekey_packets);
+	seq_printf(seq, "key_overlap %u\n", cfg.key_overlap);
 	return 0;
 }
 
@@ -117,32 +141,21 @@ static int pdmv2_parse_u32(const char *arg, u32 min, u32 max, u32 *out)
 	return 0;
 }
 
-/* One line; @cfg is a private copy, applied only if every line parses. */
-static int pdmv2_parse_line(char *line, struct pdmv2_cfg *cfg, bool *flush)
+#define PDMV2_MAX_ARGS	40
+
+/* what one control write changes, applied only if every line parses */
+struct pdmv2_pending {
+	struct pdmv2_cfg cfg;
+	struct pdmv2_keystore *keys;	/* private copy, once a key line came */
+	bool keys_changed;
+	bool flush;
+};
+
+static int pdmv2_setting(struct pdmv2_cfg *cfg, const char *cmd,
+			 const char *arg)
 {
-	char *cmd, *arg, *extra;
 	int i;
 
-	line = strim(line);
-	if (!*line)
-		return 0;
-	cmd = strsep(&line, " \t");
-	arg = line ? skip_spaces(line) : NULL;
-	if (arg) {
-		extra = arg;
-		arg = strsep(&extra, " \t");
-		if (extra && *skip_spaces(extra))
-			return -EINVAL;
-	}
-
-	if (!strcmp(cmd, "flush")) {
-		if (arg && *arg)
-			return -EINVAL;
-		*flush = true;
-		return 0;
-	}
-	if (!arg || !*arg)
-		return -EINVAL;
 	if (!strcmp(cmd, "mode")) {
 		i = pdmv2_match(arg, pdmv2_mode_names, PDMV2_MODE_MAX);
 		if (i < 0)
@@ -160,6 +173,22 @@ static int pdmv2_parse_line(char *line, struct pdmv2_cfg *cfg, bool *flush)
 		cfg->mtu_policy = i;
 		return 0;
 	}
+	if (!strcmp(cmd, "nokey_policy")) {
+		i = pdmv2_match(arg, pdmv2_nokey_names,
+				ARRAY_SIZE(pdmv2_nokey_names));
+		if (i < 0)
+			return -EINVAL;
+		cfg->nokey_policy = i;
+		return 0;
+	}
+	if (!strcmp(cmd, "verify")) {
+		i = pdmv2_match(arg, pdmv2_bool_names,
+				ARRAY_SIZE(pdmv2_bool_names));
+		if (i < 0)
+			return -EINVAL;
+		cfg->verify = i;
+		return 0;
+	}
 	if (!strcmp(cmd, "mark_mask"))
 		return pdmv2_parse_u32(arg, 1, U32_MAX, &cfg->mark_mask);
 	if (!strcmp(cmd, "max_flows"))
@@ -171,17 +200,67 @@ static int pdmv2_parse_line(char *line, struct pdmv2_cfg *cfg, bool *flush)
 	if (!strcmp(cmd, "flow_timeout"))
 		return pdmv2_parse_u32(arg, 1, PDMV2_FLOW_TIMEOUT_LIMIT,
 				       &cfg->flow_timeout);
+	if (!strcmp(cmd, "rekey_packets"))
+		return pdmv2_parse_u32(arg, 2, PDMV2_DEFAULT_REKEY_PACKETS,
+				       &cfg->rekey_packets);
+	if (!strcmp(cmd, "key_overlap"))
+		return pdmv2_parse_u32(arg, 0, PDMV2_KEY_OVERLAP_LIMIT,
+				       &cfg->key_overlap);
 	return -EINVAL;
 }
 
-/* a short printable token of rejected input for the log, never more */
+/* One line, applied to the private copies in @pd. */
+static int pdmv2_parse_line(struct pdmv2_net *pn, char *line,
+			    struct pdmv2_pending *pd)
+{
+	char *argv[PDMV2_MAX_ARGS], *word;
+	int argc = 0, err;
+
+	line = strim(line);
+	while ((word = strsep(&line, " \t"))) {
+		if (!*word)
+			continue;
+		if (argc == PDMV2_MAX_ARGS)
+			return -EINVAL;
+		argv[argc++] = word;
+	}
+	if (!argc || argv[0][0] == '#')
+		return 0;
+
+	if (!strcmp(argv[0], "flush")) {
+		if (argc != 1)
+			return -EINVAL;
+		pd->flush = true;
+		return 0;
+	}
+	if (!pd->keys) {
+		rcu_read_lock();
+		pd->keys = pdmv2_keys_clone(rcu_dereference(pn->keys));
+		rcu_read_unlock();
+		if (!pd->keys)
+			return -ENOMEM;
+	}
+	err = pdmv2_keys_command(pd->keys, argv, argc, pd->cfg.key_overlap);
+	if (err != -ENOENT) {
+		pd->keys_changed |= !err;
+		return err;
+	}
+	if (argc != 2)
+		return -EINVAL;
+	return pdmv2_setting(&pd->cfg, argv[0], argv[1]);
+}
+
+/* the command word of rejected input for the log, never its arguments */
 static void pdmv2_log_reject(const char *line, int err)
 {
 	char tok[17];
 	size_t i;
 
-	for (i = 0; i < sizeof(tok) - 1 && line[i] && line[i] != '\n'; i++)
-		tok[i] = isalnum(line[i]) || line[i] == '_' ? line[i] : '?';
+	while (*line == ' ' || *line == '\t')
+		line++;
+	for (i = 0; i < sizeof(tok) - 1 && (isalnum(line[i]) || line[i] == '_');
+	     i++)
+		tok[i] = line[i];
 	tok[i] = 0;
 	net_info_ratelimited("control: rejected \"%s\" (%d)\n", tok, err);
 }
@@ -190,9 +269,8 @@ static int pdmv2_control_write(struct file *file, char *buf, size_t size)
 {
 	struct net *net = seq_file_single_net(file->private_data);
 	struct pdmv2_net *pn = pdmv2_pernet(net);
+	struct pdmv2_pending pd = { };
 	char *p = buf, *line = buf;
-	struct pdmv2_cfg cfg;
-	bool flush = false;
 	size_t i;
 	int err = 0;
 
@@ -206,26 +284,41 @@ static int pdmv2_control_write(struct file *file, char *buf, size_t size)
 			err = -EINVAL;
 	if (err) {
 		pdmv2_log_reject(buf, err);
+		memzero_explicit(buf, size);
 		return err;
 	}
 
 	mutex_lock(&pn->cfg_lock);
-	cfg = pn->cfg;
+	pd.cfg = pn->cfg;
 	while (!err && (line = strsep(&p, "\n")))
-		err = pdmv2_parse_line(line, &cfg, &flush);
+		err = pdmv2_parse_line(pn, line, &pd);
+	if (!err && pd.keys_changed)
+		err = pdmv2_keys_validate(pd.keys);
 	if (!err) {
-		WRITE_ONCE(pn->cfg.mark_mask, cfg.mark_mask);
-		WRITE_ONCE(pn->cfg.max_flows, cfg.max_flows);
-		WRITE_ONCE(pn->cfg.max_sources, cfg.max_sources);
-		WRITE_ONCE(pn->cfg.flow_timeout, cfg.flow_timeout);
-		WRITE_ONCE(pn->cfg.mtu_policy, cfg.mtu_policy);
-		WRITE_ONCE(pn->cfg.mode, cfg.mode);
-		if (flush)
+		/* keys first: a mode switched on in this write finds them */
+		if (pd.keys_changed) {
+			pdmv2_keys_publish(pn, pd.keys);
+			pd.keys = NULL;
+		}
+		WRITE_ONCE(pn->cfg.mark_mask, pd.cfg.mark_mask);
+		WRITE_ONCE(pn->cfg.max_flows, pd.cfg.max_flows);
+		WRITE_ONCE(pn->cfg.max_sources, pd.cfg.max_sources);
+		WRITE_ONCE(pn->cfg.flow_timeout, pd.cfg.flow_timeout);
+		WRITE_ONCE(pn->cfg.mtu_policy, pd.cfg.mtu_policy);
+		WRITE_ONCE(pn->cfg.nokey_policy, pd.cfg.nokey_policy);
+		WRITE_ONCE(pn->cfg.verify, pd.cfg.verify);
+		WRITE_ONCE(pn->cfg.rekey_packets, pd.cfg.rekey_packets);
+		WRITE_ONCE(pn->cfg.key_overlap, pd.cfg.key_overlap);
+		WRITE_ONCE(pn->cfg.mode, pd.cfg.mode);
+		if (pd.flush)
 			pdmv2_flows_flush(pn);
 	}
 	mutex_unlock(&pn->cfg_lock);
+	pdmv2_keys_free(pd.keys);
 	if (err)
 		pdmv2_log_reject(line ? line : "", err);
+	/* the buffer held secrets: it is freed by our caller */
+	memzero_explicit(buf, size);
 	return err;
 }
 
@@ -241,6 +334,14 @@ static int pdmv2_stats_show(struct seq_file *seq, void *v)
 			   pdmv2_stat_read(pn, i));
 	seq_printf(seq, "flows %d\n", atomic_read(&pn->flows.count));
 	seq_printf(seq, "sources %d\n", atomic_read(&pn->sources.count));
+	return 0;
+}
+
+/* ---- keys -------------------------------------------------------------- */
+
+static int pdmv2_keys_file_show(struct seq_file *seq, void *v)
+{
+	pdmv2_keys_show(seq, pdmv2_pernet(seq_file_single_net(seq)));
 	return 0;
 }
 
@@ -363,6 +464,8 @@ int pdmv2_proc_init(struct pdmv2_net *pn)
 					  pdmv2_control_write, NULL) ||
 	    !proc_create_net_single("stats", 0444, pn->proc_dir,
 				    pdmv2_stats_show, NULL) ||
+	    !proc_create_net_single("keys", 0400, pn->proc_dir,
+				    pdmv2_keys_file_show, NULL) ||
 	    !proc_create_net("flows", 0440, pn->proc_dir,
 			     &pdmv2_flows_seq_ops,
 			     sizeof(struct pdmv2_flows_iter))) {

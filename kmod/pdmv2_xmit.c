@@ -33,11 +33,12 @@
 #endif
 
 #include "pdmv2.h"
+#include "pdmv2_trace.h"
 
 /* ---- emitters (one per mode) ------------------------------------------ */
 
 static int pdmv2_emit_plain(struct pdmv2_net *pn, struct pdmv2_flow *flow,
-			    const struct pdmv2_opt *fields, u8 *opt)
+			    struct pdmv2_opt *fields, u8 *opt)
 {
 	return pdmv2_opt_encode(fields, opt, PDMV2_OPT_MAX_LEN) ? 0 : -EINVAL;
 }
@@ -56,14 +57,46 @@ static const struct pdmv2_emit_ops pdmv2_emit_clear = {
 	.emit		= pdmv2_emit_plain,
 };
 
+/* the expanded AES key of the packet being sealed or opened, BHs off */
+static DEFINE_PER_CPU(struct pdmv2_aes, pdmv2_aes_scratch);
+
 /*
- * The encrypted mode adds an entry here whose emit() writes
- * pdmv2_opt_encode_aad(), seals pdmv2_opt_encode_metrics() with the flow's
- * key (AES-GCM, synchronous, softirq-safe) and appends the 12-octet tag.
+ * Seal with the flow's STK. The AES key schedule is expanded into a per-CPU
+ * scratch and wiped after each packet: a flow keeps only its 16 or 32 octet
+ * STK, which keeps the flow small (docs/kmod.md, "Memory").
  */
+static int pdmv2_emit_encrypted(struct pdmv2_net *pn, struct pdmv2_flow *flow,
+				struct pdmv2_opt *fields, u8 *opt)
+{
+	struct pdmv2_aes *aes = this_cpu_ptr(&pdmv2_aes_scratch);
+	struct pdmv2_gcm gcm;
+	int err;
+
+	err = pdmv2_flow_tx_key(pn, flow, fields->psntp);
+	if (err)
+		return err;
+	fields->epoch = flow->tx.epoch;
+	if (pdmv2_aes_expand(aes, flow->tx.stk,
+			     pdmv2_aead_key_len(flow->tx.aead)))
+		return -EINVAL;
+	pdmv2_gcm_init(&gcm, aes);
+	pdmv2_opt_seal(&gcm, fields, opt);
+	pdmv2_gcm_wipe(&gcm);
+	pdmv2_aes_wipe(aes);
+	return 0;
+}
+
+static const struct pdmv2_emit_ops pdmv2_emit_enc = {
+	.name		= "encrypted",
+	.fmt		= PDMV2_FMT_ENCRYPTED,
+	.opt_len	= PDMV2_OPT_LEN_ENC,
+	.emit		= pdmv2_emit_encrypted,
+};
+
 static const struct pdmv2_emit_ops *const pdmv2_emitters[PDMV2_MODE_MAX] = {
 	[PDMV2_MODE_V1]		= &pdmv2_emit_v1,
 	[PDMV2_MODE_CLEAR]	= &pdmv2_emit_clear,
+	[PDMV2_MODE_ENCRYPTED]	= &pdmv2_emit_enc,
 };
 
 const struct pdmv2_emit_ops *pdmv2_emit_ops_for(int mode)
@@ -143,6 +176,18 @@ static void pdmv2_count_refusal(struct pdmv2_net *pn, int err)
 		pdmv2_stat_inc(pn, PDMV2_STAT_PARSE_ERRORS);
 }
 
+static enum pdmv2_stat pdmv2_key_stat(int err)
+{
+	switch (err) {
+	case -ENOKEY:
+		return PDMV2_STAT_SKIP_NO_SECRET;
+	case -ESTALE:
+		return PDMV2_STAT_SKIP_REKEY_EXHAUSTED;
+	default:
+		return PDMV2_STAT_SKIP_EMIT_ERROR;
+	}
+}
+
 /* Take the next PSN and times of @flow and build the option into @opt. */
 static int pdmv2_fill(struct pdmv2_net *pn, struct sk_buff *skb,
 		      const struct pdmv2_emit_ops *ops,
@@ -160,7 +205,7 @@ static int pdmv2_fill(struct pdmv2_net *pn, struct sk_buff *skb,
 
 	spin_lock_bh(&flow->lock);
 	pdmv2_metrics_on_send(&flow->m, ktime_get_ns(), &tx);
-	pdmv2_opt_from_tx(&fields, ops->fmt, flow->epoch, &tx, gp);
+	pdmv2_opt_from_tx(&fields, ops->fmt, 0, &tx, gp);
 	err = ops->emit(pn, flow, &fields, opt);
 	if (!err) {
 		flow->tx_packets++;
@@ -168,6 +213,8 @@ static int pdmv2_fill(struct pdmv2_net *pn, struct sk_buff *skb,
 	}
 	spin_unlock_bh(&flow->lock);
 
+	if (!err)
+		trace_pdmv2_emit(pn->net, &flow->key, &fields);
 	if (tx.negative)
 		pdmv2_stat_add(pn, PDMV2_STAT_NEGATIVE_DELTA, tx.negative);
 	return err;
@@ -185,6 +232,7 @@ static void pdmv2_insert(struct pdmv2_net *pn, struct sk_buff *skb,
 	unsigned int move = plan->hdr_off + plan->doh.keep;
 	unsigned int room = plan->grow > 0 ? plan->grow : 0;
 	u8 opt[PDMV2_OPT_MAX_LEN];
+	int err;
 
 	if (skb_ensure_writable(skb, plan->hdr_off + plan->doh.old_len)) {
 		pdmv2_stat_inc(pn, PDMV2_STAT_SKIP_NOMEM);
@@ -196,9 +244,10 @@ static void pdmv2_insert(struct pdmv2_net *pn, struct sk_buff *skb,
 		pdmv2_stat_inc(pn, PDMV2_STAT_SKIP_NOMEM);
 		return;
 	}
-	/* nothing may fail after the PSN is taken */
-	if (pdmv2_fill(pn, skb, ops, flow, src, plan->grow, opt)) {
-		pdmv2_stat_inc(pn, PDMV2_STAT_SKIP_EMIT_ERROR);
+	/* nothing may fail after the PSN is taken but a key gone meanwhile */
+	err = pdmv2_fill(pn, skb, ops, flow, src, plan->grow, opt);
+	if (err) {
+		pdmv2_stat_inc(pn, pdmv2_key_stat(err));
 		return;
 	}
 
@@ -368,6 +417,34 @@ static unsigned int pdmv2_too_big(struct pdmv2_net *pn, struct sk_buff *skb,
 	return NF_ACCEPT;
 }
 
+/*
+ * A flow in encrypted mode without a usable key: send the clear option
+ * instead (policy clear, replanned for its length) or nothing.
+ */
+static const struct pdmv2_emit_ops *
+pdmv2_encrypted_or_policy(struct pdmv2_net *pn, struct sk_buff *skb,
+			  struct pdmv2_flow *flow,
+			  const struct pdmv2_emit_ops *ops,
+			  const struct pdmv2_pkt *info,
+			  struct pdmv2_ins_plan *plan)
+{
+	int err;
+
+	spin_lock_bh(&flow->lock);
+	err = pdmv2_flow_tx_key(pn, flow, flow->m.psn_next);
+	spin_unlock_bh(&flow->lock);
+	if (!err)
+		return ops;
+	pdmv2_stat_inc(pn, pdmv2_key_stat(err));
+	if (READ_ONCE(pn->cfg.nokey_policy) != PDMV2_NOKEY_CLEAR)
+		return NULL;
+	ops = &pdmv2_emit_clear;
+	if (pdmv2_pkt_insert_plan(skb->data, info, ops->opt_len, plan))
+		return NULL;
+	pdmv2_stat_inc(pn, PDMV2_STAT_NOKEY_CLEAR);
+	return ops;
+}
+
 unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
 			  const struct nf_hook_state *state)
 {
@@ -419,6 +496,13 @@ unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
 		pdmv2_stat_inc(pn, PTR_ERR(src) == -ENOSPC ?
 			       PDMV2_STAT_SOURCES_FULL : PDMV2_STAT_SKIP_NOMEM);
 		return NF_ACCEPT;
+	}
+
+	if (ops->fmt == PDMV2_FMT_ENCRYPTED) {
+		ops = pdmv2_encrypted_or_policy(pn, skb, flow, ops, &info,
+						&plan);
+		if (!ops)
+			return NF_ACCEPT;
 	}
 
 	mtu = pdmv2_mtu(skb, flow);
@@ -562,6 +646,43 @@ static void pdmv2_ingress_tcp(struct pdmv2_net *pn, struct sk_buff *skb,
 	pdmv2_mss_clamp(pn, skb, info, state, ops);
 }
 
+/*
+ * Check a received encrypted option with the sender's key, when we can
+ * derive it; flow lock held. Returns 0 when the option may be learned from
+ * (verified, or no key to check it with), else the reason it may not.
+ */
+static int pdmv2_verify(struct pdmv2_net *pn, struct pdmv2_flow *flow,
+			const u8 *opt, unsigned int len, u16 epoch, u32 psntp)
+{
+	struct pdmv2_aes *aes = this_cpu_ptr(&pdmv2_aes_scratch);
+	struct pdmv2_gcm gcm;
+	struct pdmv2_opt o;
+	int err;
+
+	if (pdmv2_flow_rx_key(pn, flow, epoch)) {
+		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_UNVERIFIED);
+		return 0;
+	}
+	if (pdmv2_aes_expand(aes, flow->rx.stk,
+			     pdmv2_aead_key_len(flow->rx.aead)))
+		return PDMV2_ERR_CRYPTO;
+	pdmv2_gcm_init(&gcm, aes);
+	err = pdmv2_opt_open(&gcm, opt, len, &o);
+	pdmv2_gcm_wipe(&gcm);
+	pdmv2_aes_wipe(aes);
+	memzero_explicit(&o, sizeof(o));
+	if (err) {
+		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_TAG_FAILED);
+		return err;
+	}
+	if (!pdmv2_replay_check(&flow->replay, psntp)) {
+		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_REPLAYED);
+		return PDMV2_ERR_REPLAYED;
+	}
+	pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_VERIFIED);
+	return 0;
+}
+
 unsigned int pdmv2_ingress(struct pdmv2_net *pn, struct sk_buff *skb,
 			   const struct nf_hook_state *state)
 {
@@ -625,9 +746,18 @@ unsigned int pdmv2_ingress(struct pdmv2_net *pn, struct sk_buff *skb,
 		return NF_ACCEPT;
 	}
 	spin_lock_bh(&flow->lock);
-	pdmv2_metrics_on_receive(&flow->m, ktime_get_ns(), o.psntp);
-	flow->rx_packets++;
+	if (o.fmt == PDMV2_FMT_ENCRYPTED && READ_ONCE(pn->cfg.verify))
+		err = pdmv2_verify(pn, flow, skb->data + info.pdm_off,
+				   info.pdm_len, o.epoch, o.psntp);
+	if (!err) {
+		pdmv2_metrics_on_receive(&flow->m, ktime_get_ns(), o.psntp);
+		flow->rx_packets++;
+	}
 	spin_unlock_bh(&flow->lock);
-	pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_LEARNED);
+	if (err == PDMV2_ERR_TAG_MISMATCH)
+		net_info_ratelimited("integrity check failed for an option from %pI6c: ignored\n",
+				     &ipv6_hdr(skb)->saddr);
+	if (!err)
+		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_LEARNED);
 	return NF_ACCEPT;
 }

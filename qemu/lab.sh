@@ -7,6 +7,8 @@
 # Scenarios:
 #   topology   lan/rtr/wan namespaces, nftables marking, MTU 1500 and 1280 (no module)
 #   datapath   pdmv2.ko: control file, clear/v1 insertion, learning, TCP/UDP/GSO, MTU, unload
+#   encrypted  pdmv2.ko mode encrypted: keys, sealing checked against the trace, ingress
+#              verification, bad options, rekey, generation change, keyflush, unload
 #   bench      forwarding throughput with the module off, v1 and clear (not in the default set)
 # Artifacts: DIR/<scenario>/ (pcaps, stats, iperf3 JSON), DIR/dmesg.txt,
 # DIR/console.log; default DIR is artifacts/lab. Last line: "N passed, M failed".
@@ -15,8 +17,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 declare -A SCRIPT=([topology]=qemu/scenarios/topology.sh [datapath]=kmod/test/lab-basic.sh
-	[bench]=kmod/test/lab-bench.sh)
-ORDER=(topology datapath)	# the default set; bench runs only when named
+	[encrypted]=kmod/test/lab-encrypted.sh [bench]=kmod/test/lab-bench.sh)
+ORDER=(topology datapath encrypted)	# the default set; bench runs only when named
 artifacts="$root/artifacts/lab"
 timeout=1200
 names=()
@@ -41,6 +43,10 @@ make -s -C "$KDIR" M="$root/kmod" modules >&2
 # Guest-side helpers reach the guest through the kmod share (/share).
 mkdir -p kmod/test/.build
 node .build/node/test/lab/malformed-packets.js kmod/test/.build/malformed.hex >&2
+if [[ " ${names[*]} " == *" encrypted "* ]]; then
+	rm -rf kmod/test/.build/enc
+	node .build/node/test/lab/encrypted-setup.js kmod/test/.build/enc >&2
+fi
 gcc -static -O2 -Wall -Wextra -Werror -o kmod/test/.build/pdm-inject kmod/test/pdm-inject.c
 
 scripts=()
@@ -88,6 +94,13 @@ for n in "${names[@]}"; do
 		echo "not ok - tshark on v1-wan.pcap: $theirs PDM options (ours: $ours), $invalid 'Invalid length'"
 		failed=$((failed + 1))
 	fi
+done
+for n in "${names[@]}"; do
+	[ "$n" = encrypted ] || continue
+	dir="$artifacts/$(basename "${SCRIPT[$n]}" .sh)"
+	echo "== host checks of $n captures (decrypted with the test secrets, against the module's trace)"
+	node .build/node/test/lab/check-encrypted.js "$dir" | tee "$artifacts/host-checks-encrypted.txt" || true
+	count "$artifacts/host-checks-encrypted.txt"
 done
 echo "lab: artifacts in $artifacts"
 echo "${passed} passed, ${failed} failed"

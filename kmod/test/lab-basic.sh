@@ -137,9 +137,8 @@ lab_check "junk, signs, extra words and binary rejected" sh -c '
 		"cat > /proc/net/pdmv2/control" 2>/dev/null && exit 1
 	cmp -s /dev/stdin "'"$ARTIFACTS"'/control-good.txt" \
 		< <(ip netns exec rtr cat /proc/net/pdmv2/control)'
-lab_check "mode encrypted not available yet (EOPNOTSUPP)" sh -c '
-	printf "mode encrypted\n" | ip netns exec rtr sh -c \
-		"cat > /proc/net/pdmv2/control" 2>&1 | grep -qi "not supported"'
+lab_check "mode encrypted accepted (keys: lab-encrypted.sh)" ctl rtr "mode encrypted"
+lab_check "back to mode clear" ctl rtr "mode clear"
 lab_check "namespaces are independent" sh -c \
 	'ip netns exec wan grep -qx "mode off" /proc/net/pdmv2/control'
 

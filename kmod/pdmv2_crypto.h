@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * pdmv2 key schedule and option sealing (docs/PROTOCOL.md section 5).
+ *
+ * Like pdmv2_core.c this compiles unchanged in the module and in the
+ * user-space harness. The primitives come from a backend: the module's is
+ * pdmv2_crypto_kernel.c (HMAC-SHA256 through the crypto API, the AES
+ * library), the harness's kmod/test/crypto_openssl.c. What is built here on
+ * top of them (HKDF, the labels and contexts, GCM with a 12-octet tag over
+ * one metrics block) is the code both run, so the vectors check the module's
+ * own derivation and sealing.
+ *
+ * GCM is composed here because the AES-GCM library (lib/crypto/aesgcm.c)
+ * only exists from Linux 6.2, and the crypto API's gcm(aes) allocates in
+ * setkey (ghash-generic), which a per-flow key set in softirq cannot do.
+ * The composition is the one aesgcm.c uses: the AES library for the block
+ * cipher and a constant-time GF(2^128) multiply for GHASH.
+ */
+#ifndef PDMV2_CRYPTO_H
+#define PDMV2_CRYPTO_H
+
+#include "pdmv2_core.h"
+
+#define PDMV2_AEAD_AES_128_GCM	0x0001	/* HPKE registry numbers */
+#define PDMV2_AEAD_AES_256_GCM	0x0002
+
+#define PDMV2_SECRET_LEN	32	/* PMS, SGS, CS(P), HS(h) */
+#define PDMV2_HASH_LEN		32
+#define PDMV2_STK_MAX_LEN	32
+#define PDMV2_NONCE_LEN		12
+#define PDMV2_GCM_BLOCK		16
+
+#define PDMV2_LABEL_SGS		"pdmv2 v1 sgs"
+#define PDMV2_LABEL_CS		"pdmv2 v1 cs"
+#define PDMV2_LABEL_HS		"pdmv2 v1 hs"
+#define PDMV2_LABEL_STK		"pdmv2 v1 stk"
+
+/* STK context: u16 aead, u16 epoch, src, dst, u16 sport, u16 dport, u8 proto */
+#define PDMV2_STK_CONTEXT_LEN	(2 + 2 + 16 + 16 + 2 + 2 + 1)
+#define PDMV2_EPOCH_MAX		0x0fff
+
+/* ---- backend: supplied by the module and by the test harness --------- */
+
+struct pdmv2_hmac_part {
+	const u8 *data;
+	size_t len;
+};
+
+/* HMAC-SHA256(@key, concatenation of @parts); 0 or a negative errno. */
+int pdmv2_hmac_sha256(const u8 *key, size_t key_len,
+		      const struct pdmv2_hmac_part *parts, unsigned int n,
+		      u8 out[PDMV2_HASH_LEN]);
+
+/*
+ * AES block cipher, encryption direction only. struct pdmv2_aes is the
+ * backend's expanded key (the module: struct crypto_aes_ctx).
+ */
+struct pdmv2_aes;
+int pdmv2_aes_expand(struct pdmv2_aes *aes, const u8 *key, unsigned int len);
+void pdmv2_aes_encrypt(const struct pdmv2_aes *aes, u8 out[PDMV2_GCM_BLOCK],
+		       const u8 in[PDMV2_GCM_BLOCK]);
+void pdmv2_aes_wipe(struct pdmv2_aes *aes);
+
+/* ---- key schedule ------------------------------------------------------- */
+
+/* Key length of a data-path AEAD, 0 when it is not one (BAD_AEAD). */
+unsigned int pdmv2_aead_key_len(u16 aead_id);
+
+/* Epoch = (generation mod 16) << 8 | rekey (PROTOCOL.md section 5.3) */
+static inline u16 pdmv2_epoch_make(u32 generation, u8 rekey)
+{
+	return (u16)((generation & 0xf) << 8 | rekey);
+}
+
+static inline u8 pdmv2_epoch_gen4(u16 epoch)
+{
+	return (epoch >> 8) & 0xf;
+}
+
+/* PRK = HKDF-Extract-SHA256(salt = empty, @parent) */
+int pdmv2_kdf_extract(const u8 *parent, size_t parent_len,
+		      u8 prk[PDMV2_HASH_LEN]);
+
+/*
+ * OKM = HKDF-Expand-SHA256(@prk, @label || 0x00 || @context, @len), for
+ * @len up to 32 octets (every key of the schedule is at most 32).
+ */
+int pdmv2_kdf_expand(const u8 prk[PDMV2_HASH_LEN], const char *label,
+		     const u8 *context, size_t context_len, u8 *out,
+		     size_t len);
+
+/* KDF(parent, label, context, len) = Expand(Extract(parent), ...) */
+int pdmv2_kdf(const u8 *parent, size_t parent_len, const char *label,
+	      const u8 *context, size_t context_len, u8 *out, size_t len);
+
+int pdmv2_sgs(const u8 pms[PDMV2_SECRET_LEN], u32 generation,
+	      u8 sgs[PDMV2_SECRET_LEN]);
+/* PDMV2_ERR_BAD_PREFIX when the prefix has host bits set or plen > 128 */
+int pdmv2_cs(const u8 sgs[PDMV2_SECRET_LEN], const u8 prefix[16],
+	     unsigned int plen, u8 cs[PDMV2_SECRET_LEN]);
+int pdmv2_hs(const u8 cs[PDMV2_SECRET_LEN], const u8 host[16],
+	     u8 hs[PDMV2_SECRET_LEN]);
+
+/* 5-tuple in the sender's direction, ports in host order */
+struct pdmv2_tuple {
+	u8 src[16];
+	u8 dst[16];
+	u16 sport;
+	u16 dport;
+	u8 proto;
+};
+
+int pdmv2_stk_context(u16 aead_id, u16 epoch, const struct pdmv2_tuple *t,
+		      u8 ctx[PDMV2_STK_CONTEXT_LEN]);
+/* @stk receives pdmv2_aead_key_len(@aead_id) octets */
+int pdmv2_stk_from_hs(const u8 hs[PDMV2_SECRET_LEN], u16 aead_id,
+		      u16 epoch, const struct pdmv2_tuple *t, u8 *stk);
+/* the same, from the PRK of HS(h) (saves one HMAC when HS is cached) */
+int pdmv2_stk_from_hs_prk(const u8 hs_prk[PDMV2_HASH_LEN], u16 aead_id,
+			  u16 epoch, const struct pdmv2_tuple *t, u8 *stk);
+
+/* ---- prefixes ------------------------------------------------------------ */
+
+/* host bits zero and @plen <= 128 */
+bool pdmv2_prefix_valid(const u8 prefix[16], unsigned int plen);
+bool pdmv2_prefix_contains(const u8 prefix[16], unsigned int plen,
+			   const u8 addr[16]);
+/* one prefix contains the other */
+bool pdmv2_prefix_overlap(const u8 a[16], unsigned int alen,
+			  const u8 b[16], unsigned int blen);
+
+/* ---- AES-GCM ------------------------------------------------------------- */
+
+/* GCM state of one key: the block cipher and the hash subkey H. */
+struct pdmv2_gcm {
+	const struct pdmv2_aes *aes;	/* expanded by the caller */
+	u8 h[PDMV2_GCM_BLOCK];
+};
+
+/* H = AES-K(0^128); @aes must already be expanded. */
+void pdmv2_gcm_init(struct pdmv2_gcm *g, const struct pdmv2_aes *aes);
+void pdmv2_gcm_wipe(struct pdmv2_gcm *g);
+
+/*
+ * GCM (NIST SP 800-38D) with a 96-bit nonce, whole 16-octet tag. @in and
+ * @out may be the same buffer. Encrypt: @tag receives the tag. Decrypt:
+ * use pdmv2_gcm_open(), which releases nothing unless the tag matches.
+ */
+void pdmv2_gcm_seal(const struct pdmv2_gcm *g, const u8 nonce[12],
+		    const u8 *aad, size_t aad_len, const u8 *in, u8 *out,
+		    size_t len, u8 tag[PDMV2_GCM_BLOCK]);
+/*
+ * Compare the first @tag_len (12..16) octets of the tag in constant time;
+ * on a match decrypt @in into @out and return PDMV2_OK, otherwise
+ * PDMV2_ERR_TAG_MISMATCH with @out untouched.
+ */
+int pdmv2_gcm_open(const struct pdmv2_gcm *g, const u8 nonce[12],
+		   const u8 *aad, size_t aad_len, const u8 *in, u8 *out,
+		   size_t len, const u8 *tag, unsigned int tag_len);
+
+/* ---- the encrypted option (PROTOCOL.md section 5.4) ------------------- */
+
+/* nonce = 6 zero octets || octets 2..7 of the option */
+void pdmv2_opt_nonce(const u8 aad[PDMV2_AAD_LEN], u8 nonce[12]);
+
+/*
+ * Seal @o (epoch, psntp and the metrics) into the 36-octet option @opt.
+ * Returns the option length.
+ */
+unsigned int pdmv2_opt_seal(const struct pdmv2_gcm *g,
+			    const struct pdmv2_opt *o, u8 *opt);
+
+/*
+ * Open one encrypted option of @len octets. Returns PDMV2_OK with every
+ * field of @o set (fmt PDMV2_FMT_ENCRYPTED), an option error of section
+ * 1.6, or PDMV2_ERR_TAG_MISMATCH. @o is only written on success.
+ */
+int pdmv2_opt_open(const struct pdmv2_gcm *g, const u8 *opt, size_t len,
+		   struct pdmv2_opt *o);
+
+/* constant-time comparison: 0 when equal */
+int pdmv2_ct_memcmp(const u8 *a, const u8 *b, size_t n);
+
+/* memset that the compiler keeps (memzero_explicit in the kernel) */
+void pdmv2_wipe(void *p, size_t n);
+
+#endif /* PDMV2_CRYPTO_H */

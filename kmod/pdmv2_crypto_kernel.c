@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The module's backend for pdmv2_crypto.c: HMAC-SHA256 through the crypto
+ * API ("hmac(sha256)", a synchronous shash) and AES from the kernel's AES
+ * library. Every call runs with BHs disabled (softirq, or under a _bh
+ * lock), which makes the per-CPU transform ours for the call.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <crypto/hash.h>
+#include <linux/bottom_half.h>
+#include <linux/err.h>
+#include <linux/percpu.h>
+#include <linux/preempt.h>
+
+#include "pdmv2.h"
+
+/* setkey changes the transform: one per CPU, used with BHs off */
+static struct crypto_shash * __percpu *pdmv2_hmac_tfm;
+
+int pdmv2_hmac_sha256(const u8 *key, size_t key_len,
+		      const struct pdmv2_hmac_part *parts, unsigned int n,
+		      u8 out[PDMV2_HASH_LEN])
+{
+	struct crypto_shash *tfm;
+	unsigned int i;
+	int err;
+
+	local_bh_disable();
+	tfm = *this_cpu_ptr(pdmv2_hmac_tfm);
+	err = crypto_shash_setkey(tfm, key, key_len);
+	if (!err) {
+		SHASH_DESC_ON_STACK(desc, tfm);
+
+		desc->tfm = tfm;
+		err = crypto_shash_init(desc);
+		for (i = 0; !err && i < n; i++)
+			err = crypto_shash_update(desc, parts[i].data,
+						  parts[i].len);
+		if (!err)
+			err = crypto_shash_final(desc, out);
+		shash_desc_zero(desc);
+	}
+	local_bh_enable();
+	return err;
+}
+
+int pdmv2_aes_expand(struct pdmv2_aes *aes, const u8 *key, unsigned int len)
+{
+	return aes_expandkey(&aes->ctx, key, len);
+}
+
+void pdmv2_aes_encrypt(const struct pdmv2_aes *aes, u8 out[PDMV2_GCM_BLOCK],
+		       const u8 in[PDMV2_GCM_BLOCK])
+{
+	aes_encrypt(&aes->ctx, out, in);
+}
+
+void pdmv2_aes_wipe(struct pdmv2_aes *aes)
+{
+	memzero_explicit(aes, sizeof(*aes));
+}
+
+void pdmv2_crypto_exit(void)
+{
+	int cpu;
+
+	if (!pdmv2_hmac_tfm)
+		return;
+	for_each_possible_cpu(cpu) {
+		struct crypto_shash *tfm = *per_cpu_ptr(pdmv2_hmac_tfm, cpu);
+
+		if (!IS_ERR_OR_NULL(tfm))
+			crypto_free_shash(tfm);	/* zeroes the key */
+	}
+	free_percpu(pdmv2_hmac_tfm);
+	pdmv2_hmac_tfm = NULL;
+}
+
+int pdmv2_crypto_init(void)
+{
+	struct crypto_shash *tfm;
+	int cpu;
+
+	pdmv2_hmac_tfm = alloc_percpu(struct crypto_shash *);
+	if (!pdmv2_hmac_tfm)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu) {
+		tfm = crypto_alloc_shash("hmac(sha256)", 0, 0);
+		if (IS_ERR(tfm)) {
+			pr_err("hmac(sha256) unavailable (%ld)\n",
+			       PTR_ERR(tfm));
+			pdmv2_crypto_exit();
+			return PTR_ERR(tfm);
+		}
+		*per_cpu_ptr(pdmv2_hmac_tfm, cpu) = tfm;
+	}
+	return 0;
+}

@@ -1,0 +1,798 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pdmv2 key store and per-flow keys (docs/PROTOCOL.md section 5, docs/kmod.md
+ * "Keys").
+ *
+ * The store holds, per pairing, the client-prefix secrets CS(P) of one or
+ * more generations (as their HKDF PRKs), the pairing's peer prefixes and
+ * its active generation. A control write edits a private copy, which is
+ * checked and published whole with RCU; the copy it replaces is wiped and
+ * freed after a grace period, and every flow key derived from it is wiped
+ * too. A flow derives its Session Temporary Key once per epoch: longest
+ * match of the client address (the source, else the destination) among the
+ * secrets, then HS(client), then STK(aead, epoch, 5-tuple).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/ctype.h>
+#include <linux/inet.h>
+#include <linux/jiffies.h>
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/random.h>
+#include <linux/rcupdate.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <net/ipv6.h>
+
+#include "pdmv2.h"
+
+struct pdmv2_keystore *pdmv2_keys_clone(const struct pdmv2_keystore *ks)
+{
+	struct pdmv2_keystore *n = kvzalloc(sizeof(*n), GFP_KERNEL);
+
+	if (n && ks)
+		memcpy(n, ks, sizeof(*n));
+	return n;
+}
+
+void pdmv2_keys_free(struct pdmv2_keystore *ks)
+{
+	if (!ks)
+		return;
+	memzero_explicit(ks, sizeof(*ks));
+	kvfree(ks);
+}
+
+/* ---- parsing ------------------------------------------------------------- */
+
+static int pdmv2_parse_pairing(const char *s, u64 *id)
+{
+	u8 b[8];
+	int i;
+
+	if (strlen(s) != 16 || hex2bin(b, s, 8))
+		return -EINVAL;
+	*id = 0;
+	for (i = 0; i < 8; i++)
+		*id = *id << 8 | b[i];
+	return 0;
+}
+
+static int pdmv2_parse_gen(const char *s, u32 *gen)
+{
+	if (!isdigit(s[0]) || kstrtou32(s, 10, gen))
+		return -EINVAL;
+	return 0;
+}
+
+static int pdmv2_parse_aead(const char *s, u16 *aead)
+{
+	if (!strcmp(s, "1"))
+		*aead = PDMV2_AEAD_AES_128_GCM;
+	else if (!strcmp(s, "2"))
+		*aead = PDMV2_AEAD_AES_256_GCM;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* "addr/len" with the host bits zero */
+static int pdmv2_parse_prefix(const char *s, struct pdmv2_prefix *p)
+{
+	const char *slash = strchr(s, '/'), *end;
+	u8 len;
+
+	if (!slash || !isdigit(slash[1]) || kstrtou8(slash + 1, 10, &len) ||
+	    len > 128)
+		return -EINVAL;
+	if (!in6_pton(s, slash - s, p->addr.s6_addr, '/', &end) ||
+	    end != slash)
+		return -EINVAL;
+	if (!pdmv2_prefix_valid(p->addr.s6_addr, len))
+		return -EINVAL;
+	p->len = len;
+	return 0;
+}
+
+/* exactly 64 hex digits */
+static int pdmv2_parse_secret(const char *s, u8 secret[PDMV2_SECRET_LEN])
+{
+	if (strlen(s) != 2 * PDMV2_SECRET_LEN ||
+	    hex2bin(secret, s, PDMV2_SECRET_LEN)) {
+		memzero_explicit(secret, PDMV2_SECRET_LEN);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- editing --------------------------------------------------------------- */
+
+static struct pdmv2_pairing *pdmv2_pairing_find(struct pdmv2_keystore *ks,
+						u64 id)
+{
+	unsigned int i;
+
+	for (i = 0; i < ks->n_pairings; i++)
+		if (ks->pairings[i].id == id)
+			return &ks->pairings[i];
+	return NULL;
+}
+
+static const struct pdmv2_pairing *
+pdmv2_pairing_lookup(const struct pdmv2_keystore *ks, u64 id)
+{
+	return pdmv2_pairing_find((struct pdmv2_keystore *)ks, id);
+}
+
+static struct pdmv2_pairing *pdmv2_pairing_get(struct pdmv2_keystore *ks,
+					       u64 id)
+{
+	struct pdmv2_pairing *p = pdmv2_pairing_find(ks, id);
+
+	if (p)
+		return p;
+	if (ks->n_pairings == PDMV2_MAX_PAIRINGS)
+		return ERR_PTR(-ENOSPC);
+	p = &ks->pairings[ks->n_pairings++];
+	memset(p, 0, sizeof(*p));
+	p->id = id;
+	return p;
+}
+
+static bool pdmv2_prefix_eq(const struct pdmv2_prefix *a,
+			    const struct pdmv2_prefix *b)
+{
+	return a->len == b->len && ipv6_addr_equal(&a->addr, &b->addr);
+}
+
+static void pdmv2_secret_remove(struct pdmv2_keystore *ks, unsigned int i)
+{
+	ks->secrets[i] = ks->secrets[--ks->n_secrets];
+	memzero_explicit(&ks->secrets[ks->n_secrets],
+			 sizeof(ks->secrets[0]));
+}
+
+/* Install CS(P) as its PRK; replaces the same (pairing, gen, prefix). */
+static int pdmv2_secret_install(struct pdmv2_keystore *ks, u64 pairing,
+				u32 gen, u16 aead,
+				const struct pdmv2_prefix *prefix,
+				const u8 cs[PDMV2_SECRET_LEN], u32 overlap)
+{
+	unsigned long retire_at = jiffies + overlap * HZ;
+	struct pdmv2_secret *s = NULL;
+	bool retiring = false;
+	struct pdmv2_pairing *p;
+	unsigned int i;
+
+	for (i = 0; i < ks->n_secrets; i++) {
+		struct pdmv2_secret *e = &ks->secrets[i];
+
+		if (e->pairing != pairing)
+			continue;
+		/* the epoch carries 4 bits: live generations stay distinct */
+		if (e->generation != gen &&
+		    (e->generation & 0xf) == (gen & 0xf))
+			return -EEXIST;
+		if (e->generation == gen && pdmv2_prefix_eq(&e->prefix, prefix))
+			s = e;
+	}
+	p = pdmv2_pairing_get(ks, pairing);
+	if (IS_ERR(p))
+		return PTR_ERR(p);
+	if (s) {
+		/* a replacement keeps its place in the rotation */
+		retiring = s->retiring;
+		retire_at = s->retire_at;
+	} else if (p->has_active && gen < p->active) {
+		/* an older generation: only for checking, during the overlap */
+		retiring = true;
+	}
+	if (!s) {
+		if (ks->n_secrets == PDMV2_MAX_SECRETS)
+			return -ENOSPC;
+		s = &ks->secrets[ks->n_secrets++];
+	}
+	memset(s, 0, sizeof(*s));
+	s->pairing = pairing;
+	s->generation = gen;
+	s->aead = aead;
+	s->prefix = *prefix;
+	s->retiring = retiring;
+	s->retire_at = retire_at;
+	return pdmv2_kdf_extract(cs, PDMV2_SECRET_LEN, s->prk) ? -EIO : 0;
+}
+
+/* key PAIRING GEN AEAD PREFIX SECRET */
+static int pdmv2_cmd_key(struct pdmv2_keystore *ks, char **argv, u32 overlap)
+{
+	struct pdmv2_prefix prefix;
+	u8 cs[PDMV2_SECRET_LEN];
+	u64 pairing;
+	u16 aead;
+	u32 gen;
+	int err;
+
+	if (pdmv2_parse_pairing(argv[1], &pairing) ||
+	    pdmv2_parse_gen(argv[2], &gen) ||
+	    pdmv2_parse_aead(argv[3], &aead) ||
+	    pdmv2_parse_prefix(argv[4], &prefix))
+		return -EINVAL;
+	err = pdmv2_parse_secret(argv[5], cs);
+	if (!err)
+		err = pdmv2_secret_install(ks, pairing, gen, aead, &prefix, cs,
+					   overlap);
+	memzero_explicit(cs, sizeof(cs));
+	return err;
+}
+
+/* sgs PAIRING GEN AEAD SECRET PREFIX...: CS(P) derived here, SGS not kept */
+static int pdmv2_cmd_sgs(struct pdmv2_keystore *ks, char **argv, int argc,
+			 u32 overlap)
+{
+	u8 sgs[PDMV2_SECRET_LEN], cs[PDMV2_SECRET_LEN];
+	struct pdmv2_prefix prefix;
+	u64 pairing;
+	u16 aead;
+	u32 gen;
+	int i, err;
+
+	if (argc < 6 || pdmv2_parse_pairing(argv[1], &pairing) ||
+	    pdmv2_parse_gen(argv[2], &gen) ||
+	    pdmv2_parse_aead(argv[3], &aead))
+		return -EINVAL;
+	err = pdmv2_parse_secret(argv[4], sgs);
+	for (i = 5; !err && i < argc; i++) {
+		err = pdmv2_parse_prefix(argv[i], &prefix);
+		if (!err)
+			err = pdmv2_cs(sgs, prefix.addr.s6_addr, prefix.len,
+				       cs) ? -EIO : 0;
+		if (!err)
+			err = pdmv2_secret_install(ks, pairing, gen, aead,
+						   &prefix, cs, overlap);
+	}
+	memzero_explicit(cs, sizeof(cs));
+	memzero_explicit(sgs, sizeof(sgs));
+	return err;
+}
+
+/*
+ * active PAIRING GEN: emit with GEN from now on. Generations only move
+ * forward; the older ones stay for @overlap seconds (ingress checks,
+ * analyzers' late packets) and are then wiped by pdmv2_keys_retire().
+ */
+static int pdmv2_cmd_active(struct pdmv2_keystore *ks, char **argv,
+			    u32 overlap)
+{
+	struct pdmv2_pairing *p;
+	bool have = false;
+	unsigned int i;
+	u64 pairing;
+	u32 gen;
+
+	if (pdmv2_parse_pairing(argv[1], &pairing) ||
+	    pdmv2_parse_gen(argv[2], &gen))
+		return -EINVAL;
+	p = pdmv2_pairing_find(ks, pairing);
+	for (i = 0; p && i < ks->n_secrets; i++)
+		if (ks->secrets[i].pairing == pairing &&
+		    ks->secrets[i].generation == gen)
+			have = true;
+	if (!have)
+		return -ENOKEY;
+	if (p->has_active && gen < p->active)
+		return -ESTALE;
+	p->active = gen;
+	p->has_active = true;
+	for (i = 0; i < ks->n_secrets;) {
+		struct pdmv2_secret *s = &ks->secrets[i];
+
+		if (s->pairing != pairing || s->generation >= gen) {
+			s->retiring = false;
+			i++;
+		} else if (!overlap) {
+			pdmv2_secret_remove(ks, i);
+		} else {
+			if (!s->retiring)
+				s->retire_at = jiffies + overlap * HZ;
+			s->retiring = true;
+			i++;
+		}
+	}
+	return 0;
+}
+
+/* unkey PAIRING GEN: remove that generation (idempotent) */
+static int pdmv2_cmd_unkey(struct pdmv2_keystore *ks, char **argv)
+{
+	struct pdmv2_pairing *p;
+	unsigned int i;
+	u64 pairing;
+	u32 gen;
+
+	if (pdmv2_parse_pairing(argv[1], &pairing) ||
+	    pdmv2_parse_gen(argv[2], &gen))
+		return -EINVAL;
+	for (i = 0; i < ks->n_secrets;) {
+		if (ks->secrets[i].pairing == pairing &&
+		    ks->secrets[i].generation == gen)
+			pdmv2_secret_remove(ks, i);
+		else
+			i++;
+	}
+	p = pdmv2_pairing_find(ks, pairing);
+	if (p && p->has_active && p->active == gen)
+		p->has_active = false;
+	return 0;
+}
+
+/* peer / unpeer PAIRING PREFIX */
+static int pdmv2_cmd_peer(struct pdmv2_keystore *ks, char **argv, bool add)
+{
+	struct pdmv2_prefix prefix;
+	struct pdmv2_pairing *p;
+	unsigned int i;
+	u64 pairing;
+
+	if (pdmv2_parse_pairing(argv[1], &pairing) ||
+	    pdmv2_parse_prefix(argv[2], &prefix))
+		return -EINVAL;
+	p = add ? pdmv2_pairing_get(ks, pairing) :
+		  pdmv2_pairing_find(ks, pairing);
+	if (IS_ERR(p))
+		return PTR_ERR(p);
+	if (!p)
+		return 0;
+	for (i = 0; i < p->n_peers; i++)
+		if (pdmv2_prefix_eq(&p->peers[i], &prefix))
+			break;
+	if (!add) {
+		if (i < p->n_peers)
+			p->peers[i] = p->peers[--p->n_peers];
+		return 0;
+	}
+	if (i < p->n_peers)
+		return 0;
+	if (p->n_peers == PDMV2_MAX_PEERS)
+		return -ENOSPC;
+	p->peers[p->n_peers++] = prefix;
+	return 0;
+}
+
+/* drop pairings that hold nothing any more */
+static void pdmv2_pairings_compact(struct pdmv2_keystore *ks)
+{
+	unsigned int i, j;
+	bool used;
+
+	for (i = 0; i < ks->n_pairings;) {
+		struct pdmv2_pairing *p = &ks->pairings[i];
+
+		used = p->n_peers > 0;
+		for (j = 0; !used && j < ks->n_secrets; j++)
+			used = ks->secrets[j].pairing == p->id;
+		if (used) {
+			i++;
+			continue;
+		}
+		*p = ks->pairings[--ks->n_pairings];
+		memset(&ks->pairings[ks->n_pairings], 0, sizeof(*p));
+	}
+}
+
+/*
+ * Apply one key command (@argv[0] is the command word) to the private
+ * copy @ks. Returns -ENOENT when the word is not a key command.
+ */
+int pdmv2_keys_command(struct pdmv2_keystore *ks, char **argv, int argc,
+		       u32 key_overlap)
+{
+	const char *cmd = argv[0];
+	int err;
+
+	if (!strcmp(cmd, "keyflush")) {
+		if (argc != 1)
+			return -EINVAL;
+		memzero_explicit(ks->secrets, sizeof(ks->secrets));
+		memset(ks->pairings, 0, sizeof(ks->pairings));
+		ks->n_secrets = 0;
+		ks->n_pairings = 0;
+		return 0;
+	}
+	if (!strcmp(cmd, "key"))
+		err = argc == 6 ? pdmv2_cmd_key(ks, argv, key_overlap) :
+				  -EINVAL;
+	else if (!strcmp(cmd, "sgs"))
+		err = pdmv2_cmd_sgs(ks, argv, argc, key_overlap);
+	else if (!strcmp(cmd, "active"))
+		err = argc == 3 ? pdmv2_cmd_active(ks, argv, key_overlap) :
+				  -EINVAL;
+	else if (!strcmp(cmd, "unkey"))
+		err = argc == 3 ? pdmv2_cmd_unkey(ks, argv) : -EINVAL;
+	else if (!strcmp(cmd, "peer") || !strcmp(cmd, "unpeer"))
+		err = argc == 3 ? pdmv2_cmd_peer(ks, argv, cmd[0] == 'p') :
+				  -EINVAL;
+	else
+		return -ENOENT;
+	if (!err)
+		pdmv2_pairings_compact(ks);
+	return err;
+}
+
+static bool pdmv2_peers_overlap(const struct pdmv2_pairing *a,
+				const struct pdmv2_pairing *b)
+{
+	unsigned int i, j;
+
+	if (!a->n_peers || !b->n_peers)
+		return true;
+	for (i = 0; i < a->n_peers; i++)
+		for (j = 0; j < b->n_peers; j++)
+			if (pdmv2_prefix_overlap(a->peers[i].addr.s6_addr,
+						 a->peers[i].len,
+						 b->peers[j].addr.s6_addr,
+						 b->peers[j].len))
+				return true;
+	return false;
+}
+
+/*
+ * Two pairings may not both claim one flow: their client prefixes overlap
+ * and so do their peers (a pairing without peers matches every peer).
+ */
+int pdmv2_keys_validate(const struct pdmv2_keystore *ks)
+{
+	const struct pdmv2_pairing *pa, *pb;
+	const struct pdmv2_secret *a, *b;
+	unsigned int i, j;
+
+	for (i = 0; i < ks->n_secrets; i++) {
+		a = &ks->secrets[i];
+		for (j = i + 1; j < ks->n_secrets; j++) {
+			b = &ks->secrets[j];
+			if (a->pairing == b->pairing ||
+			    !pdmv2_prefix_overlap(a->prefix.addr.s6_addr,
+						  a->prefix.len,
+						  b->prefix.addr.s6_addr,
+						  b->prefix.len))
+				continue;
+			pa = pdmv2_pairing_lookup(ks, a->pairing);
+			pb = pdmv2_pairing_lookup(ks, b->pairing);
+			if (pa && pb && pdmv2_peers_overlap(pa, pb))
+				return -EEXIST;
+		}
+	}
+	return 0;
+}
+
+static bool pdmv2_secret_in(const struct pdmv2_keystore *ks,
+			    const struct pdmv2_secret *s)
+{
+	unsigned int i;
+
+	for (i = 0; ks && i < ks->n_secrets; i++)
+		if (ks->secrets[i].pairing == s->pairing &&
+		    ks->secrets[i].generation == s->generation &&
+		    pdmv2_prefix_eq(&ks->secrets[i].prefix, &s->prefix) &&
+		    !memcmp(ks->secrets[i].prk, s->prk, sizeof(s->prk)))
+			return true;
+	return false;
+}
+
+/*
+ * Make @ks (or nothing, when NULL) the store; caller holds cfg_lock, in
+ * process context. The old store and every flow key derived from it are
+ * wiped before this returns.
+ */
+void pdmv2_keys_publish(struct pdmv2_net *pn, struct pdmv2_keystore *ks)
+{
+	struct pdmv2_keystore *old;
+	unsigned int i, gone = 0, added = 0;
+
+	old = rcu_dereference_protected(pn->keys,
+					lockdep_is_held(&pn->cfg_lock));
+	if (ks && !ks->n_secrets && !ks->n_pairings) {
+		pdmv2_keys_free(ks);
+		ks = NULL;
+	}
+	if (ks) {
+		ks->version = ++pn->keys_version;
+		for (i = 0; i < ks->n_secrets; i++)
+			added += !pdmv2_secret_in(old, &ks->secrets[i]);
+	}
+	for (i = 0; old && i < old->n_secrets; i++)
+		gone += !pdmv2_secret_in(ks, &old->secrets[i]);
+	rcu_assign_pointer(pn->keys, ks);
+	synchronize_rcu();
+	pdmv2_flows_wipe_keys(pn, ks ? ks->version : 0);
+	pdmv2_keys_free(old);
+	pdmv2_stat_add(pn, PDMV2_STAT_SECRETS_INSTALLED, added);
+	pdmv2_stat_add(pn, PDMV2_STAT_SECRETS_WIPED, gone);
+}
+
+/* expiry work: wipe generations whose overlap has ended */
+void pdmv2_keys_retire(struct pdmv2_net *pn)
+{
+	struct pdmv2_keystore *ks, *n;
+	unsigned int i;
+	bool due = false;
+
+	mutex_lock(&pn->cfg_lock);
+	ks = rcu_dereference_protected(pn->keys,
+				       lockdep_is_held(&pn->cfg_lock));
+	for (i = 0; ks && i < ks->n_secrets; i++)
+		if (ks->secrets[i].retiring &&
+		    time_after_eq(jiffies, ks->secrets[i].retire_at))
+			due = true;
+	if (due) {
+		n = pdmv2_keys_clone(ks);
+		if (n) {
+			for (i = 0; i < n->n_secrets;) {
+				if (n->secrets[i].retiring &&
+				    time_after_eq(jiffies,
+						  n->secrets[i].retire_at))
+					pdmv2_secret_remove(n, i);
+				else
+					i++;
+			}
+			pdmv2_pairings_compact(n);
+			pdmv2_keys_publish(pn, n);
+		}
+	}
+	mutex_unlock(&pn->cfg_lock);
+}
+
+void pdmv2_keys_destroy(struct pdmv2_net *pn)
+{
+	pdmv2_keys_free(rcu_dereference_protected(pn->keys, true));
+	RCU_INIT_POINTER(pn->keys, NULL);
+}
+
+/* ---- per-flow keys ------------------------------------------------------- */
+
+void pdmv2_flow_key_wipe(struct pdmv2_flow_key_state *k)
+{
+	memzero_explicit(k->stk, sizeof(k->stk));
+	k->ks_version = 0;
+	k->aead = 0;
+}
+
+static void pdmv2_tuple_from(struct pdmv2_tuple *t,
+			     const struct pdmv2_flow_key *key, bool reverse)
+{
+	memcpy(t->src, (reverse ? &key->daddr : &key->saddr)->s6_addr, 16);
+	memcpy(t->dst, (reverse ? &key->saddr : &key->daddr)->s6_addr, 16);
+	t->sport = reverse ? key->dport : key->sport;
+	t->dport = reverse ? key->sport : key->dport;
+	t->proto = key->proto;
+}
+
+static bool pdmv2_peer_ok(const struct pdmv2_pairing *p, const u8 *other)
+{
+	unsigned int i;
+
+	if (!p->n_peers)
+		return true;
+	for (i = 0; i < p->n_peers; i++)
+		if (pdmv2_prefix_contains(p->peers[i].addr.s6_addr,
+					  p->peers[i].len, other))
+			return true;
+	return false;
+}
+
+/*
+ * The secret for a flow in direction @t: for sending (@tx), the active
+ * generation of its pairing; for checking a received option, the newest
+ * live generation whose low four bits are @gen4. The client is the source
+ * if a secret's prefix contains it, else the destination.
+ */
+static const struct pdmv2_secret *
+pdmv2_secret_for(const struct pdmv2_keystore *ks, const struct pdmv2_tuple *t,
+		 bool tx, u8 gen4, const u8 **client)
+{
+	const struct pdmv2_secret *best = NULL, *s;
+	const struct pdmv2_pairing *p;
+	unsigned int side, i;
+	const u8 *c, *o;
+
+	for (side = 0; side < 2 && !best; side++) {
+		c = side ? t->dst : t->src;
+		o = side ? t->src : t->dst;
+		for (i = 0; i < ks->n_secrets; i++) {
+			s = &ks->secrets[i];
+			p = pdmv2_pairing_lookup(ks, s->pairing);
+			if (!p)
+				continue;
+			if (tx ? !p->has_active || s->generation != p->active :
+				 (s->generation & 0xf) != gen4)
+				continue;
+			if (!pdmv2_prefix_contains(s->prefix.addr.s6_addr,
+						   s->prefix.len, c) ||
+			    !pdmv2_peer_ok(p, o))
+				continue;
+			if (!best || s->prefix.len > best->prefix.len ||
+			    (s->prefix.len == best->prefix.len &&
+			     s->generation > best->generation))
+				best = s;
+		}
+		if (best)
+			*client = c;
+	}
+	return best;
+}
+
+static int pdmv2_derive(struct pdmv2_net *pn, const struct pdmv2_secret *s,
+			const u8 *client, const struct pdmv2_tuple *t,
+			struct pdmv2_flow_key_state *k)
+{
+	u8 hs[PDMV2_SECRET_LEN];
+	int err;
+
+	err = pdmv2_kdf_expand(s->prk, PDMV2_LABEL_HS, client, 16, hs,
+			       sizeof(hs));
+	if (!err)
+		err = pdmv2_stk_from_hs(hs, s->aead, k->epoch, t, k->stk);
+	memzero_explicit(hs, sizeof(hs));
+	if (err) {
+		pdmv2_flow_key_wipe(k);
+		return -EIO;
+	}
+	k->aead = s->aead;
+	pdmv2_stat_inc(pn, PDMV2_STAT_KEYS_DERIVED);
+	return 0;
+}
+
+/*
+ * Make flow->tx the key for sending PSNTP @psntp; flow lock held, in an RCU
+ * read-side section. -ENOKEY: no secret for the flow (or only an older
+ * generation than the flow already used); -ESTALE: the flow has used all
+ * 256 epochs of this generation.
+ */
+int pdmv2_flow_tx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
+		      u32 psntp)
+{
+	const struct pdmv2_keystore *ks = rcu_dereference(pn->keys);
+	struct pdmv2_flow_key_state *k = &flow->tx;
+	const struct pdmv2_secret *s;
+	struct pdmv2_tuple t;
+	const u8 *client;
+	bool rekey;
+
+	if (!ks) {
+		if (k->ks_version)
+			pdmv2_flow_key_wipe(k);
+		return -ENOKEY;
+	}
+	rekey = k->started &&
+		psntp - k->psn_first >= READ_ONCE(pn->cfg.rekey_packets);
+	if (k->ks_version == ks->version && !rekey) {
+		if (k->aead)
+			return 0;
+		return k->exhausted ? -ESTALE : -ENOKEY;
+	}
+
+	pdmv2_tuple_from(&t, &flow->key, false);
+	s = pdmv2_secret_for(ks, &t, true, 0, &client);
+	if (!s || (k->started && (s32)(s->generation - k->generation) < 0)) {
+		pdmv2_flow_key_wipe(k);
+		k->ks_version = ks->version;
+		return -ENOKEY;
+	}
+	if (!k->started || s->generation != k->generation) {
+		/* a fresh start: random rekey count, range from this PSN */
+		k->generation = s->generation;
+		k->epoch = pdmv2_epoch_make(s->generation,
+					    get_random_u32() & 0xff);
+		k->rekeys = 0;
+		k->exhausted = 0;
+		k->psn_first = psntp;
+		k->started = 1;
+	} else if (rekey) {
+		if (k->rekeys == U8_MAX) {
+			pdmv2_flow_key_wipe(k);
+			k->ks_version = ks->version;
+			k->exhausted = 1;
+			return -ESTALE;
+		}
+		k->rekeys++;
+		k->epoch = (k->epoch & 0xf00) | ((k->epoch + 1) & 0xff);
+		k->psn_first = psntp;
+		pdmv2_stat_inc(pn, PDMV2_STAT_REKEYS);
+	}
+	/* else: the same generation again (store changed): same epoch */
+	if (pdmv2_derive(pn, s, client, &t, k))
+		return -ENOKEY;
+	k->ks_version = ks->version;
+	return 0;
+}
+
+/*
+ * Make flow->rx the sender's key for a received option of @epoch (the
+ * packet's direction is the reverse of the flow's). Flow lock held, RCU.
+ */
+int pdmv2_flow_rx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
+		      u16 epoch)
+{
+	const struct pdmv2_keystore *ks = rcu_dereference(pn->keys);
+	struct pdmv2_flow_key_state *k = &flow->rx;
+	const struct pdmv2_secret *s;
+	struct pdmv2_tuple t;
+	const u8 *client;
+
+	if (!ks)
+		return -ENOKEY;
+	if (k->ks_version == ks->version && k->epoch == epoch)
+		return k->aead ? 0 : -ENOKEY;
+	pdmv2_flow_key_wipe(k);
+	k->epoch = epoch;
+	k->ks_version = ks->version;
+	pdmv2_tuple_from(&t, &flow->key, true);
+	s = pdmv2_secret_for(ks, &t, false, pdmv2_epoch_gen4(epoch), &client);
+	if (!s)
+		return -ENOKEY;
+	k->generation = s->generation;
+	if (pdmv2_derive(pn, s, client, &t, k)) {
+		k->ks_version = ks->version;
+		return -ENOKEY;
+	}
+	return 0;
+}
+
+/* true when @psn is new: not seen and not older than the 64-PSN window */
+bool pdmv2_replay_check(struct pdmv2_replay *r, u32 psn)
+{
+	s32 d;
+
+	if (!r->valid) {
+		r->valid = 1;
+		r->top = psn;
+		r->bitmap = 1;
+		return true;
+	}
+	d = (s32)(psn - r->top);
+	if (d > 0) {
+		r->bitmap = d >= 64 ? 1 : r->bitmap << d | 1;
+		r->top = psn;
+		return true;
+	}
+	if (-(s64)d >= 64 || (r->bitmap & BIT_ULL(-d)))
+		return false;
+	r->bitmap |= BIT_ULL(-d);
+	return true;
+}
+
+/* /proc/net/pdmv2/keys: what is installed, never the secrets */
+void pdmv2_keys_show(struct seq_file *seq, struct pdmv2_net *pn)
+{
+	const struct pdmv2_keystore *ks;
+	const struct pdmv2_pairing *p;
+	const struct pdmv2_secret *s;
+	unsigned int i, j;
+
+	seq_puts(seq, "# pairing generation aead prefix state\n");
+	rcu_read_lock();
+	ks = rcu_dereference(pn->keys);
+	for (i = 0; ks && i < ks->n_secrets; i++) {
+		s = &ks->secrets[i];
+		p = pdmv2_pairing_lookup(ks, s->pairing);
+		seq_printf(seq, "key %016llx %u %u %pI6c/%u ", s->pairing,
+			   s->generation, s->aead, &s->prefix.addr,
+			   s->prefix.len);
+		if (s->retiring)
+			seq_printf(seq, "retiring %lus\n",
+				   time_after(s->retire_at, jiffies) ?
+				   (s->retire_at - jiffies) / HZ : 0);
+		else if (p && p->has_active && p->active == s->generation)
+			seq_puts(seq, "active\n");
+		else
+			seq_puts(seq, "standby\n");
+	}
+	for (i = 0; ks && i < ks->n_pairings; i++) {
+		p = &ks->pairings[i];
+		for (j = 0; j < p->n_peers; j++)
+			seq_printf(seq, "peer %016llx %pI6c/%u\n", p->id,
+				   &p->peers[j].addr, p->peers[j].len);
+	}
+	rcu_read_unlock();
+}
