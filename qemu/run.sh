@@ -100,7 +100,7 @@ rm -f "$ARTIFACTS"/{console.log,dmesg.txt,results.txt,summary.txt}
 # guest-side deadline a bit before the host timeout, so that a hung script is
 # killed in the guest and dmesg/artifacts still come back
 DEADLINE=$((TIMEOUT > 60 ? TIMEOUT - 20 : TIMEOUT * 2 / 3))
-CMDLINE="console=ttyS0 panic=-1 quiet mitigations=off pdmv2.run=/host/runner.sh pdmv2.deadline=$DEADLINE"
+CMDLINE="console=ttyS0 panic=-1 quiet mitigations=off slab_nomerge pdmv2.run=/host/runner.sh pdmv2.deadline=$DEADLINE"
 [ -z "$SHARE" ] || CMDLINE+=" pdmv2.share=share"
 [ -z "$SHELL_MODE" ] || CMDLINE+=" pdmv2.shell"
 [ -z "$APPEND" ] || CMDLINE+=" $APPEND"

@@ -3,22 +3,36 @@
 // the agent (docs/agent.md "Kernel control"); this is the one place that
 // writes them, so adapting to the module's final syntax is a local change.
 // Planning is pure; applying uses agent-sys.
-import { fromHex, toHex, wipe } from '../../core/src/bytes.js';
-import { parsePrefix } from '../../core/src/addr.js';
-import { clientPrefixSecret } from '../../core/src/keys.js';
 import type { DataMode, Grant, Role } from '../../core/src/enroll-messages.js';
 
 export type KernelMode = 'off' | DataMode;
 
-export interface KernelKey {
-  readonly pairing: string;
-  readonly generation: number;
-  readonly aead: number;
-  /** Client prefix P the key is CS(P) for. */
-  readonly prefix: string;
-  /** CS(P), 64 hex digits. */
-  readonly secret: string;
-}
+/**
+ * A secret for the module: CS(P) of one client prefix (client role), or the
+ * SGS with the pairing's client prefixes, from which the module derives
+ * CS(P) itself (server role; the SGS is not kept there).
+ */
+export type KernelKey =
+  | {
+      readonly kind: 'cs';
+      readonly pairing: string;
+      readonly generation: number;
+      readonly aead: number;
+      /** Client prefix P the key is CS(P) for. */
+      readonly prefix: string;
+      /** CS(P), 64 hex digits. */
+      readonly secret: string;
+    }
+  | {
+      readonly kind: 'sgs';
+      readonly pairing: string;
+      readonly generation: number;
+      readonly aead: number;
+      /** The pairing's client prefixes. */
+      readonly prefixes: readonly string[];
+      /** SGS, 64 hex digits. */
+      readonly secret: string;
+    };
 
 export interface KernelPlan {
   readonly mode: KernelMode;
@@ -51,7 +65,9 @@ export function planFromGrant(grant: Grant | null, localMode: DataMode, now: num
   const mode: DataMode = localMode === 'encrypted' ? grant.mode : localMode;
   // Clear and v1 need nothing but the mode: the flows are chosen by nftables.
   if (mode !== 'encrypted') return { mode, keys: [], active: [], peers: [] };
-  const peers = grant.pairings.flatMap((p) => p.peer_prefixes.map((prefix) => ({ pairing: p.id, prefix })));
+  const peers = grant.pairings
+    .filter((p) => p.keys.some((k) => k.secrets))
+    .flatMap((p) => p.peer_prefixes.map((prefix) => ({ pairing: p.id, prefix })));
   const keys: KernelKey[] = [];
   const active: { pairing: string; generation: number }[] = [];
   for (const p of grant.pairings) {
@@ -60,15 +76,9 @@ export function planFromGrant(grant: Grant | null, localMode: DataMode, now: num
       if (k.not_after <= now) continue;
       if (k.not_before <= now && k.generation > best) best = k.generation;
       if (k.secrets) {
-        for (const s of k.secrets) keys.push({ pairing: p.id, generation: k.generation, aead: p.aead, prefix: s.prefix, secret: s.secret });
+        for (const s of k.secrets) keys.push({ kind: 'cs', pairing: p.id, generation: k.generation, aead: p.aead, prefix: s.prefix, secret: s.secret });
       } else if (k.sgs) {
-        const sgs = fromHex(k.sgs);
-        for (const prefix of p.peer_prefixes) {
-          const cs = clientPrefixSecret(sgs, parsePrefix(prefix));
-          keys.push({ pairing: p.id, generation: k.generation, aead: p.aead, prefix, secret: toHex(cs) });
-          wipe(cs);
-        }
-        wipe(sgs);
+        keys.push({ kind: 'sgs', pairing: p.id, generation: k.generation, aead: p.aead, prefixes: p.peer_prefixes, secret: k.sgs });
       }
     }
     if (best >= 0) active.push({ pairing: p.id, generation: best });
@@ -106,7 +116,7 @@ export function kernelWrites(prev: InstalledPlan, next: KernelPlan): string[] {
   }
   const lines: string[] = [];
   if (next.mode === 'off' && prev.mode !== 'off') lines.push('mode off');
-  for (const k of next.keys) lines.push(`key ${k.pairing} ${k.generation} ${k.aead} ${k.prefix} ${k.secret}`);
+  for (const k of next.keys) lines.push(...keyLines(k));
   const peerSet = new Set(next.peers.map((p) => `${p.pairing} ${p.prefix}`));
   for (const p of next.peers) lines.push(`peer ${p.pairing} ${p.prefix}`);
   for (const a of next.active) lines.push(`active ${a.pairing} ${a.generation}`);
@@ -116,6 +126,18 @@ export function kernelWrites(prev: InstalledPlan, next: KernelPlan): string[] {
   for (const p of prev.peers) if (!peerSet.has(`${p.pairing} ${p.prefix}`)) lines.push(`unpeer ${p.pairing} ${p.prefix}`);
   if (next.mode !== 'off') lines.push(`mode ${next.mode}`);
   return batch(lines);
+}
+
+/** SGS lines carry prefixes: several lines when they would not fit one write. */
+const SGS_PREFIXES_PER_LINE = 16;
+
+function keyLines(k: KernelKey): string[] {
+  if (k.kind === 'cs') return [`key ${k.pairing} ${k.generation} ${k.aead} ${k.prefix} ${k.secret}`];
+  const out: string[] = [];
+  for (let i = 0; i < k.prefixes.length; i += SGS_PREFIXES_PER_LINE) {
+    out.push(`sgs ${k.pairing} ${k.generation} ${k.aead} ${k.secret} ${k.prefixes.slice(i, i + SGS_PREFIXES_PER_LINE).join(' ')}`);
+  }
+  return out;
 }
 
 /** Everything off and every key and peer wiped (memzero in the module), in one write. */

@@ -176,7 +176,7 @@ async function main(): Promise<void> {
     assert(nextPlanChange(clientGrant, 1500) === 3000 && nextPlanChange(clientGrant, 3500) === 4000, 'next change');
   });
 
-  await check('kernel plan: server role derives CS(P) from SGS for every client prefix', () => {
+  await check('kernel plan: server role hands the module the SGS and the client prefixes, and no peers', () => {
     const g: Grant = {
       ...base,
       role: 'server',
@@ -184,7 +184,15 @@ async function main(): Promise<void> {
       pairings: [{ id: '0123456789abcdef', aead: 2, peer_prefixes: ['2001:db8:1::/48', '2001:db8:2::/64'], keys: [{ generation: 4, not_before: 900, not_after: 4000, sgs: toHex(sgs(4)) }] }],
     };
     const p = planFromGrant(g, 'encrypted', 1500);
-    assert(eq(p.keys.map((k) => [k.prefix, k.secret, k.aead]), [['2001:db8:1::/48', cs(4, '2001:db8:1::/48'), 2], ['2001:db8:2::/64', cs(4, '2001:db8:2::/64'), 2]]), 'server keys');
+    assert(eq(p.keys.map((k) => [k.kind, k.kind === 'sgs' ? k.prefixes : [], k.secret, k.aead]), [['sgs', ['2001:db8:1::/48', '2001:db8:2::/64'], toHex(sgs(4)), 2]]), 'server keys');
+    assert(p.peers.length === 0, 'server role: the client prefixes identify the pairing, no peers');
+    const lines = kernelWrites(OFF_PLAN, p).join('').trim().split('\n');
+    assert(eq(lines, [`sgs 0123456789abcdef 4 2 ${toHex(sgs(4))} 2001:db8:1::/48 2001:db8:2::/64`, 'active 0123456789abcdef 4', 'mode encrypted']), `server lines: ${JSON.stringify(lines)}`);
+    const wide: Grant = { ...g, pairings: [{ ...g.pairings[0]!, peer_prefixes: Array.from({ length: 20 }, (_, i) => `2001:db8:${(i + 1).toString(16)}::/48`) }] };
+    const wl = kernelWrites(OFF_PLAN, planFromGrant(wide, 'encrypted', 1500));
+    assert(wl.every((w) => w.length <= 1024), 'every write within the module limit');
+    const sgsLines = wl.join('').split('\n').filter((l) => l.startsWith('sgs '));
+    assert(sgsLines.length === 2 && sgsLines.every((l) => l.split(' ').length <= 5 + 16), 'prefixes split over two sgs lines');
   });
 
   await check('control writes: order, removals, batches within the module limit', () => {
