@@ -10,8 +10,29 @@ import { openOption, type OpenError } from '../../core/src/seal.js';
 import { decodeNanoseconds } from '../../core/src/time.js';
 import { ipv6Payload, type CapturedPacket } from './pcap.js';
 
-/** Returns the STK and AEAD for a packet's direction and epoch, or null when not authorised. */
-export type KeySource = (tuple: FiveTuple, epoch: number) => { key: Uint8Array; aeadId: number } | null;
+/** A key that may open an option: the STK and AEAD, and where it came from (for reports). */
+export interface KeyCandidate {
+  key: Uint8Array;
+  aeadId: number;
+  /** Short name of the key, e.g. "PAIRING/GENERATION". */
+  label?: string;
+  pairing?: string;
+  generation?: number;
+  /** The client address and the prefix whose CS(P) the key comes from. */
+  client?: string;
+  prefix?: string;
+}
+
+/**
+ * Returns the STK and AEAD for a packet's direction and epoch, or null when
+ * not authorised. A list is tried in order and the first key whose tag
+ * checks opens the option (several generations can share an epoch's
+ * generation nibble in an analyzer's keys); an empty list is "no key".
+ */
+export type KeySource = (tuple: FiveTuple, epoch: number) => KeyCandidate | readonly KeyCandidate[] | null;
+
+/** Outcome of opening an encrypted option, when a key source was given. */
+export type Decryption = 'ok' | 'TAG_MISMATCH' | 'NO_KEY' | OpenError;
 
 export interface PdmRecord {
   index: number;
@@ -27,6 +48,14 @@ export interface PdmRecord {
   /** Deltas in nanoseconds, for options that carry them in clear or once opened. */
   deltaTlrNs: number | null;
   deltaTlsNs: number | null;
+  /**
+   * Only for encrypted options and only when decodeCapture had a key source:
+   * 'ok' (tag checked, `option` holds the opened fields), 'TAG_MISMATCH',
+   * 'NO_KEY', or another opening error (same as `error`).
+   */
+  decryption?: Decryption;
+  /** The label of the key that opened the option, or of the first one tried. */
+  key?: string;
 }
 
 function record(p: CapturedPacket, t: FiveTuple): PdmRecord {
@@ -43,6 +72,28 @@ function record(p: CapturedPacket, t: FiveTuple): PdmRecord {
     deltaTlrNs: null,
     deltaTlsNs: null,
   };
+}
+
+function openWith(r: PdmRecord, found: KeyCandidate | readonly KeyCandidate[] | null, option: Uint8Array): void {
+  const list: readonly KeyCandidate[] = found === null ? [] : 'key' in found ? [found as KeyCandidate] : (found as readonly KeyCandidate[]);
+  let error: OpenError | 'NO_KEY' = 'NO_KEY';
+  for (const k of list) {
+    const opened = openOption(k.key, k.aeadId, option);
+    if (opened.ok) {
+      r.option = opened.value;
+      r.decryption = 'ok';
+      if (k.label !== undefined) r.key = k.label;
+      return;
+    }
+    if (error === 'NO_KEY') {
+      error = opened.error;
+      if (k.label !== undefined) r.key = k.label;
+    }
+    // Only a tag mismatch is worth trying the next key for; anything else is the option's fault.
+    if (opened.error !== 'TAG_MISMATCH') break;
+  }
+  r.error = error;
+  r.decryption = error;
 }
 
 /** Every IPv6 packet with a 5-tuple, whether or not it carries a PDM option. */
@@ -62,13 +113,10 @@ export function decodeCapture(packets: CapturedPacket[], keys?: KeySource): PdmR
         r.error = d.error;
       } else if (d.value.format === 'pdmv2-encrypted') {
         r.option = d.value;
-        const k = keys ? keys(parsed.value.fiveTuple, d.value.epoch) : null;
-        if (!k) {
+        if (!keys) {
           r.error = 'NO_KEY';
         } else {
-          const opened = openOption(k.key, k.aeadId, bytes);
-          if (opened.ok) r.option = opened.value;
-          else r.error = opened.error;
+          openWith(r, keys(parsed.value.fiveTuple, d.value.epoch), bytes);
         }
       } else {
         r.option = d.value;
@@ -91,10 +139,15 @@ export function formatRecord(r: PdmRecord): string {
   if (!r.option && !r.error) return `${head} no-pdm`;
   if (r.error && (!r.option || r.option.format === 'pdmv2-encrypted')) {
     const o = r.option;
-    return `${head} ${o ? `${o.format} epoch=${o.epoch} psntp=${o.psntp}` : 'pdm'} error=${r.error}`;
+    const key = r.key !== undefined ? ` key=${r.key}` : '';
+    return `${head} ${o ? `${o.format} epoch=${o.epoch} psntp=${o.psntp}` : 'pdm'} error=${r.error}${key}`;
   }
   const o = r.option!;
   const deltas = `dtlr=${r.deltaTlrNs?.toFixed(3)}ns dtls=${r.deltaTlsNs?.toFixed(3)}ns`;
+  if (r.decryption === 'ok' && o.format === 'pdmv2-clear') {
+    const key = r.key !== undefined ? ` key=${r.key}` : '';
+    return `${head} pdmv2-encrypted epoch=${o.epoch} psntp=${o.psntp} tag=ok${key} psnlr=${o.psnlr} gp=${o.globalPointer} ${deltas}`;
+  }
   switch (o.format) {
     case 'pdm-v1':
       return `${head} pdm-v1 psntp=${o.psntp} psnlr=${o.psnlr} ${deltas}`;
