@@ -190,14 +190,17 @@ nft_server
 mkdir -p /tmp/www
 head -c 262144 /dev/urandom >/tmp/www/blob
 lab_bg nsx wan httpd -f -p 8080 -h /tmp/www
-lab_iperf_server wan 5301
 sleep 0.5
 cap_start wan eth0 enc-wan ip6
 lab_check "ping lan -> wan" nsx lan ping -6 -c 10 -i 0.1 -W 2 "$WAN_IP"
-lab_check "UDP lan -> wan" sh -c "ip netns exec lan iperf3 -6 -u -c $WAN_IP -p 5301 \
-	-b 1M -l 600 -t 1 -J > $ARTIFACTS/iperf-udp-up.json 2>&1"
-lab_check "UDP wan -> lan (-R)" sh -c "ip netns exec lan iperf3 -6 -u -c $WAN_IP -p 5301 \
-	-b 1M -l 600 -t 1 -R -J > $ARTIFACTS/iperf-udp-down.json 2>&1"
+udp_run() { # PORT FILE [iperf3 args...]: one UDP run against its own server
+	local port=$1 f=$2; shift 2
+	lab_iperf_server wan "$port"
+	nsx lan iperf3 -6 -u -c "$WAN_IP" -p "$port" "$@" -J >"$ARTIFACTS/$f" 2>&1
+	lab_iperf_ok "$ARTIFACTS/$f" 10000
+}
+lab_check "UDP lan -> wan" udp_run 5301 iperf-udp-up.json -b 1M -l 600 -t 1
+lab_check "UDP wan -> lan (-R)" udp_run 5302 iperf-udp-down.json -b 1M -l 600 -t 1 -R
 lab_check "HTTP GET 256 KiB" nsx lan wget -q -O /tmp/blob.rx "http://[$WAN_IP]:8080/blob"
 lab_check "payload intact" cmp -s /tmp/www/blob /tmp/blob.rx
 cap_stop enc-wan
@@ -275,8 +278,8 @@ printf '{ "rekey_packets": 16, "capture": "enc-rekey-wan.pcap", "src": "%s", "ds
 # 16 PSNs x 256 epochs: a flow must stop before any epoch comes back
 ctl rtr "rekey_packets 2"
 ex0=$(st rtr skip_rekey_exhausted)
-lab_check "UDP 700 packets at rekey_packets 2" sh -c "ip netns exec lan iperf3 -6 -u \
-	-c $WAN_IP -p 5301 -b 2M -l 200 -k 700 -J > $ARTIFACTS/iperf-exhaust.json 2>&1"
+lab_check "UDP 700 packets at rekey_packets 2" udp_run 5303 iperf-exhaust.json \
+	-b 2M -l 200 -k 700
 lab_check "a flow that used all 256 epochs of a generation stops emitting" \
 	sh -c "[ \$(ip netns exec rtr awk '\$1 == \"skip_rekey_exhausted\" { print \$2 }' \
 		/proc/net/pdmv2/stats) -gt $ex0 ]"
