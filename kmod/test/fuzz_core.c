@@ -8,20 +8,9 @@
  * Input: octet 0 selects the option format and strictness, the rest is the
  * data (an option, a header and a packet all at once).
  */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "../pdmv2_core.h"
-
-#define FUZZ_ASSERT(c)							\
-	do {								\
-		if (!(c)) {						\
-			fprintf(stderr, "invariant failed: %s (line %d)\n", \
-				#c, __LINE__);				\
-			abort();					\
-		}							\
-	} while (0)
+#include "fuzz_driver.h"
 
 static void fuzz_option(const u8 *d, size_t n, bool strict)
 {
@@ -128,8 +117,6 @@ static void fuzz_packet(const u8 *d, size_t n, unsigned int opt_len)
 	free(buf);
 }
 
-int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
 	static const unsigned int lens[4] = {
@@ -156,19 +143,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
  * Without libFuzzer: mutate random buffers and a valid UDP packet for the
  * given number of seconds (argv[1], default 20).
  */
-#include <time.h>
-
-static unsigned long long rs = 88172645463325252ULL;
-
-static unsigned int rnd(void)
-{
-	rs ^= rs << 13;
-	rs ^= rs >> 7;
-	rs ^= rs << 17;
-	return (unsigned int)(rs >> 11);
-}
-
-int main(int argc, char **argv)
+static size_t mutate(u8 *buf, size_t size)
 {
 	static const u8 seed[] = {
 		1, 0x60, 0, 0, 0, 0, 16, 0x3c, 64,
@@ -176,32 +151,26 @@ int main(int argc, char **argv)
 		0x11, 0, 1, 4, 0, 0, 0, 0,
 		0x9c, 0x40, 0x14, 0x51, 0, 8, 0x12, 0x34,
 	};
-	long secs = argc > 1 ? atol(argv[1]) : 20;
-	time_t stop = time(NULL) + secs;
-	unsigned long long iters = 0;
-	u8 buf[512];
+	unsigned int i;
+	size_t n;
 
-	while (time(NULL) < stop) {
-		unsigned int i, k;
-		size_t n;
-
-		for (k = 0; k < 1000; k++, iters++) {
-			if (rnd() & 1) {
-				n = sizeof(seed);
-				memcpy(buf, seed, n);
-				for (i = rnd() % 8; i; i--)
-					buf[rnd() % n] = (u8)rnd();
-				if (rnd() % 4 == 0)
-					n = rnd() % n;
-			} else {
-				n = rnd() % sizeof(buf);
-				for (i = 0; i < n; i++)
-					buf[i] = (u8)rnd();
-			}
-			LLVMFuzzerTestOneInput(buf, n);
-		}
+	if (fuzz_rnd() & 1) {
+		n = sizeof(seed);
+		memcpy(buf, seed, n);
+		for (i = fuzz_rnd() % 8; i; i--)
+			buf[fuzz_rnd() % n] = (u8)fuzz_rnd();
+		if (fuzz_rnd() % 4 == 0)
+			n = fuzz_rnd() % n;
+	} else {
+		n = fuzz_rnd() % size;
+		for (i = 0; i < n; i++)
+			buf[i] = (u8)fuzz_rnd();
 	}
-	printf("fuzz: %llu iterations in %ld s, no failure\n", iters, secs);
-	return 0;
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	return fuzz_standalone(argc, argv, "", 1000, 512, mutate);
 }
 #endif

@@ -11,21 +11,11 @@
  * octets are then read as option fields, sealed under the AES-128 and the
  * AES-256 key, opened again, and opened once more with one bit flipped.
  */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "../pdmv2_crypto.h"
 #include "crypto_openssl.h"
-
-#define FUZZ_ASSERT(c)							\
-	do {								\
-		if (!(c)) {						\
-			fprintf(stderr, "invariant failed: %s (line %d)\n", \
-				#c, __LINE__);				\
-			abort();					\
-		}							\
-	} while (0)
+#include "fuzz_driver.h"
 
 static const u8 key128[16] = {
 	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
@@ -157,8 +147,6 @@ static void fuzz_seal(const u8 *d, size_t n)
 	FUZZ_ASSERT(!memcmp(&got, &sentinel, sizeof(got)));
 }
 
-int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
 	fuzz_init();
@@ -172,19 +160,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
  * Without libFuzzer: mutate the vectors' sealed option and random buffers
  * for the given number of seconds (argv[1], default 20).
  */
-#include <time.h>
-
-static unsigned long long rs = 88172645463325252ULL;
-
-static unsigned int rnd(void)
-{
-	rs ^= rs << 13;
-	rs ^= rs >> 7;
-	rs ^= rs << 17;
-	return (unsigned int)(rs >> 11);
-}
-
-int main(int argc, char **argv)
+static size_t mutate(u8 *buf, size_t size)
 {
 	/* "AES-128-GCM sealed option" of pdmv2-options.json */
 	static const u8 seed[PDMV2_OPT_LEN_ENC] = {
@@ -194,37 +170,30 @@ int main(int argc, char **argv)
 		0x6d, 0xb7, 0x0b, 0xd1, 0xd2, 0x6e, 0xe0, 0xc2,
 		0x56, 0x8e, 0x55, 0x6e,
 	};
-	long secs = argc > 1 ? atol(argv[1]) : 20;
-	time_t stop = time(NULL) + secs;
-	unsigned long long iters = 0;
-	u8 buf[64];
+	unsigned int i;
+	size_t n;
 
-	while (time(NULL) < stop) {
-		unsigned int i, k;
-		size_t n;
-
-		for (k = 0; k < 100; k++, iters++) {
-			if (rnd() % 3 == 0) {
-				n = sizeof(seed);
-				memcpy(buf, seed, n);
-				for (i = rnd() % 3; i; i--)
-					buf[rnd() % n] ^= (u8)(1 << rnd() % 8);
-				if (rnd() % 4 == 0)
-					n = rnd() % (sizeof(buf) + 1);
-			} else {
-				n = rnd() % sizeof(buf);
-				for (i = 0; i < n; i++)
-					buf[i] = (u8)rnd();
-				if (n > 2 && rnd() % 2) {
-					buf[0] = PDMV2_OPT_TYPE;
-					buf[1] = PDMV2_DLEN_ENC;
-				}
-			}
-			LLVMFuzzerTestOneInput(buf, n);
+	if (fuzz_rnd() % 3 == 0) {
+		n = sizeof(seed);
+		memcpy(buf, seed, n);
+		for (i = fuzz_rnd() % 3; i; i--)
+			buf[fuzz_rnd() % n] ^= (u8)(1 << fuzz_rnd() % 8);
+		if (fuzz_rnd() % 4 == 0)
+			n = fuzz_rnd() % (size + 1);
+	} else {
+		n = fuzz_rnd() % size;
+		for (i = 0; i < n; i++)
+			buf[i] = (u8)fuzz_rnd();
+		if (n > 2 && fuzz_rnd() % 2) {
+			buf[0] = PDMV2_OPT_TYPE;
+			buf[1] = PDMV2_DLEN_ENC;
 		}
 	}
-	printf("fuzz: crypto %llu iterations in %ld s, no failure\n", iters,
-	       secs);
-	return 0;
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	return fuzz_standalone(argc, argv, "crypto ", 100, 64, mutate);
 }
 #endif

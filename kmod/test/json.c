@@ -276,6 +276,31 @@ struct json *json_parse(const char *buf, size_t len, char *err)
 	return j;
 }
 
+struct json *json_load(const char *path, char *err, int *opened)
+{
+	struct json *root = NULL;
+	char *buf = NULL;
+	long size = -1;
+	int ok;
+	FILE *f;
+
+	snprintf(err, 128, "read error");
+	f = fopen(path, "rb");
+	ok = f && !fseek(f, 0, SEEK_END) && (size = ftell(f)) >= 0 &&
+	     !fseek(f, 0, SEEK_SET);
+	if (ok) {
+		buf = malloc((size_t)size + 1);
+		if (buf && fread(buf, 1, (size_t)size, f) == (size_t)size)
+			root = json_parse(buf, (size_t)size, err);
+	}
+	if (f)
+		fclose(f);
+	free(buf);
+	if (opened)
+		*opened = ok;
+	return root;
+}
+
 void json_free(struct json *j)
 {
 	while (j) {

@@ -30,6 +30,13 @@ struct json {
 struct json *json_parse(const char *buf, size_t len, char *err);
 void json_free(struct json *j);
 
+/*
+ * Read and parse the file @path. NULL on error, with a message in @err
+ * (>= 128 octets): "read error" or the parser's. *@opened (when not NULL)
+ * tells whether the file could be opened and sized at all.
+ */
+struct json *json_load(const char *path, char *err, int *opened);
+
 struct json *json_get(const struct json *obj, const char *key);
 size_t json_count(const struct json *arr);
 

@@ -27,48 +27,10 @@ if [ -z "$KO" ]; then
 fi
 
 MARK=0x100
-declare -A CAP_PID=()
+# cap_start/cap_stop/cap_ok/cap_none, ctl, st, stat_ge/eq/delta
+# shellcheck source=kmod/test/lab-pdmv2.sh
+. "${LAB_SHARE:-/share}/test/lab-pdmv2.sh"
 
-# Captures: tcpdump started directly (so $! is tcpdump itself) and stopped
-# with SIGTERM; a background job of a non-interactive shell ignores SIGINT.
-cap_start() { # NS IFACE NAME [filter...]
-	local ns=$1 ifc=$2 name=$3; shift 3
-	rm -f "/tmp/$name.pcap" "/tmp/$name.tcpdump.log"
-	ip netns exec "$ns" tcpdump -Z root -n -U --immediate-mode -s 256 -i "$ifc" \
-		-w "/tmp/$name.pcap" "$@" >"/tmp/$name.tcpdump.log" 2>&1 &
-	CAP_PID[$name]=$!
-	LAB_PIDS+=($!)
-	lab_wait_for 10 grep -q 'listening on' "/tmp/$name.tcpdump.log"
-}
-cap_stop() { # NAME
-	local pid=${CAP_PID[$1]:-}
-	[ -n "$pid" ] || return 1
-	sleep 0.5
-	kill -TERM "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	cp "/tmp/$1.pcap" "$ARTIFACTS/$1.pcap"
-	cat "/tmp/$1.tcpdump.log" >>"$ARTIFACTS/$1.tcpdump.log"
-}
-
-ctl() { # NS LINE...: write to /proc/net/pdmv2/control
-	local ns=$1; shift
-	printf '%s\n' "$@" | nsx "$ns" sh -c 'cat > /proc/net/pdmv2/control'
-}
-st() { # NS NAME: value of a counter
-	nsx "$1" awk -v n="$2" '$1 == n { print $2 }' /proc/net/pdmv2/stats
-}
-stat_ge() { # NS NAME MIN
-	local v
-	v=$(st "$1" "$2")
-	echo "$1 $2 = ${v:-missing} (want >= $3)"
-	[ -n "$v" ] && [ "$v" -ge "$3" ]
-}
-stat_eq() { # NS NAME VALUE
-	local v
-	v=$(st "$1" "$2")
-	echo "$1 $2 = ${v:-missing} (want $3)"
-	[ "$v" = "$3" ]
-}
 save_state() { # TAG
 	local ns
 	for ns in rtr wan; do
@@ -81,24 +43,6 @@ save_state() { # TAG
 # nft_router / nft_server: the marking rulesets, shared with lab-bench.sh
 # shellcheck source=kmod/test/lab-nft.sh
 . "${LAB_SHARE:-/share}/test/lab-nft.sh"
-
-# number of captured packets matching an extended regexp in tcpdump -v output
-cap_count() { # NAME REGEX [filter...]
-	local name=$1 re=$2; shift 2
-	tcpdump -nn -v -r "$ARTIFACTS/$name.pcap" "$@" 2>/dev/null | grep -Ec "$re"
-}
-cap_ok() { # NAME REGEX MIN [filter...]
-	local name=$1 re=$2 min=$3 n; shift 3
-	n=$(cap_count "$name" "$re" "$@")
-	echo "$name: $n packets match /$re/ (want >= $min)"
-	[ "$n" -ge "$min" ]
-}
-cap_none() { # NAME REGEX [filter...]
-	local name=$1 re=$2 n; shift 2
-	n=$(cap_count "$name" "$re" "$@")
-	echo "$name: $n packets match /$re/ (want 0)"
-	[ "$n" -eq 0 ]
-}
 
 OPT_CLEAR='opt_type 0x0f: len=22'
 OPT_V1='opt_type 0x0f: len=10'

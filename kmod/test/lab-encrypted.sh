@@ -37,65 +37,12 @@ PAIRING=00000000000000a1
 OPT_ENC='opt_type 0x0f: len=34'
 OPT_CLEAR='opt_type 0x0f: len=22'
 TRACE=/sys/kernel/tracing
-declare -A CAP_PID=()
+# cap_start/cap_stop/cap_ok/cap_none, ctl, st, stat_ge/eq/delta
+# shellcheck source=kmod/test/lab-pdmv2.sh
+. "$SHARE/test/lab-pdmv2.sh"
 
-cap_start() { # NS IFACE NAME [filter...]
-	local ns=$1 ifc=$2 name=$3; shift 3
-	rm -f "/tmp/$name.pcap" "/tmp/$name.tcpdump.log"
-	ip netns exec "$ns" tcpdump -Z root -n -U --immediate-mode -s 256 -i "$ifc" \
-		-w "/tmp/$name.pcap" "$@" >"/tmp/$name.tcpdump.log" 2>&1 &
-	CAP_PID[$name]=$!
-	LAB_PIDS+=($!)
-	lab_wait_for 10 grep -q 'listening on' "/tmp/$name.tcpdump.log"
-}
-cap_stop() { # NAME
-	local pid=${CAP_PID[$1]:-}
-	[ -n "$pid" ] || return 1
-	sleep 0.5
-	kill -TERM "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	cp "/tmp/$1.pcap" "$ARTIFACTS/$1.pcap"
-}
-cap_count() { # NAME REGEX
-	tcpdump -nn -v -r "$ARTIFACTS/$1.pcap" 2>/dev/null | grep -Ec "$2"
-}
-cap_ok() { # NAME REGEX MIN
-	local n
-	n=$(cap_count "$1" "$2")
-	echo "$1: $n packets match /$2/ (want >= $3)"
-	[ "$n" -ge "$3" ]
-}
-cap_none() { # NAME REGEX
-	local n
-	n=$(cap_count "$1" "$2")
-	echo "$1: $n packets match /$2/ (want 0)"
-	[ "$n" -eq 0 ]
-}
-ctl() { # NS LINE...
-	local ns=$1; shift
-	printf '%s\n' "$@" | nsx "$ns" sh -c 'cat > /proc/net/pdmv2/control'
-}
 ctl_file() { # NS FILE: the whole file in one write
 	nsx "$1" sh -c 'cat > /proc/net/pdmv2/control' <"$2"
-}
-st() { nsx "$1" awk -v n="$2" '$1 == n { print $2 }' /proc/net/pdmv2/stats; }
-stat_ge() { # NS NAME MIN
-	local v
-	v=$(st "$1" "$2")
-	echo "$1 $2 = ${v:-missing} (want >= $3)"
-	[ -n "$v" ] && [ "$v" -ge "$3" ]
-}
-stat_eq() { # NS NAME VALUE
-	local v
-	v=$(st "$1" "$2")
-	echo "$1 $2 = ${v:-missing} (want $3)"
-	[ "$v" = "$3" ]
-}
-stat_delta() { # NS NAME BEFORE WANT: counter grew by exactly WANT
-	local v
-	v=$(st "$1" "$2")
-	echo "$1 $2: $3 -> ${v:-missing} (want +$4)"
-	[ -n "$v" ] && [ "$((v - $3))" -eq "$4" ]
 }
 keys() { nsx "$1" cat /proc/net/pdmv2/keys; }
 save_state() { # TAG

@@ -7,87 +7,13 @@
  * usage: test_core [path/to/pdmv2-options.json]
  * Last line: "N passed, M failed"; exit status non-zero on any failure.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../pdmv2_core.h"
-#include "json.h"
-
-static unsigned int passed, failed;
-
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	printf("FAIL: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
+#include "harness.h"
 
 /* ---- helpers ---------------------------------------------------------- */
-
-/* decode hex into a fresh buffer; returns length or -1 */
-static long unhex(const char *s, u8 **out)
-{
-	size_t n = strlen(s), i;
-	u8 *b;
-
-	if (n % 2)
-		return -1;
-	b = malloc(n / 2 + 1);
-	if (!b)
-		return -1;
-	for (i = 0; i < n / 2; i++) {
-		int hi = json_hex_nibble(s[2 * i]), lo = json_hex_nibble(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0) {
-			free(b);
-			return -1;
-		}
-		b[i] = (u8)(hi << 4 | lo);
-	}
-	*out = b;
-	return (long)(n / 2);
-}
-
-static void tohex(const u8 *b, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = d[b[i] >> 4];
-		out[2 * i + 1] = d[b[i] & 15];
-	}
-	out[2 * n] = 0;
-}
-
-static const char *str(const struct json *o, const char *key)
-{
-	const struct json *j = json_get(o, key);
-
-	return j && (j->type == JSON_STRING) ? j->text : NULL;
-}
-
-static int num(const struct json *o, const char *key, unsigned long long *v)
-{
-	const struct json *j = json_get(o, key);
-	char *end;
-
-	if (!j || j->type != JSON_NUMBER)
-		return 0;
-	*v = strtoull(j->text, &end, 10);
-	return *end == 0;
-}
 
 #define LIMBS 40
 
@@ -149,67 +75,6 @@ static const char *ts_pkt_err(int err)
 	}
 }
 
-static int field_of(const struct pdmv2_opt *o, const char *name,
-		    unsigned long long *v)
-{
-	static const struct { const char *n; size_t off; int size; } map[] = {
-#define F(n, m) { n, offsetof(struct pdmv2_opt, m), \
-		  (int)sizeof(((struct pdmv2_opt *)0)->m) }
-		F("version", version), F("epoch", epoch), F("psntp", psntp),
-		F("psnlr", psnlr), F("global_pointer", global_pointer),
-		F("scale_dtlr", scale_dtlr), F("scale_dtls", scale_dtls),
-		F("delta_tlr", delta_tlr), F("delta_tls", delta_tls),
-		F("random", random), F("flag", flag),
-#undef F
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-		const u8 *p = (const u8 *)o + map[i].off;
-
-		if (strcmp(map[i].n, name))
-			continue;
-		if (map[i].size == 1)
-			*v = *p;
-		else if (map[i].size == 2)
-			*v = *(const u16 *)(const void *)p;
-		else
-			*v = *(const u32 *)(const void *)p;
-		return 1;
-	}
-	return 0;
-}
-
-static int set_field(struct pdmv2_opt *o, const char *name,
-		     unsigned long long v)
-{
-	if (!strcmp(name, "version"))
-		o->version = (u8)v;
-	else if (!strcmp(name, "epoch"))
-		o->epoch = (u16)v;
-	else if (!strcmp(name, "psntp"))
-		o->psntp = (u32)v;
-	else if (!strcmp(name, "psnlr"))
-		o->psnlr = (u32)v;
-	else if (!strcmp(name, "global_pointer"))
-		o->global_pointer = (u32)v;
-	else if (!strcmp(name, "scale_dtlr"))
-		o->scale_dtlr = (u8)v;
-	else if (!strcmp(name, "scale_dtls"))
-		o->scale_dtls = (u8)v;
-	else if (!strcmp(name, "delta_tlr"))
-		o->delta_tlr = (u16)v;
-	else if (!strcmp(name, "delta_tls"))
-		o->delta_tls = (u16)v;
-	else if (!strcmp(name, "random"))
-		o->random = (u16)v;
-	else if (!strcmp(name, "flag"))
-		o->flag = (u8)v;
-	else
-		return 0;
-	return 1;
-}
-
 /* ---- vector sections -------------------------------------------------- */
 
 static void test_options(const struct json *arr)
@@ -250,23 +115,22 @@ static void test_options(const struct json *arr)
 			unsigned long long want, got;
 
 			if (!num(fields, f->key, &want) ||
-			    !field_of(&o, f->key, &got)) {
+			    !opt_get_field(&o, f->key, &got)) {
 				check(0, "options/%s: field %s unknown", name,
 				      f->key);
 				continue;
 			}
 			check(got == want, "options/%s: %s = %llu, want %llu",
 			      name, f->key, got, want);
-			set_field(&enc, f->key, want);
+			opt_set_field(&enc, f->key, want);
 		}
 		if (o.fmt == PDMV2_FMT_CLEAR || o.fmt == PDMV2_FMT_V1) {
 			unsigned int len = pdmv2_opt_encode(&enc, out,
 							    sizeof(out));
-			char h[2 * sizeof(out) + 1];
 
-			tohex(out, len, h);
 			check(len == (unsigned int)n && !memcmp(out, bytes, len),
-			      "options/%s: encode gives %s", name, h);
+			      "options/%s: encode gives %s", name,
+			      tohex(out, len));
 		}
 		if (o.fmt == PDMV2_FMT_ENCRYPTED) {
 			pdmv2_opt_encode_aad(o.epoch, o.psntp, out);
@@ -472,7 +336,7 @@ static void test_encrypted(const struct json *arr)
 			unsigned long long v;
 
 			if (num(fields, f->key, &v))
-				set_field(&o, f->key, v);
+				opt_set_field(&o, f->key, v);
 		}
 		if (unhex(aad, &ab) == PDMV2_AAD_LEN &&
 		    unhex(pt, &pb) == PDMV2_METRICS_LEN) {
@@ -709,59 +573,45 @@ static void dump_seeds(const struct json *root, const char *dir)
 	}
 }
 
+static const struct vector_section sections[] = {
+	{ "options", test_options, "options" },
+	{ "malformed", test_malformed, "malformed" },
+	{ "time", test_time, "time" },
+	{ "headers", test_headers, "headers" },
+	{ "packets", test_packets, "packets" },
+	{ "encrypted", test_encrypted, "encrypted" },
+};
+
+static void (*const units[])(void) = {
+	unit_time, unit_metrics, unit_gp, unit_walker, unit_doh_shrink,
+};
+
 int main(int argc, char **argv)
 {
 	const char *path = argc > 1 ? argv[1] :
 			   "../../test/vectors/pdmv2-options.json";
-	struct json *root = NULL;
+	const char *seeds = seeds_dir(argc, argv, 2);
+	struct json *root;
 	char err[128];
-	FILE *f;
-	long size;
-	char *buf;
+	int opened;
 
-	f = fopen(path, "rb");
-	if (!f || fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET)) {
+	root = json_load(path, err, &opened);
+	if (!opened) {
 		printf("cannot read %s\n", path);
 		check(0, "vectors file");
 	} else {
-		buf = malloc((size_t)size + 1);
-		if (buf && fread(buf, 1, (size_t)size, f) == (size_t)size)
-			root = json_parse(buf, (size_t)size, err);
-		else
-			snprintf(err, sizeof(err), "read error");
-		free(buf);
 		check(root != NULL, "vectors: %s", root ? "" : err);
 	}
-	if (f)
-		fclose(f);
 	if (root) {
 		unsigned long long v;
 
 		check(num(root, "version", &v) && v == 1,
 		      "vectors: version 1");
-		test_options(json_get(root, "options"));
-		test_malformed(json_get(root, "malformed"));
-		test_time(json_get(root, "time"));
-		test_headers(json_get(root, "headers"));
-		test_packets(json_get(root, "packets"));
-		test_encrypted(json_get(root, "encrypted"));
-		printf("vectors: options %zu, malformed %zu, time %zu, headers %zu, packets %zu, encrypted %zu\n",
-		       json_count(json_get(root, "options")),
-		       json_count(json_get(root, "malformed")),
-		       json_count(json_get(root, "time")),
-		       json_count(json_get(root, "headers")),
-		       json_count(json_get(root, "packets")),
-		       json_count(json_get(root, "encrypted")));
-		if (argc > 3 && !strcmp(argv[2], "--seeds"))
-			dump_seeds(root, argv[3]);
+		test_sections(root, "vectors", sections,
+			      sizeof(sections) / sizeof(sections[0]));
+		if (seeds)
+			dump_seeds(root, seeds);
 		json_free(root);
 	}
-	unit_time();
-	unit_metrics();
-	unit_gp();
-	unit_walker();
-	unit_doh_shrink();
-	printf("%u passed, %u failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return run_units(units, sizeof(units) / sizeof(units[0]));
 }

@@ -23,28 +23,7 @@
 
 #include "../pdmv2_crypto.h"
 #include "crypto_openssl.h"
-#include "json.h"
-
-static unsigned int passed, failed;
-
-static void check(int ok, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	printf("FAIL: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
+#include "harness.h"
 
 /*
  * Random cases are many: each property is one check over all cases, and
@@ -72,35 +51,6 @@ static int detail(int ok, const char *fmt, ...)
 
 /* ---- helpers ---------------------------------------------------------- */
 
-/* decode hex into a fresh buffer; returns length or -1 */
-static long unhex(const char *s, u8 **out)
-{
-	size_t n, i;
-	u8 *b;
-
-	*out = NULL;
-	if (!s)
-		return -1;
-	n = strlen(s);
-	if (n % 2)
-		return -1;
-	b = malloc(n / 2 + 1);
-	if (!b)
-		return -1;
-	for (i = 0; i < n / 2; i++) {
-		int hi = json_hex_nibble(s[2 * i]);
-		int lo = json_hex_nibble(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0) {
-			free(b);
-			return -1;
-		}
-		b[i] = (u8)(hi << 4 | lo);
-	}
-	*out = b;
-	return (long)(n / 2);
-}
-
 /* hex into a fixed buffer: 1 when @s is exactly @n octets */
 static int unhex_n(const char *s, u8 *out, size_t n)
 {
@@ -112,24 +62,6 @@ static int unhex_n(const char *s, u8 *out, size_t n)
 		memcpy(out, b, n);
 	free(b);
 	return ok;
-}
-
-static const char *tohex(const u8 *b, size_t n)
-{
-	static char buf[4][2 * 128 + 1];
-	static unsigned int k;
-	static const char d[] = "0123456789abcdef";
-	char *out = buf[k++ % 4];
-	size_t i;
-
-	if (n > 128)
-		n = 128;
-	for (i = 0; i < n; i++) {
-		out[2 * i] = d[b[i] >> 4];
-		out[2 * i + 1] = d[b[i] & 15];
-	}
-	out[2 * n] = 0;
-	return out;
 }
 
 /* @got (n octets) equals the hex string @want */
@@ -153,24 +85,6 @@ static void check_hex(const u8 *got, size_t n, const char *want,
 	      "%s: got %s, want %s", what, tohex(got, n),
 	      want ? want : "(missing)");
 	free(b);
-}
-
-static const char *str(const struct json *o, const char *key)
-{
-	const struct json *j = json_get(o, key);
-
-	return j && j->type == JSON_STRING ? j->text : NULL;
-}
-
-static int num(const struct json *o, const char *key, unsigned long long *v)
-{
-	const struct json *j = json_get(o, key);
-	char *end;
-
-	if (!j || j->type != JSON_NUMBER || !*j->text)
-		return 0;
-	*v = strtoull(j->text, &end, 10);
-	return *end == 0;
 }
 
 static int addr6(const char *s, u8 a[16])
@@ -200,22 +114,9 @@ static int prefix6(const char *s, u8 a[16], unsigned int *plen)
 
 static struct json *load(const char *path)
 {
-	struct json *root = NULL;
-	char err[128] = "read error";
-	char *buf = NULL;
-	long size = -1;
-	FILE *f;
+	char err[128];
+	struct json *root = json_load(path, err, NULL);
 
-	f = fopen(path, "rb");
-	if (f && !fseek(f, 0, SEEK_END) && (size = ftell(f)) >= 0 &&
-	    !fseek(f, 0, SEEK_SET)) {
-		buf = malloc((size_t)size + 1);
-		if (buf && fread(buf, 1, (size_t)size, f) == (size_t)size)
-			root = json_parse(buf, (size_t)size, err);
-	}
-	if (f)
-		fclose(f);
-	free(buf);
 	check(root != NULL, "%s: %s", path, err);
 	return root;
 }
@@ -757,6 +658,17 @@ static void test_errors(const struct json *arr)
 	}
 }
 
+static const struct vector_section key_sections[] = {
+	{ "labels", test_labels },
+	{ "pairing", test_pairing, "pairing" },
+	{ "generations", test_generations, "generations" },
+	{ "client_secrets", test_client_secrets, "client_secrets" },
+	{ "host_secrets", test_host_secrets, "host_secrets" },
+	{ "flows", test_flows, "flows" },
+	{ "longest_prefix_match", test_lpm, "lpm lookups", "lookups" },
+	{ "errors", test_errors, "errors" },
+};
+
 static void test_keys(const struct json *root)
 {
 	unsigned long long v;
@@ -764,52 +676,11 @@ static void test_keys(const struct json *root)
 	check(num(root, "version", &v) && v == 1, "keys: version 1");
 	have_pms = unhex_n(str(root, "pms"), pms, sizeof(pms));
 	check(have_pms, "keys: pms");
-	test_labels(json_get(root, "labels"));
-	test_pairing(json_get(root, "pairing"));
-	test_generations(json_get(root, "generations"));
-	test_client_secrets(json_get(root, "client_secrets"));
-	test_host_secrets(json_get(root, "host_secrets"));
-	test_flows(json_get(root, "flows"));
-	test_lpm(json_get(root, "longest_prefix_match"));
-	test_errors(json_get(root, "errors"));
-	printf("keys: pairing %zu, generations %zu, client_secrets %zu, host_secrets %zu, flows %zu, lpm lookups %zu, errors %zu\n",
-	       json_count(json_get(root, "pairing")),
-	       json_count(json_get(root, "generations")),
-	       json_count(json_get(root, "client_secrets")),
-	       json_count(json_get(root, "host_secrets")),
-	       json_count(json_get(root, "flows")),
-	       json_count(json_get(json_get(root, "longest_prefix_match"),
-				   "lookups")),
-	       json_count(json_get(root, "errors")));
+	test_sections(root, "keys", key_sections,
+		      sizeof(key_sections) / sizeof(key_sections[0]));
 }
 
 /* ---- pdmv2-options.json: encrypted, encrypted_failures ---------------- */
-
-static int set_field(struct pdmv2_opt *o, const char *name,
-		     unsigned long long v)
-{
-	if (!strcmp(name, "version"))
-		o->version = (u8)v;
-	else if (!strcmp(name, "epoch"))
-		o->epoch = (u16)v;
-	else if (!strcmp(name, "psntp"))
-		o->psntp = (u32)v;
-	else if (!strcmp(name, "psnlr"))
-		o->psnlr = (u32)v;
-	else if (!strcmp(name, "global_pointer"))
-		o->global_pointer = (u32)v;
-	else if (!strcmp(name, "scale_dtlr"))
-		o->scale_dtlr = (u8)v;
-	else if (!strcmp(name, "scale_dtls"))
-		o->scale_dtls = (u8)v;
-	else if (!strcmp(name, "delta_tlr"))
-		o->delta_tlr = (u16)v;
-	else if (!strcmp(name, "delta_tls"))
-		o->delta_tls = (u16)v;
-	else
-		return 0;
-	return 1;
-}
 
 static int same_fields(const struct pdmv2_opt *a, const struct pdmv2_opt *b)
 {
@@ -924,7 +795,7 @@ static void test_encrypted(const struct json *arr)
 		o.fmt = PDMV2_FMT_ENCRYPTED;
 		for (f = fields->child; f; f = f->next)
 			check(num(fields, f->key, &v) &&
-			      set_field(&o, f->key, v),
+			      opt_set_field(&o, f->key, v),
 			      "encrypted/%s: field %s unknown", name, f->key);
 
 		/* the option's parts */
@@ -1416,8 +1287,14 @@ static void unit_epoch(void)
 	      "epoch_gen4");
 }
 
+static void (*const units[])(void) = {
+	unit_backend, unit_epoch, unit_reserved, unit_prefixes, unit_ct_memcmp,
+	cross_hkdf, cross_gcm,
+};
+
 int main(int argc, char **argv)
 {
+	const char *seeds = seeds_dir(argc, argv, 3);
 	struct json *keys, *opts;
 
 	if (argc < 3) {
@@ -1441,17 +1318,9 @@ int main(int argc, char **argv)
 		printf("options: encrypted %zu, encrypted_failures %zu\n",
 		       json_count(json_get(opts, "encrypted")),
 		       json_count(json_get(opts, "encrypted_failures")));
-		if (argc > 4 && !strcmp(argv[3], "--seeds"))
-			dump_seeds(opts, argv[4]);
+		if (seeds)
+			dump_seeds(opts, seeds);
 		json_free(opts);
 	}
-	unit_backend();
-	unit_epoch();
-	unit_reserved();
-	unit_prefixes();
-	unit_ct_memcmp();
-	cross_hkdf();
-	cross_gcm();
-	printf("%u passed, %u failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return run_units(units, sizeof(units) / sizeof(units[0]));
 }

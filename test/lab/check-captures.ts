@@ -12,14 +12,7 @@ import { join } from 'node:path';
 import { decodeCapture, type PdmRecord } from '../../analyzer/src/decode.js';
 import { analyzeFlows, formatFlowReport } from '../../analyzer/src/flows.js';
 import { readPcap } from '../../analyzer/src/pcap.js';
-
-let passed = 0;
-let failed = 0;
-function check(name: string, ok: boolean, detail = ''): void {
-  if (ok) passed++;
-  else failed++;
-  console.log(`${ok ? 'ok' : 'not ok'} - ${name}${detail ? ` (${detail})` : ''}`);
-}
+import { check, finish } from './checks.js';
 
 function flowKey(r: PdmRecord): string {
   return `${r.protocol} [${r.src}]:${r.sport} > [${r.dst}]:${r.dport}`;
@@ -91,5 +84,4 @@ for (const name of pcaps) {
   }
 }
 check('the captures carried PDM options', pdmPackets > 0, `${pdmPackets} packets`);
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+finish();

@@ -2,7 +2,7 @@
 //   node .build/node/test/lab/check-encrypted.js ARTIFACT_DIR
 // Prints one "ok - NAME (detail)" / "not ok - NAME (detail)" line per check,
 // "# ..." lines for information, and ends with "N passed, M failed" (the
-// convention of check-captures.ts); exits 1 on any failure.
+// lab checks' convention, checks.ts); exits 1 on any failure.
 //
 // Inputs in ARTIFACT_DIR:
 //   secrets.json, wrong-secrets.json   analyzer key files (test/lab/encrypted-setup.ts)
@@ -66,15 +66,7 @@ import type { Pdmv2Clear } from '../../core/src/options.js';
 import { decodeCapture, type KeySource, type PdmRecord } from '../../analyzer/src/decode.js';
 import { AnalyzerKeyRing, parseAnalyzerKeyFile } from '../../analyzer/src/keys.js';
 import { readPcap, type CapturedPacket } from '../../analyzer/src/pcap.js';
-
-let passed = 0;
-let failed = 0;
-function check(name: string, ok: boolean, detail = ''): void {
-  if (ok) passed++;
-  else failed++;
-  console.log(`${ok ? 'ok' : 'not ok'} - ${name}${detail ? ` (${detail})` : ''}`);
-}
-const info = (text: string): void => console.log(`# ${text}`);
+import { check, finish, info } from './checks.js';
 
 const INJECTED_PORT = 4242;
 const MAX_EXAMPLES = 5;
@@ -487,8 +479,7 @@ function main(): void {
     }
   }
 
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed === 0 ? 0 : 1);
+  finish();
 }
 
 if (process.argv[1] && /check-encrypted\.js$/.test(process.argv[1])) main();
