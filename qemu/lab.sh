@@ -9,6 +9,11 @@
 #   datapath   pdmv2.ko: control file, clear/v1 insertion, learning, TCP/UDP/GSO, MTU, unload
 #   encrypted  pdmv2.ko mode encrypted: keys, sealing checked against the trace, ingress
 #              verification, bad options, rekey, generation change, keyflush, unload
+#   e2e        enrollment end to end: the agent (pdmv2d on QuickJS) in the guest's
+#              namespaces enrolls with a Primary Client and a Primary Server on the
+#              host (test/lab/e2e-host.ts, reached through QEMU user networking),
+#              installs keys into pdmv2.ko; encrypted traffic, restart, revocation,
+#              negative cases; the host decrypts the capture with exported keys
 #   bench      forwarding throughput with the module off, v1 and clear (not in the default set)
 # Artifacts: DIR/<scenario>/ (pcaps, stats, iperf3 JSON), DIR/dmesg.txt,
 # DIR/console.log; default DIR is artifacts/lab. Last line: "N passed, M failed".
@@ -17,8 +22,9 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 declare -A SCRIPT=([topology]=qemu/scenarios/topology.sh [datapath]=kmod/test/lab-basic.sh
-	[encrypted]=kmod/test/lab-encrypted.sh [bench]=kmod/test/lab-bench.sh)
-ORDER=(topology datapath encrypted)	# the default set; bench runs only when named
+	[encrypted]=kmod/test/lab-encrypted.sh [bench]=kmod/test/lab-bench.sh
+	[e2e]=kmod/test/lab-e2e.sh)
+ORDER=(topology datapath encrypted e2e)	# the default set; bench runs only when named
 artifacts="$root/artifacts/lab"
 timeout=1200
 names=()
@@ -43,11 +49,44 @@ make -s -C "$KDIR" M="$root/kmod" modules >&2
 # Guest-side helpers reach the guest through the kmod share (/share).
 mkdir -p kmod/test/.build
 node .build/node/test/lab/malformed-packets.js kmod/test/.build/malformed.hex >&2
-if [[ " ${names[*]} " == *" encrypted "* ]]; then
+if [[ " ${names[*]} " == *" encrypted "* || " ${names[*]} " == *" bench "* ]]; then
 	rm -rf kmod/test/.build/enc
 	node .build/node/test/lab/encrypted-setup.js kmod/test/.build/enc >&2
 fi
 gcc -static -O2 -Wall -Wextra -Werror -o kmod/test/.build/pdm-inject kmod/test/pdm-inject.c
+gcc -static -O2 -Wall -Wextra -Werror -o kmod/test/.build/flowgen kmod/test/flowgen.c
+
+# e2e: QuickJS, the agent bundle and a snapshot of the host-side JS in a
+# directory private to this run (kmod/.build/e2e-PID: the guest sees it in the
+# share, named by pdmv2.e2e=; concurrent lab runs, rebuilds of .build/node and
+# `make -C kmod/test clean` leave it alone); the host side (primaries) starts
+# now and runs alongside the boot; the guest reaches it through QEMU user
+# networking (run.sh --net user)
+e2e_pid= e2e_dir= net=()
+stop_e2e_host() { # let the host side finish (it ends after the guest's 'done'), else stop it
+	[ -n "$e2e_pid" ] || return 0
+	for _ in $(seq 50); do kill -0 "$e2e_pid" 2>/dev/null || break; sleep 0.1; done
+	kill -TERM "$e2e_pid" 2>/dev/null || true
+	wait "$e2e_pid" 2>/dev/null || true
+	e2e_pid=
+}
+trap 'stop_e2e_host; [ -z "$e2e_dir" ] || rm -rf "$e2e_dir"' EXIT
+if [[ " ${names[*]} " == *" e2e "* ]]; then
+	for d in kmod/.build/e2e-*; do # left by runs that were killed
+		[ -d "$d" ] && ! kill -0 "${d##*-}" 2>/dev/null && rm -rf "$d"
+	done
+	build/fetch-quickjs.sh >&2
+	q=$(readlink -f "${PDMV2_CACHE:-$HOME/.cache/pdmv2}/quickjs/current")
+	e2e_dir=kmod/.build/e2e-$$
+	mkdir -p "$e2e_dir/qjs" "$e2e_dir/sync" "$artifacts"
+	cp -L "$q/ld.so" "$q/qjs" "$q/lib/libc.so.6" "$q/lib/libm.so.6" "$e2e_dir/qjs/"
+	cp .build/qjs/pdmv2d.min.mjs "$e2e_dir/pdmv2d.mjs"
+	cp -r .build/node "$e2e_dir/host"
+	node "$e2e_dir/host/test/lab/e2e-host.js" serve --sync "$e2e_dir/sync" \
+		--state "$artifacts/e2e-host" --timeout "$timeout" >"$artifacts/e2e-host.txt" 2>&1 &
+	e2e_pid=$!
+	net=(--net user --append "pdmv2.e2e=${e2e_dir#kmod/}")
+fi
 
 scripts=()
 for n in "${names[@]}"; do scripts+=("${SCRIPT[$n]}"); done
@@ -60,7 +99,8 @@ count() { # LOG: add the counts of a "N passed, M failed" line
 }
 
 rc=0
-qemu/run.sh --quiet --timeout "$timeout" --artifacts "$artifacts" --share kmod -- "${scripts[@]}" || rc=$?
+qemu/run.sh --quiet --timeout "$timeout" --artifacts "$artifacts" --share kmod ${net[@]+"${net[@]}"} -- "${scripts[@]}" || rc=$?
+stop_e2e_host
 echo "lab: $(tail -n 1 "$artifacts/summary.txt" 2>/dev/null || echo "qemu/run.sh exit $rc")"
 # Guest checks: each scenario ends with lab_finish's "N passed, M failed" in its
 # output.log; run.sh's own verdict (script exit codes, dmesg) counts once more.
@@ -74,8 +114,13 @@ if [ $rc -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo
 
 for n in "${names[@]}"; do
 	[ "$n" = bench ] || continue
-	echo "== lab benchmark (one boot, medians of 3 interleaved rounds)"
-	node .build/node/test/bench/lab-bench-report.js "$artifacts/lab-bench" | tee "$artifacts/bench.txt"
+	echo "== lab benchmark (one boot, medians of interleaved rounds; ratios to module off and encrypted/clear)"
+	# results.txt comes back only from a boot that ran: never report an older boot's files
+	if [ -f "$artifacts/results.txt" ]; then
+		node .build/node/test/bench/lab-bench-report.js "$artifacts/lab-bench" | tee "$artifacts/bench.txt"
+	else
+		echo "lab: no benchmark results from this boot" | tee "$artifacts/bench.txt"
+	fi
 done
 for n in "${names[@]}"; do
 	[ "$n" = datapath ] || continue
@@ -101,6 +146,16 @@ for n in "${names[@]}"; do
 	echo "== host checks of $n captures (decrypted with the test secrets, against the module's trace)"
 	node .build/node/test/lab/check-encrypted.js "$dir" | tee "$artifacts/host-checks-encrypted.txt" || true
 	count "$artifacts/host-checks-encrypted.txt"
+done
+for n in "${names[@]}"; do
+	[ "$n" = e2e ] || continue
+	dir="$artifacts/$(basename "${SCRIPT[$n]}" .sh)"
+	echo "== host side of e2e (primaries, pairing, approval, restart, revocation; state in $artifacts/e2e-host)"
+	grep -E '^(not )?ok |[0-9]+ passed, [0-9]+ failed' "$artifacts/e2e-host.txt" || true
+	count "$artifacts/e2e-host.txt"
+	echo "== host checks of e2e captures (analyzer CLI, keys exported by the Primary Client)"
+	node "$e2e_dir/host/test/lab/e2e-host.js" check --state "$artifacts/e2e-host" "$dir" | tee "$artifacts/host-checks-e2e.txt" || true
+	count "$artifacts/host-checks-e2e.txt"
 done
 echo "lab: artifacts in $artifacts"
 echo "${passed} passed, ${failed} failed"

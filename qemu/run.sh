@@ -18,6 +18,12 @@
 #   --append ARGS     extra kernel command line arguments
 #   --extra DIR       bake DIR into the image (build-image.sh --extra; a
 #                     separate cached image). Prefer --share for project files.
+#   --net user[,OPTS] add a virtio NIC on QEMU user-mode networking (slirp;
+#                     OPTS are -netdev user options, e.g. hostfwd=tcp::2222-:22).
+#                     The guest sees it as eth0 once it loads virtio_net and
+#                     configures it itself (10.0.2.15/24, gateway 10.0.2.2); the
+#                     host's 127.0.0.1:PORT is the guest's 10.0.2.2:PORT; IPv4
+#                     only (ipv6=off). Default: no NIC at all.
 #
 # All scripts run in one boot, in order, under bash, each with
 # ARTIFACTS=/host/artifacts/<name> and LAB_LIB=/host/scenarios/lib.sh.
@@ -35,7 +41,7 @@ LAB_PROG=run.sh
 # shellcheck source=qemu/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-ARTIFACTS= TIMEOUT=600 SHARE= MEM=1024 SMP=2 QUIET= KEEP= SHELL_MODE= APPEND= SCRIPTS=() BUILD_ARGS=()
+ARTIFACTS= TIMEOUT=600 SHARE= MEM=1024 SMP=2 QUIET= KEEP= SHELL_MODE= APPEND= NET= SCRIPTS=() BUILD_ARGS=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--artifacts) ARTIFACTS=$2; shift ;;
@@ -48,6 +54,7 @@ while [ $# -gt 0 ]; do
 	--shell) SHELL_MODE=1 ;;
 	--append) APPEND=$2; shift ;;
 	--extra) BUILD_ARGS+=(--extra "$2"); shift ;;
+	--net) NET=$2; shift ;;
 	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	--) shift; SCRIPTS=("$@"); break ;;
 	-*) lab_die "unknown option $1 (see --help)" ;;
@@ -57,6 +64,7 @@ while [ $# -gt 0 ]; do
 done
 [ ${#SCRIPTS[@]} -gt 0 ] || [ -n "$SHELL_MODE" ] || lab_die "no script given (usage: qemu/run.sh [opts] -- SCRIPT...)"
 [[ $TIMEOUT =~ ^[0-9]+$ ]] || lab_die "--timeout wants seconds"
+[ -z "$NET" ] || [[ $NET == user || $NET == user,* ]] || lab_die "--net supports user[,OPTS] only"
 for s in ${SCRIPTS[@]+"${SCRIPTS[@]}"}; do [ -f "$s" ] || lab_die "no such script: $s"; done
 
 T0=$(date +%s.%N)
@@ -113,6 +121,9 @@ QEMU=(qemu-system-x86_64 -accel tcg,thread=multi -machine pc -cpu max
 [ -z "$SHARE" ] || QEMU+=(
 	-fsdev "local,id=fsshare,path=$SHARE,security_model=none,multidevs=remap"
 	-device virtio-9p-pci,fsdev=fsshare,mount_tag=share)
+[ -z "$NET" ] || QEMU+=(
+	-netdev "user,id=net0,ipv6=off,net=10.0.2.0/24,host=10.0.2.2${NET#user}"
+	-device virtio-net-pci,netdev=net0,mac=52:54:00:12:34:56)
 
 if [ -n "$SHELL_MODE" ]; then
 	QEMU+=(-chardev stdio,id=con,mux=on,signal=off -serial chardev:con -mon chardev=con,mode=readline)

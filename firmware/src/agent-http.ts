@@ -3,7 +3,7 @@
 // timeout and a response size limit. The body goes through a 0600 file in
 // the run directory because uclient-fetch and wget only post files.
 import type { HttpClient } from './agent-config.js';
-import { mkdirs, pid, removeFile, spawn, which, writeAtomic } from './agent-sys.js';
+import { mkdirs, pid, realPath, removeFile, spawn, which, writeAtomic } from './agent-sys.js';
 
 export interface HttpResponse {
   readonly status: number;
@@ -23,10 +23,19 @@ export class HttpError extends Error {
 
 const CLIENTS: readonly Exclude<HttpClient, 'auto'>[] = ['uclient-fetch', 'curl', 'wget'];
 
+/**
+ * BusyBox wget cannot post the binary envelope: it sends strlen() of the
+ * --post-file contents (the body ends at the first NUL octet, and the primary
+ * answers 400). Builds without FEATURE_WGET_TIMEOUT also crash on -T.
+ */
+export function isBusyboxWget(path: string): boolean {
+  return /(^|\/)busybox[^/]*$/.test(realPath(path) ?? '');
+}
+
 export function findClient(pref: HttpClient): { name: Exclude<HttpClient, 'auto'>; path: string } | null {
   for (const name of pref === 'auto' ? CLIENTS : [pref]) {
     const path = which(name);
-    if (path) return { name, path };
+    if (path && !(name === 'wget' && isBusyboxWget(path))) return { name, path };
   }
   return null;
 }
@@ -84,8 +93,16 @@ export function statusFromStderr(text: string): { status: number | null; retryAf
 }
 
 export async function httpPost(url: string, body: Uint8Array, o: PostOptions): Promise<HttpResponse> {
+  // qjs 2025-04-26 exits on any promise rejected while nothing awaits it yet (its rejection
+  // tracker is on by default), which includes an async function throwing before its first
+  // await: nothing below may throw before this point.
+  await null;
   const client = findClient(o.client);
-  if (!client) throw new HttpError(`no HTTP client found (${o.client === 'auto' ? CLIENTS.join(', ') : o.client})`, 'no-client');
+  if (!client) {
+    const wget = which('wget');
+    const bb = wget && (o.client === 'auto' || o.client === 'wget') && isBusyboxWget(wget) ? `; ${wget} is BusyBox wget, which cuts binary request bodies at the first NUL octet` : '';
+    throw new HttpError(`no usable HTTP client found (${o.client === 'auto' ? CLIENTS.join(', ') : o.client}${bb})`, 'no-client');
+  }
   mkdirs(o.tmpDir, 0o700);
   const file = `${o.tmpDir}/req-${pid()}-${seq++}.bin`;
   writeAtomic(file, body, 0o600);
@@ -134,6 +151,6 @@ export async function httpPost(url: string, body: Uint8Array, o: PostOptions): P
     // wget/uclient-fetch drop the body of an error answer; the status says enough.
     return st.retryAfter === undefined ? { status: st.status, body: new Uint8Array(0) } : { status: st.status, body: new Uint8Array(0), retryAfter: st.retryAfter };
   }
-  const why = r.stderr.trim().split('\n').filter((x) => x.trim()).pop() ?? `exit ${r.code}`;
+  const why = r.stderr.trim().split('\n').filter((x) => x.trim()).pop() ?? (r.signal ? `killed by signal ${r.signal}` : `exit ${r.code}`);
   throw new HttpError(`${client.name}: ${why} (${url})`, /timed? ?out/i.test(why) ? 'timeout' : 'transport');
 }

@@ -35,6 +35,7 @@ interface QjsOs {
   mkdir(path: string, mode?: number): number;
   stat(path: string): [Stat, number];
   readdir(path: string): [string[], number];
+  realpath(path: string): [string, number];
   pipe(): [number, number] | null;
   exec(argv: string[], opts: Record<string, unknown>): number;
   waitpid(pid: number, flags: number): [number, number];
@@ -199,6 +200,12 @@ export function readBytes(path: string, max: number): Uint8Array | null {
   } finally {
     qos.close(fd);
   }
+}
+
+/** The path with every symlink resolved, or null. */
+export function realPath(path: string): string | null {
+  const [p, err] = qos.realpath(path);
+  return err === 0 ? p : null;
 }
 
 export function removeFile(path: string): void {

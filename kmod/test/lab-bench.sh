@@ -1,40 +1,209 @@
 #!/bin/bash
-# Lab benchmark (guest side): forwarding through rtr with pdmv2.ko in mode off,
-# v1 and clear, TCP (iperf3, 4 s) and UDP (iperf3 -u unlimited, 1200-octet
-# datagrams, 3 s), lan -> wan, all selected by the nft mark; modes interleaved
-# over three rounds so drift on the shared host hits them alike. Leaves
-# iperf3 JSON per run in $ARTIFACTS; the host (qemu/lab.sh, via
-# test/bench/lab-bench-report.ts) turns them into ratios.
+# Lab benchmark (guest side), all figures from one boot, modes interleaved
+# over rounds so that drift on the shared host hits them alike:
+#
+# 1. Forwarding throughput lan -> wan through rtr with pdmv2.ko in mode off,
+#    v1, clear and encrypted (rtr holds the gen-1 key of the encrypted
+#    scenario, test/lab/encrypted-setup.ts): TCP (iperf3, 4 s) and UDP
+#    (iperf3 -u unlimited, 1200-octet datagrams, 3 s), selected by the nft
+#    mark, three rounds. iperf3 JSON per run: {tcp,udp}-MODE-ROUND.json;
+#    the rtr counters each run moved: runs.txt.
+# 2. New-flow rate: kmod/test/flowgen.c sends $BENCH_FLOWS (20000) UDP
+#    packets lan -> wan, each from another source port (a new flow at rtr),
+#    in mode off, clear and encrypted (one STK derivation per flow), five
+#    rounds ($BENCH_FLOW_ROUNDS); rtr's flow table is flushed and the slab
+#    cache shrunk before each run. Per run flows-MODE-ROUND.json:
+#    flowgen's line, the rtr counter deltas (flows_created, inserted,
+#    keys_derived, ...), the packets wan received.
+# 3. Memory per flow: after each encrypted run, with $BENCH_FLOWS keyed flows
+#    in the table, the pdmv2_flow slab cache (/sys/kernel/slab, the lab boots
+#    with slab_nomerge): memory-ROUND.json.
+#
+# The host (qemu/lab.sh, via test/bench/lab-bench-report.ts) turns them into
+# medians and ratios.
 # shellcheck source=/dev/null
 . "${LAB_LIB:-/host/scenarios/lib.sh}"
 MARK=0x100
+SHARE=${LAB_SHARE:-/share}
 # shellcheck source=kmod/test/lab-nft.sh
-. "${LAB_SHARE:-/share}/test/lab-nft.sh"
-KO=${PDMV2_KO:-${LAB_SHARE:-/share}/pdmv2.ko}
+. "$SHARE/test/lab-nft.sh"
+KO=${PDMV2_KO:-$SHARE/pdmv2.ko}
+ENC=$SHARE/test/.build/enc
+FLOWGEN=$SHARE/test/.build/flowgen
+FLOWS=${BENCH_FLOWS:-20000}
+FLOW_ROUNDS=${BENCH_FLOW_ROUNDS:-5}
+# 20000 flows in the default 1024 buckets would be chains of 20: size the
+# table for the flow count, as an operator expecting that many would
+HASH_BUCKETS=${BENCH_HASH_BUCKETS:-16384}
+# CPU mask (taskset) for the iperf3 client and server, empty: not pinned. An
+# experiment knob: pinned to one CPU the flow is forwarded by one CPU only
+PIN=${BENCH_PIN:-}
+SINK_PORT=9
+SLAB=/sys/kernel/slab/pdmv2_flow
 
 ctl() { local ns=$1; shift; printf '%s\n' "$@" | nsx "$ns" sh -c 'cat > /proc/net/pdmv2/control'; }
+ctl_file() { nsx "$1" sh -c 'cat > /proc/net/pdmv2/control' <"$2"; }
+stats() { nsx rtr cat /proc/net/pdmv2/stats; echo "backlog_drops $(backlog_drops)"; }
+# cnt NAME FILE: value of a counter in a saved stats dump (0 if absent)
+cnt() { awk -v n="$1" '$1 == n { v = $2 } END { print v + 0 }' "$2"; }
+# delta NAME BEFORE AFTER
+delta() { echo $(($(cnt "$1" "$3") - $(cnt "$1" "$2"))); }
 
+# ---------------------------------------------------------------- setup
 lab_topology_up 1500 1500
-lab_check "insmod $KO" lab_insmod "$KO"
+lab_check "insmod $KO hash_buckets=$HASH_BUCKETS" lab_insmod "$KO" "hash_buckets=$HASH_BUCKETS"
 lab_check "nft marking in rtr" nft_router
-lab_check "mark mask" ctl rtr "mark_mask $MARK"
+lab_check "mark mask, max_flows 65536" ctl rtr "mark_mask $MARK" "max_flows 65536"
+lab_check "rtr: gen-1 key installed ($ENC/rtr-gen1.ctl)" ctl_file rtr "$ENC/rtr-gen1.ctl"
+nsx rtr cat /proc/net/pdmv2/keys >"$ARTIFACTS/keys-rtr.txt"
+lab_check "rtr keys: an active key" grep -Eq '^key .* active$' "$ARTIFACTS/keys-rtr.txt"
+# wan: the flowgen packets end in an nft counter (no listener, no ICMPv6 errors back)
+lab_check "wan: sink for UDP port $SINK_PORT" nsx wan nft -f - <<EOF
+table inet bench {
+	chain pre {
+		type filter hook prerouting priority raw; policy accept;
+		udp dport $SINK_PORT counter drop comment "flowgen"
+	}
+}
+EOF
+lab_check "flowgen present" test -x "$FLOWGEN"
+lab_check "slab cache pdmv2_flow in sysfs" test -r "$SLAB/slabs"
+lab_check "ping lan -> wan" nsx lan ping -6 -c 2 -i 0.2 -W 2 "$WAN_IP"
+stats >"$ARTIFACTS/stats-start.txt"
+
+# ---------------------------------------------------------------- 1. throughput
+: >"$ARTIFACTS/runs.txt"
+# packets dropped because a CPU's input backlog (netdev_max_backlog) was full:
+# veth hands every packet to the peer through it (all namespaces)
+backlog_drops() {
+	local n=0 _ d rest
+	while read -r _ d rest; do n=$((n + 16#$d)); done </proc/net/softnet_stat
+	echo $n
+}
+# the SNMP counters (TCP retransmits, losses, drops) a run moved, per namespace
+nstat_mark() { local ns; for ns in $LAB_NAMESPACES; do NSTAT_HISTORY=/tmp/nstat.$ns nsx "$ns" nstat -n; done; }
+nstat_save() { # FILE
+	local ns
+	for ns in $LAB_NAMESPACES; do
+		echo "== $ns"
+		NSTAT_HISTORY=/tmp/nstat.$ns nsx "$ns" nstat
+	done >"$ARTIFACTS/$1" 2>&1
+}
+run_check() { # PROTO MODE ROUND BEFORE AFTER: the counters fit the mode
+	local ins nos
+	ins=$(delta inserted "$4" "$5") nos=$(delta skip_no_secret "$4" "$5")
+	echo "$1 $2 $3 inserted $ins skip_no_secret $nos keys_derived $(delta keys_derived "$4" "$5")" \
+		"backlog_drops $(($(cnt backlog_drops "$5") - $(cnt backlog_drops "$4")))" >>"$ARTIFACTS/runs.txt"
+	echo "inserted +$ins, skip_no_secret +$nos"
+	case $2 in
+	off) [ "$ins" -eq 0 ] ;;
+	*) [ "$ins" -gt 1000 ] && [ "$nos" -eq 0 ] ;;
+	esac
+}
 port=5300
 for round in 1 2 3; do
-	for mode in off v1 clear; do
+	for mode in off v1 clear encrypted; do
 		ctl rtr "mode $mode"
 		port=$((port + 1))
 		lab_iperf_server wan $port
-		nsx lan iperf3 -6 -c "$WAN_IP" -p $port -t 4 -J >"$ARTIFACTS/tcp-$mode-$round.json" 2>&1
+		[ -z "$PIN" ] || taskset -p "$PIN" "$LAB_LAST_PID" >/dev/null
+		stats >/tmp/before
+		nstat_mark
+		nsx lan ${PIN:+taskset "$PIN"} iperf3 -6 -c "$WAN_IP" -p $port -t 4 -J >"$ARTIFACTS/tcp-$mode-$round.json" 2>&1
+		stats >/tmp/after
+		nstat_save "tcp-$mode-$round.nstat.txt"
 		lab_check "TCP round $round mode $mode" lab_iperf_ok "$ARTIFACTS/tcp-$mode-$round.json" 100000
+		lab_check "TCP round $round mode $mode: rtr counters" run_check tcp $mode $round /tmp/before /tmp/after
 		port=$((port + 1))
 		lab_iperf_server wan $port
-		nsx lan iperf3 -6 -c "$WAN_IP" -p $port -u -b 0 -l 1200 -t 3 -J >"$ARTIFACTS/udp-$mode-$round.json" 2>&1
+		[ -z "$PIN" ] || taskset -p "$PIN" "$LAB_LAST_PID" >/dev/null
+		stats >/tmp/before
+		nsx lan ${PIN:+taskset "$PIN"} iperf3 -6 -c "$WAN_IP" -p $port -u -b 0 -l 1200 -t 3 -J >"$ARTIFACTS/udp-$mode-$round.json" 2>&1
+		stats >/tmp/after
 		lab_check "UDP round $round mode $mode" lab_iperf_ok "$ARTIFACTS/udp-$mode-$round.json" 100000
+		lab_check "UDP round $round mode $mode: rtr counters" run_check udp $mode $round /tmp/before /tmp/after
 	done
 done
-nsx rtr cat /proc/net/pdmv2/stats >"$ARTIFACTS/stats.txt"
-lab_check "rtr inserted options during the clear and v1 runs" \
+stats >"$ARTIFACTS/stats.txt"
+lab_check "rtr inserted options during the v1, clear and encrypted runs" \
 	sh -c "[ \"\$(awk '\$1 == \"inserted\" { print \$2 }' $ARTIFACTS/stats.txt)\" -gt 1000 ]"
+lab_check "rtr derived keys in the encrypted runs" \
+	sh -c "[ \"\$(awk '\$1 == \"keys_derived\" { print \$2 }' $ARTIFACTS/stats.txt)\" -gt 0 ]"
+
+# ---------------------------------------------------------------- 2. new flows, 3. memory
+# empty table, freed objects back (kfree_rcu), empty slabs released
+slab_settle() {
+	local _
+	for _ in $(seq 1 100); do
+		echo 1 >"$SLAB/shrink"
+		[ "$(cut -d' ' -f1 "$SLAB/objects")" -le 64 ] && return 0
+		sleep 0.2
+	done
+	echo "pdmv2_flow objects still $(cat "$SLAB/objects") after flush"
+	return 1
+}
+memory_save() { # ROUND: the slab cache with the flows of the last run
+	local f page
+	page=$(awk '/^KernelPageSize:/ { print $2 * 1024; exit }' /proc/self/smaps)
+	{
+		printf '{"flows":%s,"page_size":%s' "$(cnt flows /tmp/after)" "${page:-4096}"
+		for f in object_size slab_size objs_per_slab order objects slabs total_objects; do
+			printf ',"%s":%s' "$f" "$(cut -d' ' -f1 "$SLAB/$f")"
+		done
+		printf ',"slabinfo":"%s"}\n' "$(grep '^pdmv2_flow ' /proc/slabinfo | tr -s ' ')"
+	} >"$ARTIFACTS/memory-$1.json"
+	cat "$ARTIFACTS/memory-$1.json"
+}
+flows_check() { # MODE FILE: the counters grew by ~N (>= 99 %), nothing refused
+	local j=$2 want=$((FLOWS * 99 / 100)) wan cr ins kd nos tf
+	wan=$(sed -E 's/.*"wan_received":([0-9]+).*/\1/' "$j")
+	cr=$(sed -E 's/.*"flows_created":([0-9]+).*/\1/' "$j")
+	ins=$(sed -E 's/.*"inserted":([0-9]+).*/\1/' "$j")
+	kd=$(sed -E 's/.*"keys_derived":([0-9]+).*/\1/' "$j")
+	nos=$(sed -E 's/.*"skip_no_secret":([0-9]+).*/\1/' "$j")
+	tf=$(sed -E 's/.*"table_full":([0-9]+).*/\1/' "$j")
+	echo "N $FLOWS: wan received $wan, flows_created $cr, inserted $ins, keys_derived $kd, skip_no_secret $nos, table_full $tf"
+	grep -q '"errors":0,' "$j" && [ "$wan" -ge "$want" ] && [ "$tf" -eq 0 ] || return 1
+	case $1 in
+	off) [ "$cr" -eq 0 ] && [ "$ins" -eq 0 ] ;;
+	clear) [ "$cr" -ge "$want" ] && [ "$ins" -ge "$want" ] && [ "$kd" -eq 0 ] ;;
+	encrypted) [ "$cr" -ge "$want" ] && [ "$ins" -ge "$want" ] && [ "$kd" -ge "$want" ] && [ "$nos" -eq 0 ] ;;
+	esac
+}
+# five rounds (a run is short), the order reversed every other round so that
+# a drift of the host's load hits every mode at the same mean position
+for round in $(seq 1 "$FLOW_ROUNDS"); do
+	order="off clear encrypted"
+	[ $((round % 2)) -eq 1 ] || order="encrypted clear off"
+	for mode in $order; do
+		nsx lan ping -6 -c 1 -W 2 "$WAN_IP" >/dev/null 2>&1 # neighbours fresh
+		ctl rtr "mode $mode" flush
+		slab_settle
+		sleep 0.5
+		stats >/tmp/before
+		wan0=$(lab_nft_packets wan flowgen)
+		nsx lan "$FLOWGEN" -n "$FLOWS" -s 20000 -p $SINK_PORT "$LAN_IP" "$WAN_IP" >/tmp/flowgen.json 2>/tmp/flowgen.err
+		sleep 0.2
+		stats >/tmp/after
+		wan1=$(lab_nft_packets wan flowgen)
+		j=$ARTIFACTS/flows-$mode-$round.json
+		printf '{"mode":"%s","round":%d,"flowgen":%s,"rtr":{' "$mode" "$round" "$(head -n 1 /tmp/flowgen.json)" >"$j"
+		sep=
+		for s in flows_created inserted keys_derived skip_no_secret table_full skip_nomem seen; do
+			printf '%s"%s":%d' "$sep" "$s" "$(delta $s /tmp/before /tmp/after)" >>"$j"
+			sep=,
+		done
+		printf '},"rtr_flows":%d,"wan_received":%d}\n' "$(cnt flows /tmp/after)" $((wan1 - wan0)) >>"$j"
+		cat /tmp/flowgen.err >>"$ARTIFACTS/flowgen.err"
+		lab_check "new flows round $round mode $mode" flows_check "$mode" "$j"
+		if [ "$mode" = encrypted ]; then
+			lab_check "memory of $FLOWS encrypted flows round $round" memory_save "$round"
+		fi
+	done
+done
+ctl rtr flush
+lab_save slabinfo.txt grep -E '^(# name|slabinfo|pdmv2)' /proc/slabinfo
+stats >"$ARTIFACTS/stats-end.txt"
 lab_topology_down
 lab_check "rmmod (leave the guest as found for the next scenario)" rmmod pdmv2
 lab_finish
