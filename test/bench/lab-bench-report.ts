@@ -1,16 +1,52 @@
-// Host side of the lab benchmark: reads the iperf3 JSON that kmod/test/lab-bench.sh
-// left (tcp|udp-MODE-ROUND.json) and prints throughput per mode (median of the
-// rounds) and the ratio to module-off, all from one boot.
+// Host side of the lab benchmark (kmod/test/lab-bench.sh), all from one boot:
+//  - throughput: the iperf3 JSON per run (tcp|udp-MODE-ROUND.json), received
+//    throughput per mode (median of the rounds), ratio to module off, and
+//    encrypted/clear;
+//  - new flows: flows-MODE-ROUND.json (flowgen's line, the rtr counter deltas,
+//    what wan received), flows/s per mode (median), ratio to module off and
+//    encrypted/clear (of the medians, and per round: the modes are interleaved);
+//  - memory per flow: memory-ROUND.json (the pdmv2_flow slab cache holding the
+//    flows of an encrypted run).
 //   node .build/node/test/bench/lab-bench-report.js ARTIFACTS_DIR
+// Prints lines only; the exit status is 0 unless usage is wrong (the guest's
+// checks decide pass/fail).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 interface IperfEnd {
   end?: {
     sum_received?: { bits_per_second?: number };
+    sum_sent?: { retransmits?: number };
     sum?: { bits_per_second?: number; lost_percent?: number };
   };
 }
+
+interface FlowRun {
+  mode: string;
+  round: number;
+  flowgen: { packets: number; sent: number; errors: number; elapsed_ns: number; pps: number };
+  rtr: Record<string, number>;
+  rtr_flows: number;
+  wan_received: number;
+}
+
+interface SlabMemory {
+  flows: number;
+  page_size: number;
+  object_size: number;
+  slab_size: number;
+  objs_per_slab: number;
+  order: number;
+  objects: number;
+  slabs: number;
+  total_objects: number;
+  slabinfo: string;
+}
+
+const MODES = ['off', 'v1', 'clear', 'encrypted'] as const;
+const FLOW_MODES = ['off', 'clear', 'encrypted'] as const;
+const TCP_GOAL = 0.97; // encrypted >= 97 % of module-off TCP
+const MEMORY_GOAL = 512; // octets per flow
 
 function receivedBps(file: string, udp: boolean): number | null {
   try {
@@ -25,7 +61,17 @@ function receivedBps(file: string, udp: boolean): number | null {
   }
 }
 
+function readJson<T>(file: string): T | null {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
 const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+const pct = (r: number): string => `${(100 * r).toFixed(1)} %`;
+
 const dir = process.argv[2];
 if (!dir) {
   console.error('usage: lab-bench-report ARTIFACTS_DIR');
@@ -33,21 +79,131 @@ if (!dir) {
 }
 const files = readdirSync(dir);
 let missing = 0;
+
+// ---------------------------------------------------------------- throughput
+const tcpMedian = new Map<string, number>();
 for (const proto of ['tcp', 'udp'] as const) {
   const byMode = new Map<string, number[]>();
   for (const f of files) {
-    const m = new RegExp(`^${proto}-(off|v1|clear)-(\\d+)\\.json$`).exec(f);
+    const m = new RegExp(`^${proto}-(${MODES.join('|')})-(\\d+)\\.json$`).exec(f);
     if (!m) continue;
     const bps = receivedBps(join(dir, f), proto === 'udp');
     if (bps === null) missing++;
     else byMode.set(m[1]!, [...(byMode.get(m[1]!) ?? []), bps]);
   }
   const off = byMode.get('off');
-  for (const mode of ['off', 'v1', 'clear']) {
+  for (const mode of MODES) {
     const v = byMode.get(mode);
     if (!v || !off) continue;
     const ratio = median(v) / median(off);
-    console.log(`${proto.toUpperCase()} ${mode.padEnd(5)} ${(median(v) / 1e6).toFixed(1).padStart(8)} Mbit/s (median of ${v.length})  ${(100 * ratio).toFixed(1)} % of module off`);
+    if (proto === 'tcp') tcpMedian.set(mode, median(v));
+    console.log(`${proto.toUpperCase()} ${mode.padEnd(5)} ${(median(v) / 1e6).toFixed(1).padStart(8)} Mbit/s (median of ${v.length})  ${pct(ratio)} of module off`);
   }
+  const enc = byMode.get('encrypted');
+  const clear = byMode.get('clear');
+  if (enc && clear) console.log(`${proto.toUpperCase()} encrypted/clear ${pct(median(enc) / median(clear))}`);
 }
 if (missing) console.log(`${missing} runs without a result`);
+
+// losses behind the throughput: TCP retransmits (iperf3) and packets dropped on a full
+// input backlog (runs.txt: softnet_stat deltas; veth passes every packet through it)
+const backlog = new Map<string, number[]>();
+try {
+  for (const line of readFileSync(join(dir, 'runs.txt'), 'utf8').split('\n')) {
+    const m = /^(tcp|udp) (\S+) \d+ .*backlog_drops (\d+)/.exec(line);
+    if (m) backlog.set(`${m[1]} ${m[2]}`, [...(backlog.get(`${m[1]} ${m[2]}`) ?? []), Number(m[3])]);
+  }
+} catch {
+  // no runs.txt: an older artifacts directory
+}
+const retransmits = new Map<string, number[]>();
+for (const f of files) {
+  const m = new RegExp(`^tcp-(${MODES.join('|')})-(\\d+)\\.json$`).exec(f);
+  const r = m ? readJson<IperfEnd>(join(dir, f))?.end?.sum_sent?.retransmits : undefined;
+  if (m && r !== undefined) retransmits.set(m[1]!, [...(retransmits.get(m[1]!) ?? []), r]);
+}
+const perMode = (mp: Map<string, number[]>, prefix = ''): string =>
+  MODES.filter((mode) => mp.has(prefix + mode))
+    .map((mode) => `${mode} ${median(mp.get(prefix + mode)!)}`)
+    .join(', ');
+if (retransmits.size) console.log(`TCP retransmits per run (median): ${perMode(retransmits)}`);
+for (const proto of ['tcp', 'udp']) {
+  if ([...backlog.keys()].some((k) => k.startsWith(proto))) {
+    console.log(`${proto.toUpperCase()} input backlog drops per run (median): ${perMode(backlog, `${proto} `)}`);
+  }
+}
+
+// ---------------------------------------------------------------- new flows
+const runs: FlowRun[] = [];
+for (const f of files) {
+  if (!/^flows-[a-z0-9]+-\d+\.json$/.test(f)) continue;
+  const r = readJson<FlowRun>(join(dir, f));
+  if (r?.flowgen && typeof r.flowgen.pps === 'number') runs.push(r);
+  else console.log(`${f}: no result`);
+}
+const flowMedian = new Map<string, number>();
+if (runs.length) {
+  const n = runs[0]!.flowgen.packets;
+  console.log(`New flows: flowgen, ${n} UDP packets lan -> wan per run, each from another source port (a new flow at rtr)`);
+  for (const mode of FLOW_MODES) {
+    const rs = runs.filter((r) => r.mode === mode).sort((a, b) => a.round - b.round);
+    if (!rs.length) continue;
+    const pps = median(rs.map((r) => r.flowgen.pps));
+    flowMedian.set(mode, pps);
+    const off = flowMedian.get('off');
+    const c = (k: string): number => median(rs.map((r) => r.rtr[k] ?? 0));
+    console.log(
+      `FLOWS ${mode.padEnd(9)} ${pps.toFixed(0).padStart(8)} flows/s (median of ${rs.length}; runs ${rs.map((r) => r.flowgen.pps.toFixed(0)).join(', ')})` +
+        `${off ? `  ${pct(pps / off)} of module off` : ''}` +
+        `  [rtr per run: flows_created ${c('flows_created')}, keys_derived ${c('keys_derived')}, inserted ${c('inserted')}, skip_no_secret ${c('skip_no_secret')}; wan received ${median(rs.map((r) => r.wan_received))}]`,
+    );
+  }
+  const enc = flowMedian.get('encrypted');
+  const clear = flowMedian.get('clear');
+  if (enc && clear) {
+    // the modes of a round ran back to back: their ratio is less exposed to the host's load
+    const perRound: number[] = [];
+    for (const r of runs.filter((x) => x.mode === 'encrypted').sort((a, b) => a.round - b.round)) {
+      const c = runs.find((x) => x.mode === 'clear' && x.round === r.round);
+      if (c) perRound.push(r.flowgen.pps / c.flowgen.pps);
+    }
+    console.log(
+      `FLOWS encrypted/clear ${pct(enc / clear)} (ratio of the medians; per round ${perRound.map(pct).join(', ')}, median ${pct(median(perRound))})`,
+    );
+  }
+}
+
+// ---------------------------------------------------------------- memory per flow
+const mems: Array<{ round: number; m: SlabMemory; perFlow: number }> = [];
+for (const f of files) {
+  const mm = /^memory-(\d+)\.json$/.exec(f);
+  if (!mm) continue;
+  const m = readJson<SlabMemory>(join(dir, f));
+  if (!m || !m.objects) {
+    console.log(`${f}: no result`);
+    continue;
+  }
+  mems.push({ round: Number(mm[1]), m, perFlow: (m.slabs * m.page_size * 2 ** m.order) / m.objects });
+}
+if (mems.length) {
+  mems.sort((a, b) => a.round - b.round);
+  const last = mems[mems.length - 1]!;
+  const m = last.m;
+  const perFlow = median(mems.map((x) => x.perFlow));
+  console.log(
+    `MEMORY pdmv2_flow slab with ${m.flows} encrypted flows (round ${last.round}): object_size ${m.object_size}, slab_size ${m.slab_size}, ` +
+      `${m.objs_per_slab} per slab of ${m.page_size * 2 ** m.order} octets (order ${m.order}), ${m.objects} objects in ${m.slabs} slabs`,
+  );
+  console.log(
+    `MEMORY per flow (slabs x page x 2^order / objects): ${perFlow.toFixed(1)} octets (median of ${mems.length}; runs ${mems.map((x) => x.perFlow.toFixed(1)).join(', ')})` +
+      `  goal <= ${MEMORY_GOAL}: ${perFlow <= MEMORY_GOAL ? 'met' : 'NOT met'}`,
+  );
+  console.log('MEMORY cipher state per flow: the STK only (<= 32 octets per direction, inside the object); the AES key schedule is expanded per packet in a per-CPU scratch');
+}
+
+// ---------------------------------------------------------------- goals
+const encTcp = tcpMedian.get('encrypted');
+const offTcp = tcpMedian.get('off');
+if (encTcp && offTcp) {
+  console.log(`GOAL TCP encrypted >= ${pct(TCP_GOAL)} of module off: ${pct(encTcp / offTcp)}, ${encTcp / offTcp >= TCP_GOAL ? 'met' : 'NOT met'}`);
+}
