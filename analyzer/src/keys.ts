@@ -1,7 +1,7 @@
 /**
  * Key source for the analyzer: finds the session temporary key (STK) of an
  * encrypted PDMv2 option from the analyzer key files a primary exports
- * (AnalyzerKeys, docs/PROTOCOL-enrollment.md §7.8), following the key
+ * (AnalyzerKeys, docs/PROTOCOL.md §7.8), following the key
  * schedule of docs/PROTOCOL.md §5. Pure: no Node API; the CLI reads files.
  *
  * For a packet (5-tuple in its own direction) and the option's epoch:

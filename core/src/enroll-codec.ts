@@ -1,7 +1,7 @@
 /**
  * Binary envelopes of the sealed messages (enrollment, pairing updates,
  * analyzer key files), device fingerprints and enrollment tokens
- * (docs/PROTOCOL-enrollment.md §7.1, §7.3, §7.4). Pure: no runtime API.
+ * (docs/PROTOCOL.md §7.1, §7.3, §7.4). Pure: no runtime API.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ascii, concat, readU16, u8, u16 } from './bytes.js';

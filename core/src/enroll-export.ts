@@ -1,5 +1,5 @@
 /**
- * Analyzer key files (docs/PROTOCOL-enrollment.md §7.8): a primary exports
+ * Analyzer key files (docs/PROTOCOL.md §7.8): a primary exports
  * CS(P) or SGS of chosen generations, sealed (HPKE auth mode) from its own
  * key to an analyzer's public key. The file is the request-shaped envelope of
  * type 0x05; the plaintext is ASCII JSON. Pure.

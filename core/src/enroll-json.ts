@@ -1,6 +1,6 @@
 /**
  * ASCII-only JSON for the plaintexts of the enrollment and pairing messages
- * (docs/PROTOCOL-enrollment.md §7.2), and small strict field readers.
+ * (docs/PROTOCOL.md §7.2), and small strict field readers.
  *
  * Encoding: JSON.stringify output with every character above U+007E escaped
  * as \uXXXX, so the octets are plain ASCII and no UTF-8 codec is needed on

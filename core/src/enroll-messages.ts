@@ -1,5 +1,5 @@
 /**
- * Plaintexts of the enrollment exchange (docs/PROTOCOL-enrollment.md §7.5):
+ * Plaintexts of the enrollment exchange (docs/PROTOCOL.md §7.5):
  * the request a Secondary sends and the four kinds of answer. Builders
  * produce ASCII JSON; parsers validate every field they use and return
  * canonical values (prefixes in RFC 5952 form). Pure.

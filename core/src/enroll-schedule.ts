@@ -1,5 +1,5 @@
 /**
- * Generations and the secrets a grant carries (docs/PROTOCOL-enrollment.md
+ * Generations and the secrets a grant carries (docs/PROTOCOL.md
  * §7.6). A pairing fixes a schedule (t0, period, overlap); generation g is
  * current during [t0 + g·period, t0 + (g+1)·period). Everything a primary
  * hands out is a deterministic function of (PMS, generation, prefix), so a

@@ -1,6 +1,6 @@
 /**
  * Sealing and opening of the enveloped messages with HPKE auth mode
- * (docs/PROTOCOL-enrollment.md §7.1): the sender's static key authenticates,
+ * (docs/PROTOCOL.md §7.1): the sender's static key authenticates,
  * the recipient's static key decrypts, and a response is bound to the exact
  * request it answers (its AAD carries SHA-256 of the request envelope).
  * Pure; the HPKE suite is injectable so the primary can use a faster KEM.

@@ -1,6 +1,6 @@
 /**
  * Pairing between a Primary Client (initiator) and a Primary Server
- * (responder), DESIGN.md §3.1 and docs/PROTOCOL-enrollment.md §7.7:
+ * (responder), DESIGN.md §3.1 and docs/PROTOCOL.md §7.7:
  *
  *   offer   I → R  suites offered, both static public keys, nonce, time
  *   choice  R → I  the suite picked, session id, nonce

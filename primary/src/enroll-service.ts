@@ -1,5 +1,5 @@
 /**
- * The enrollment endpoint (docs/PROTOCOL-enrollment.md §7.5): open the sealed
+ * The enrollment endpoint (docs/PROTOCOL.md §7.5): open the sealed
  * request, check freshness and replay, decide (pending, granted, revoked,
  * rejected) inside one SQLite transaction, seal the answer to the device and
  * bind it to the request.

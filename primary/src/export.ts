@@ -1,7 +1,7 @@
 /**
  * Export of analyzer keys: CS(P) of chosen prefixes, or the SGS of a whole
  * pairing, for a range of generations, sealed to the analyzer's public key
- * (docs/PROTOCOL-enrollment.md §7.8).
+ * (docs/PROTOCOL.md §7.8).
  */
 import { sealAnalyzerKeys, type AnalyzerKeys } from '../../core/src/enroll-export.js';
 import type { GrantKey } from '../../core/src/enroll-messages.js';

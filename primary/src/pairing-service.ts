@@ -1,5 +1,5 @@
 /**
- * Pairing between primaries (docs/PROTOCOL-enrollment.md §7.7): the
+ * Pairing between primaries (docs/PROTOCOL.md §7.7): the
  * responder's endpoints (offer, finish, update) and the initiator's client
  * side used by the CLI (`pair init`, `pair update`).
  */

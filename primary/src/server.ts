@@ -1,6 +1,6 @@
 /**
  * The primary's HTTP service (node:http). Plain HTTP is safe: every message
- * that matters is sealed (docs/PROTOCOL-enrollment.md). This layer enforces
+ * that matters is sealed (docs/PROTOCOL.md). This layer enforces
  * what needs no decryption: methods and paths, request size, per-source rate
  * limits and timeouts.
  */

@@ -11,7 +11,7 @@
 // 1 and 2 (SGS = KDF(PMS, "pdmv2 v1 sgs", generation), docs/PROTOCOL.md §5).
 //
 // Files:
-//   secrets.json        plaintext AnalyzerKeys (docs/PROTOCOL-enrollment.md §7.8),
+//   secrets.json        plaintext AnalyzerKeys (docs/PROTOCOL.md §7.8),
 //                       role "server", `sgs` keys of generations 1 and 2: the
 //                       artifact any analyzer can use (--keys secrets.json)
 //   wrong-secrets.json  same shape, SGS from another (wrong) test PMS
