@@ -14,7 +14,8 @@
 #              host (test/lab/e2e-host.ts, reached through QEMU user networking),
 #              installs keys into pdmv2.ko; encrypted traffic, restart, revocation,
 #              negative cases; the host decrypts the capture with exported keys
-#   bench      forwarding throughput with the module off, v1 and clear (not in the default set)
+#   bench      forwarding throughput (off, v1, clear, encrypted), new flows per second,
+#              memory per flow (not in the default set)
 # Artifacts: DIR/<scenario>/ (pcaps, stats, iperf3 JSON), DIR/dmesg.txt,
 # DIR/console.log; default DIR is artifacts/lab. Last line: "N passed, M failed".
 set -euo pipefail
