@@ -346,7 +346,10 @@ export interface SpawnOptions {
  * kills the process with SIGKILL.
  */
 export function spawn(argv: string[], o: SpawnOptions): Promise<SpawnResult> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve, rejectNow) => {
+    // Rejected a microtask later, when the caller's await already holds the promise: qjs
+    // exits on a promise rejected while nothing handles it (see httpPost).
+    const reject = (e: unknown): void => void Promise.resolve().then(() => rejectNow(e));
     const out = qos.pipe();
     const err = qos.pipe();
     if (!out || !err) {
@@ -362,6 +365,10 @@ export function spawn(argv: string[], o: SpawnOptions): Promise<SpawnResult> {
     let child: number;
     try {
       child = qos.exec(argv, { block: false, usePath: true, stdin, stdout: out[1], stderr: err[1] });
+    } catch (e) {
+      for (const fd of [out[0], err[0]]) qos.close(fd);
+      reject(e);
+      return;
     } finally {
       qos.close(stdin);
       qos.close(out[1]);

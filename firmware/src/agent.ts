@@ -90,6 +90,7 @@ function maskedPrefix(address: string, length: number): string | null {
 
 /** Prefixes assigned to OpenWrt interfaces (ubus call network.interface.NAME status). */
 export async function interfacePrefixes(names: readonly string[]): Promise<string[]> {
+  await null; // nothing may throw before the first await on qjs (see httpPost)
   const out: string[] = [];
   for (const name of names) {
     if (!which('ubus')) throw new SysError(`interface '${name}' configured but ubus is not available`);
