@@ -50,7 +50,9 @@ make -s -C "$KDIR" M="$root/kmod" modules >&2
 # Guest-side helpers reach the guest through the kmod share (/share).
 mkdir -p kmod/test/.build
 node .build/node/test/lab/malformed-packets.js kmod/test/.build/malformed.hex >&2
-if [[ " ${names[*]} " == *" encrypted "* || " ${names[*]} " == *" bench "* ]]; then
+ran() { [[ " ${names[*]} " == *" $1 "* ]]; }	# SCENARIO: named for this boot
+scenario_dir() { echo "$artifacts/$(basename "${SCRIPT[$1]}" .sh)"; }
+if ran encrypted || ran bench; then
 	rm -rf kmod/test/.build/enc
 	node .build/node/test/lab/encrypted-setup.js kmod/test/.build/enc >&2
 fi
@@ -63,7 +65,7 @@ gcc -static -O2 -Wall -Wextra -Werror -o kmod/test/.build/flowgen kmod/test/flow
 # `make -C kmod/test clean` leave it alone); the host side (primaries) starts
 # now and runs alongside the boot; the guest reaches it through QEMU user
 # networking (run.sh --net user)
-e2e_pid= e2e_dir= net=()
+e2e_pid='' e2e_dir='' net=()
 stop_e2e_host() { # let the host side finish (it ends after the guest's 'done'), else stop it
 	[ -n "$e2e_pid" ] || return 0
 	for _ in $(seq 50); do kill -0 "$e2e_pid" 2>/dev/null || break; sleep 0.1; done
@@ -72,7 +74,7 @@ stop_e2e_host() { # let the host side finish (it ends after the guest's 'done'),
 	e2e_pid=
 }
 trap 'stop_e2e_host; [ -z "$e2e_dir" ] || rm -rf "$e2e_dir"' EXIT
-if [[ " ${names[*]} " == *" e2e "* ]]; then
+if ran e2e; then
 	for d in kmod/.build/e2e-*; do # left by runs that were killed
 		[ -d "$d" ] && ! kill -0 "${d##*-}" 2>/dev/null && rm -rf "$d"
 	done
@@ -98,6 +100,11 @@ count() { # LOG: add the counts of a "N passed, M failed" line
 	if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
 	passed=$((passed + ${line% *})) failed=$((failed + ${line#* }))
 }
+host_checks() { # OUT CMD...: a host-side check program, its output kept and counted
+	local out=$1; shift
+	"$@" | tee "$out" || true
+	count "$out"
+}
 
 rc=0
 qemu/run.sh --quiet --timeout "$timeout" --artifacts "$artifacts" --share kmod ${net[@]+"${net[@]}"} -- "${scripts[@]}" || rc=$?
@@ -106,15 +113,14 @@ echo "lab: $(tail -n 1 "$artifacts/summary.txt" 2>/dev/null || echo "qemu/run.sh
 # Guest checks: each scenario ends with lab_finish's "N passed, M failed" in its
 # output.log; run.sh's own verdict (script exit codes, dmesg) counts once more.
 for n in "${names[@]}"; do
-	out="$artifacts/$(basename "${SCRIPT[$n]}" .sh)/output.log"
+	out="$(scenario_dir "$n")/output.log"
 	grep -E '^not ok ' "$out" 2>/dev/null || true
 	echo "lab: $n: $(grep -E '[0-9]+ passed, [0-9]+ failed' "$out" 2>/dev/null | tail -n 1)"
 	count "$out"
 done
 if [ $rc -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "not ok - qemu/run.sh exit $rc"; fi
 
-for n in "${names[@]}"; do
-	[ "$n" = bench ] || continue
+if ran bench; then
 	echo "== lab benchmark (one boot, medians of interleaved rounds; ratios to module off and encrypted/clear)"
 	# results.txt comes back only from a boot that ran: never report an older boot's files
 	if [ -f "$artifacts/results.txt" ]; then
@@ -122,13 +128,11 @@ for n in "${names[@]}"; do
 	else
 		echo "lab: no benchmark results from this boot" | tee "$artifacts/bench.txt"
 	fi
-done
-for n in "${names[@]}"; do
-	[ "$n" = datapath ] || continue
-	dir="$artifacts/$(basename "${SCRIPT[$n]}" .sh)"
-	echo "== host checks of $n captures (TypeScript decoder)"
-	node .build/node/test/lab/check-captures.js "$dir" | tee "$artifacts/host-checks.txt" || true
-	count "$artifacts/host-checks.txt"
+fi
+if ran datapath; then
+	dir=$(scenario_dir datapath)
+	echo "== host checks of datapath captures (TypeScript decoder)"
+	host_checks "$artifacts/host-checks.txt" node .build/node/test/lab/check-captures.js "$dir"
 	echo "== tshark on the v1 capture"
 	ours=$(node .build/node/analyzer/src/cli.js decode "$dir/v1-wan.pcap" | grep -c ' pdm-v1 ' || true)
 	theirs=$(tshark -r "$dir/v1-wan.pcap" -Y ipv6.opt.pdm.psn_this_pkt -T fields -e ipv6.opt.pdm.psn_this_pkt 2>/dev/null | grep -c '^[0-9]' || true)
@@ -140,24 +144,20 @@ for n in "${names[@]}"; do
 		echo "not ok - tshark on v1-wan.pcap: $theirs PDM options (ours: $ours), $invalid 'Invalid length'"
 		failed=$((failed + 1))
 	fi
-done
-for n in "${names[@]}"; do
-	[ "$n" = encrypted ] || continue
-	dir="$artifacts/$(basename "${SCRIPT[$n]}" .sh)"
-	echo "== host checks of $n captures (decrypted with the test secrets, against the module's trace)"
-	node .build/node/test/lab/check-encrypted.js "$dir" | tee "$artifacts/host-checks-encrypted.txt" || true
-	count "$artifacts/host-checks-encrypted.txt"
-done
-for n in "${names[@]}"; do
-	[ "$n" = e2e ] || continue
-	dir="$artifacts/$(basename "${SCRIPT[$n]}" .sh)"
+fi
+if ran encrypted; then
+	echo "== host checks of encrypted captures (decrypted with the test secrets, against the module's trace)"
+	host_checks "$artifacts/host-checks-encrypted.txt" \
+		node .build/node/test/lab/check-encrypted.js "$(scenario_dir encrypted)"
+fi
+if ran e2e; then
 	echo "== host side of e2e (primaries, pairing, approval, restart, revocation; state in $artifacts/e2e-host)"
 	grep -E '^(not )?ok |[0-9]+ passed, [0-9]+ failed' "$artifacts/e2e-host.txt" || true
 	count "$artifacts/e2e-host.txt"
 	echo "== host checks of e2e captures (analyzer CLI, keys exported by the Primary Client)"
-	node "$e2e_dir/host/test/lab/e2e-host.js" check --state "$artifacts/e2e-host" "$dir" | tee "$artifacts/host-checks-e2e.txt" || true
-	count "$artifacts/host-checks-e2e.txt"
-done
+	host_checks "$artifacts/host-checks-e2e.txt" \
+		node "$e2e_dir/host/test/lab/e2e-host.js" check --state "$artifacts/e2e-host" "$(scenario_dir e2e)"
+fi
 echo "lab: artifacts in $artifacts"
 echo "${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]

@@ -179,7 +179,11 @@ test('pairings: the one whose server prefixes hold the peer wins', () => {
 const metrics = { psnlr: 77, globalPointer: 5, scaleDtlr: 14, scaleDtls: 0, deltaTlr: 61035, deltaTls: 3 };
 
 function packet(fromClient: boolean, option: Uint8Array): Uint8Array {
-  const t = tuple(fromClient);
+  return udpPacket(tuple(fromClient), option);
+}
+
+/** An IPv6/UDP packet of the tuple with no payload, the option inserted. */
+function udpPacket(t: Pick<FiveTuple, 'src' | 'dst' | 'sport' | 'dport'>, option: Uint8Array): Uint8Array {
   const p = new Uint8Array(48);
   p[0] = 0x60;
   p[5] = 8;
@@ -411,16 +415,7 @@ test('check-encrypted: passes on a consistent artifact directory, fails on a wro
       const t = flowTuple(up);
       const epoch = (g << 8) | rekey;
       const fields = { epoch, psntp, psnlr, globalPointer: psntp, scaleDtlr: 0, scaleDtls: 0, deltaTlr: 0, deltaTls: 0 };
-      const p = new Uint8Array(48);
-      p[0] = 0x60;
-      p[5] = 8;
-      p[6] = 17;
-      p.set(t.src, 8);
-      p.set(t.dst, 24);
-      p.set([t.sport >> 8, t.sport & 0xff, t.dport >> 8, t.dport & 0xff, 0, 8, 0, 0], 40);
-      const r = insertPdmOption(p, sealOption(stk(g, t, epoch), 1, fields));
-      if (!r.ok) throw new Error(r.error);
-      pkts.push(r.value);
+      pkts.push(udpPacket(t, sealOption(stk(g, t, epoch), 1, fields)));
       trace.push(
         `  ksoftirqd/0-14 [000] ..s1. 9.${psntp}: pdmv2_emit: fmt=encrypted net=4026532101 src=${formatIpv6(t.src)} sport=${t.sport} dst=${formatIpv6(t.dst)} dport=${t.dport} proto=17 epoch=0x${epoch.toString(16)} psntp=${psntp} psnlr=${psnlr} gp=${psntp} scale_dtlr=0 delta_tlr=0 scale_dtls=0 delta_tls=0`,
       );

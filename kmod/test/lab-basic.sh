@@ -27,18 +27,10 @@ if [ -z "$KO" ]; then
 fi
 
 MARK=0x100
-# cap_start/cap_stop/cap_ok/cap_none, ctl, st, stat_ge/eq/delta
+# cap_start/cap_stop/cap_ok/cap_none, ctl, st, stat_ge/eq/delta, save_state
 # shellcheck source=kmod/test/lab-pdmv2.sh
 . "${LAB_SHARE:-/share}/test/lab-pdmv2.sh"
 
-save_state() { # TAG
-	local ns
-	for ns in rtr wan; do
-		lab_append "state-$1.txt" nsx "$ns" cat /proc/net/pdmv2/control
-		lab_append "state-$1.txt" nsx "$ns" cat /proc/net/pdmv2/stats
-		lab_append "state-$1.txt" nsx "$ns" cat /proc/net/pdmv2/flows
-	done
-}
 
 # nft_router / nft_server: the marking rulesets, shared with lab-bench.sh
 # shellcheck source=kmod/test/lab-nft.sh

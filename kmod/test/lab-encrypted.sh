@@ -37,7 +37,7 @@ PAIRING=00000000000000a1
 OPT_ENC='opt_type 0x0f: len=34'
 OPT_CLEAR='opt_type 0x0f: len=22'
 TRACE=/sys/kernel/tracing
-# cap_start/cap_stop/cap_ok/cap_none, ctl, st, stat_ge/eq/delta
+# cap_start/cap_stop/cap_ok/cap_none, ctl, st, stat_ge/eq/delta, save_state
 # shellcheck source=kmod/test/lab-pdmv2.sh
 . "$SHARE/test/lab-pdmv2.sh"
 
@@ -45,15 +45,6 @@ ctl_file() { # NS FILE: the whole file in one write
 	nsx "$1" sh -c 'cat > /proc/net/pdmv2/control' <"$2"
 }
 keys() { nsx "$1" cat /proc/net/pdmv2/keys; }
-save_state() { # TAG
-	local ns
-	for ns in rtr wan; do
-		lab_append "state-$1.txt" nsx "$ns" cat /proc/net/pdmv2/control
-		lab_append "state-$1.txt" nsx "$ns" cat /proc/net/pdmv2/keys
-		lab_append "state-$1.txt" nsx "$ns" cat /proc/net/pdmv2/stats
-		lab_append "state-$1.txt" nsx "$ns" cat /proc/net/pdmv2/flows
-	done
-}
 trace_save() { # TAG: the emitted options so far, then an empty buffer
 	cat "$TRACE/trace" >"$ARTIFACTS/trace-$1.txt"
 	echo >"$TRACE/trace"

@@ -68,3 +68,12 @@ stat_delta() { # NS NAME BEFORE WANT: the counter grew by exactly WANT
 	echo "$1 $2: $3 -> ${v:-missing} (want +$4)"
 	[ -n "$v" ] && [ "$((v - $3))" -eq "$4" ]
 }
+save_state() { # TAG: settings, keys, counters and flows of rtr and wan
+	local ns
+	for ns in rtr wan; do
+		lab_append "state-$1.txt" nsx "$ns" cat /proc/net/pdmv2/control
+		lab_append "state-$1.txt" nsx "$ns" cat /proc/net/pdmv2/keys
+		lab_append "state-$1.txt" nsx "$ns" cat /proc/net/pdmv2/stats
+		lab_append "state-$1.txt" nsx "$ns" cat /proc/net/pdmv2/flows
+	done
+}
