@@ -151,43 +151,46 @@ struct pdmv2_pending {
 	bool flush;
 };
 
+/* @arg is one of @names: its index into @out */
+static int pdmv2_parse_name(const char *arg, const char * const *names,
+			    unsigned int n, int *out)
+{
+	int i = pdmv2_match(arg, names, n);
+
+	if (i < 0)
+		return -EINVAL;
+	*out = i;
+	return 0;
+}
+
 static int pdmv2_setting(struct pdmv2_cfg *cfg, const char *cmd,
 			 const char *arg)
 {
-	int i;
+	int i, err;
 
 	if (!strcmp(cmd, "mode")) {
-		i = pdmv2_match(arg, pdmv2_mode_names, PDMV2_MODE_MAX);
-		if (i < 0)
-			return -EINVAL;
-		if (!pdmv2_emit_ops_for(i) && i != PDMV2_MODE_OFF)
-			return -EOPNOTSUPP;
-		cfg->mode = i;
-		return 0;
+		err = pdmv2_parse_name(arg, pdmv2_mode_names, PDMV2_MODE_MAX,
+				       &i);
+		if (!err && !pdmv2_emit_ops_for(i) && i != PDMV2_MODE_OFF)
+			err = -EOPNOTSUPP;
+		if (!err)
+			cfg->mode = i;
+		return err;
 	}
-	if (!strcmp(cmd, "mtu_policy")) {
-		i = pdmv2_match(arg, pdmv2_mtu_names,
-				ARRAY_SIZE(pdmv2_mtu_names));
-		if (i < 0)
-			return -EINVAL;
-		cfg->mtu_policy = i;
-		return 0;
-	}
-	if (!strcmp(cmd, "nokey_policy")) {
-		i = pdmv2_match(arg, pdmv2_nokey_names,
-				ARRAY_SIZE(pdmv2_nokey_names));
-		if (i < 0)
-			return -EINVAL;
-		cfg->nokey_policy = i;
-		return 0;
-	}
+	if (!strcmp(cmd, "mtu_policy"))
+		return pdmv2_parse_name(arg, pdmv2_mtu_names,
+					ARRAY_SIZE(pdmv2_mtu_names),
+					&cfg->mtu_policy);
+	if (!strcmp(cmd, "nokey_policy"))
+		return pdmv2_parse_name(arg, pdmv2_nokey_names,
+					ARRAY_SIZE(pdmv2_nokey_names),
+					&cfg->nokey_policy);
 	if (!strcmp(cmd, "verify")) {
-		i = pdmv2_match(arg, pdmv2_bool_names,
-				ARRAY_SIZE(pdmv2_bool_names));
-		if (i < 0)
-			return -EINVAL;
-		cfg->verify = i;
-		return 0;
+		err = pdmv2_parse_name(arg, pdmv2_bool_names,
+				       ARRAY_SIZE(pdmv2_bool_names), &i);
+		if (!err)
+			cfg->verify = i;
+		return err;
 	}
 	if (!strcmp(cmd, "mark_mask"))
 		return pdmv2_parse_u32(arg, 1, U32_MAX, &cfg->mark_mask);

@@ -61,14 +61,31 @@ static const struct pdmv2_emit_ops pdmv2_emit_clear = {
 static DEFINE_PER_CPU(struct pdmv2_aes, pdmv2_aes_scratch);
 
 /*
- * Seal with the flow's STK. The AES key schedule is expanded into a per-CPU
- * scratch and wiped after each packet: a flow keeps only its 16 or 32 octet
- * STK, which keeps the flow small (docs/kmod.md, "Memory").
+ * GCM state of a flow key in the per-CPU scratch: a flow keeps only its 16
+ * or 32 octet STK, which keeps the flow small (docs/kmod.md, "Memory"); the
+ * schedule is expanded for one packet and wiped by pdmv2_gcm_put().
  */
+static int pdmv2_gcm_get(struct pdmv2_gcm *gcm,
+			 const struct pdmv2_flow_key_state *k)
+{
+	struct pdmv2_aes *aes = this_cpu_ptr(&pdmv2_aes_scratch);
+
+	if (pdmv2_aes_expand(aes, k->stk, pdmv2_aead_key_len(k->aead)))
+		return -EINVAL;
+	pdmv2_gcm_init(gcm, aes);
+	return 0;
+}
+
+static void pdmv2_gcm_put(struct pdmv2_gcm *gcm)
+{
+	pdmv2_gcm_wipe(gcm);
+	pdmv2_aes_wipe(this_cpu_ptr(&pdmv2_aes_scratch));
+}
+
+/* Seal with the flow's STK, deriving or rekeying it first if needed. */
 static int pdmv2_emit_encrypted(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 				struct pdmv2_opt *fields, u8 *opt)
 {
-	struct pdmv2_aes *aes = this_cpu_ptr(&pdmv2_aes_scratch);
 	struct pdmv2_gcm gcm;
 	int err;
 
@@ -76,13 +93,10 @@ static int pdmv2_emit_encrypted(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 	if (err)
 		return err;
 	fields->epoch = flow->tx.epoch;
-	if (pdmv2_aes_expand(aes, flow->tx.stk,
-			     pdmv2_aead_key_len(flow->tx.aead)))
+	if (pdmv2_gcm_get(&gcm, &flow->tx))
 		return -EINVAL;
-	pdmv2_gcm_init(&gcm, aes);
 	pdmv2_opt_seal(&gcm, fields, opt);
-	pdmv2_gcm_wipe(&gcm);
-	pdmv2_aes_wipe(aes);
+	pdmv2_gcm_put(&gcm);
 	return 0;
 }
 
@@ -654,7 +668,6 @@ static void pdmv2_ingress_tcp(struct pdmv2_net *pn, struct sk_buff *skb,
 static int pdmv2_verify(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 			const u8 *opt, unsigned int len, u16 epoch, u32 psntp)
 {
-	struct pdmv2_aes *aes = this_cpu_ptr(&pdmv2_aes_scratch);
 	struct pdmv2_gcm gcm;
 	struct pdmv2_opt o;
 	int err;
@@ -663,13 +676,10 @@ static int pdmv2_verify(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_UNVERIFIED);
 		return 0;
 	}
-	if (pdmv2_aes_expand(aes, flow->rx.stk,
-			     pdmv2_aead_key_len(flow->rx.aead)))
+	if (pdmv2_gcm_get(&gcm, &flow->rx))
 		return PDMV2_ERR_CRYPTO;
-	pdmv2_gcm_init(&gcm, aes);
 	err = pdmv2_opt_open(&gcm, opt, len, &o);
-	pdmv2_gcm_wipe(&gcm);
-	pdmv2_aes_wipe(aes);
+	pdmv2_gcm_put(&gcm);
 	memzero_explicit(&o, sizeof(o));
 	if (err) {
 		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_TAG_FAILED);
