@@ -23,6 +23,11 @@ static inline unsigned int pdmv2_fls32(u32 x)
 	return fls(x);
 }
 
+static inline unsigned int pdmv2_fls64(u64 x)
+{
+	return fls64(x);
+}
+
 #else /* !__KERNEL__ */
 
 #include <stdbool.h>
@@ -50,10 +55,20 @@ typedef unsigned int __be32;
 #ifndef fallthrough
 #define fallthrough __attribute__((__fallthrough__))
 #endif
+/* the kernel's noinline (compiler_attributes.h), for the user-space build */
+#define pdmv2_gcc_attribute(a) __attribute__((a))
+#ifndef noinline
+#define noinline pdmv2_gcc_attribute(__noinline__)
+#endif
 
 static inline unsigned int pdmv2_fls32(u32 x)
 {
 	return x ? 32 - (unsigned int)__builtin_clz(x) : 0;
+}
+
+static inline unsigned int pdmv2_fls64(u64 x)
+{
+	return x ? 64 - (unsigned int)__builtin_clzll(x) : 0;
 }
 
 static inline u16 get_unaligned_be16(const void *p)

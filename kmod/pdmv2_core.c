@@ -65,15 +65,21 @@ static u16 pdmv2_ver_epoch(u16 epoch)
 	return (u16)(PDMV2_VERSION << 12 | (epoch & 0x0fff));
 }
 
-void pdmv2_opt_encode_aad(u16 epoch, u32 psntp, u8 *aad)
+/* the first eight octets of the PDMv2 forms, Opt Data Len @dlen */
+static inline void pdmv2_put_head(u8 *buf, u8 dlen, u16 epoch, u32 psntp)
 {
-	aad[0] = PDMV2_OPT_TYPE;
-	aad[1] = PDMV2_DLEN_ENC;
-	put_unaligned_be16(pdmv2_ver_epoch(epoch), aad + 2);
-	put_unaligned_be32(psntp, aad + 4);
+	buf[0] = PDMV2_OPT_TYPE;
+	buf[1] = dlen;
+	put_unaligned_be16(pdmv2_ver_epoch(epoch), buf + 2);
+	put_unaligned_be32(psntp, buf + 4);
 }
 
-void pdmv2_opt_encode_metrics(const struct pdmv2_opt *o, u8 *block)
+void pdmv2_opt_encode_aad(u16 epoch, u32 psntp, u8 *aad)
+{
+	pdmv2_put_head(aad, PDMV2_DLEN_ENC, epoch, psntp);
+}
+
+static inline void pdmv2_put_metrics(const struct pdmv2_opt *o, u8 *block)
 {
 	put_unaligned_be32(o->psnlr, block);
 	put_unaligned_be32(o->global_pointer, block + 4);
@@ -85,15 +91,19 @@ void pdmv2_opt_encode_metrics(const struct pdmv2_opt *o, u8 *block)
 	put_unaligned_be16(o->delta_tls, block + 14);
 }
 
+void pdmv2_opt_encode_metrics(const struct pdmv2_opt *o, u8 *block)
+{
+	pdmv2_put_metrics(o, block);
+}
+
 unsigned int pdmv2_opt_encode(const struct pdmv2_opt *o, u8 *buf, size_t cap)
 {
 	switch (o->fmt) {
 	case PDMV2_FMT_CLEAR:
 		if (cap < PDMV2_OPT_LEN_CLEAR)
 			return 0;
-		pdmv2_opt_encode_aad(o->epoch, o->psntp, buf);
-		buf[1] = PDMV2_DLEN_CLEAR;
-		pdmv2_opt_encode_metrics(o, buf + PDMV2_AAD_LEN);
+		pdmv2_put_head(buf, PDMV2_DLEN_CLEAR, o->epoch, o->psntp);
+		pdmv2_put_metrics(o, buf + PDMV2_AAD_LEN);
 		return PDMV2_OPT_LEN_CLEAR;
 	case PDMV2_FMT_V1:
 		if (cap < PDMV2_OPT_LEN_V1)
@@ -233,6 +243,38 @@ void pdmv2_time_encode_limbs(const u32 *a, unsigned int n,
 	*scale = (u8)s;
 }
 
+/*
+ * Per-packet deltas are almost always below 2^34 ns (17 s), where A fits in
+ * 64 bits: same rounding as the limb path, a fraction of the instructions.
+ * Returns false for a delta of 2^34 ns or more, which it leaves alone.
+ */
+static inline bool pdmv2_time_encode_fast(u64 ns, u16 *delta, u8 *scale)
+{
+	unsigned int s;
+	u64 as;
+	u32 d;
+
+	if (ns >= (1ULL << 34))
+		return false;
+	if (!ns) {
+		*delta = 0;
+		*scale = 0;
+		return true;
+	}
+	as = ns * 1000000000U;
+	/* A >= 10^9 > 2^29: always more than 16 significant bits */
+	s = pdmv2_fls64(as) - 16;
+	/* (A + 2^(s-1)) >> s, from the 17 bits of A >> (s - 1) */
+	d = ((u32)(as >> (s - 1)) + 1) >> 1;
+	if (d == 0x10000) {
+		d = 0x8000;
+		s++;
+	}
+	*delta = (u16)d;
+	*scale = (u8)s;
+	return true;
+}
+
 void pdmv2_time_encode_ns(u64 ns, u16 *delta, u8 *scale)
 {
 	/* A = ns * 10^9 < 2^94: three limbs from 32x32->64 products */
@@ -240,34 +282,8 @@ void pdmv2_time_encode_ns(u64 ns, u16 *delta, u8 *scale)
 	u64 lo, hi;
 	u32 a[3];
 
-	/*
-	 * Per-packet deltas are almost always below 2^34 ns (17 s), where A
-	 * fits in 64 bits: same rounding as the limb path, a fraction of the
-	 * instructions.
-	 */
-	if (ns && ns < (1ULL << 34)) {
-		u64 as = ns * giga;
-		u32 top = (u32)(as >> 32);
-		unsigned int bits = top ? 32 + pdmv2_fls32(top) :
-				   pdmv2_fls32((u32)as);
-		unsigned int s;
-		u32 d;
-
-		if (bits <= 16) {
-			*delta = (u16)as;
-			*scale = 0;
-			return;
-		}
-		s = bits - 16;
-		d = (u32)(as >> s) + (u32)((as >> (s - 1)) & 1);
-		if (d == 0x10000) {
-			d = 0x8000;
-			s++;
-		}
-		*delta = (u16)d;
-		*scale = (u8)s;
+	if (pdmv2_time_encode_fast(ns, delta, scale))
 		return;
-	}
 	lo = (u64)(u32)ns * giga;
 	hi = (u64)(u32)(ns >> 32) * giga + (lo >> 32);
 	a[0] = (u32)lo;
@@ -357,31 +373,68 @@ int pdmv2_doh_plan(const u8 *hdr, size_t hdr_len, unsigned int opt_len,
 	return PDMV2_OK;
 }
 
+/*
+ * Pad1 or PadN of @n < 8 octets (all the planner ever needs) over octets
+ * that are already zero: only a PadN's type and length are written.
+ */
 static void pdmv2_pad(u8 *p, u32 n)
 {
-	if (!n)
-		return;
-	if (n == 1) {
-		p[0] = 0;	/* Pad1 */
-		return;
+	if (n >= 2) {
+		p[0] = 1;		/* PadN */
+		p[1] = (u8)(n - 2);
 	}
-	p[0] = 1;		/* PadN */
-	p[1] = (u8)(n - 2);
-	memset(p + 2, 0, n - 2);
+}
+
+/* the option, with a fixed-size copy for the lengths the module emits */
+static void pdmv2_opt_copy(u8 *dst, const u8 *opt, u32 len)
+{
+	switch (len) {
+	case PDMV2_OPT_LEN_CLEAR:
+		memcpy(dst, opt, PDMV2_OPT_LEN_CLEAR);
+		break;
+	case PDMV2_OPT_LEN_ENC:
+		memcpy(dst, opt, PDMV2_OPT_LEN_ENC);
+		break;
+	case PDMV2_OPT_LEN_V1:
+		memcpy(dst, opt, PDMV2_OPT_LEN_V1);
+		break;
+	default:
+		memcpy(dst, opt, len);
+		break;
+	}
+}
+
+static inline void __pdmv2_doh_write(u8 *hdr,
+				     const struct pdmv2_doh_plan *plan,
+				     u8 next_header, const u8 *opt)
+{
+	/* read once: the header's octets may alias the plan */
+	u32 pos = plan->keep ? plan->keep : 2, opt_off = plan->opt_off;
+	u32 opt_len = plan->opt_len, new_len = plan->new_len;
+	u32 end = opt_off + opt_len;
+
+	if (!plan->keep)
+		hdr[0] = next_header;
+	hdr[1] = (u8)(new_len / 8 - 1);
+	/*
+	 * Either padding is shorter than 8 octets, so it lies in the 8 octets
+	 * from @pos or in the last 8: zero those, the option goes over them.
+	 */
+	if (new_len - pos >= 8) {
+		memset(hdr + pos, 0, 8);
+		memset(hdr + new_len - 8, 0, 8);
+	} else {
+		memset(hdr + pos, 0, new_len - pos);
+	}
+	pdmv2_pad(hdr + pos, opt_off - pos);
+	pdmv2_pad(hdr + end, new_len - end);
+	pdmv2_opt_copy(hdr + opt_off, opt, opt_len);
 }
 
 void pdmv2_doh_write(u8 *hdr, const struct pdmv2_doh_plan *plan,
 		     u8 next_header, const u8 *opt)
 {
-	u32 pos = plan->keep ? plan->keep : 2;
-	u32 end = plan->opt_off + plan->opt_len;
-
-	if (!plan->keep)
-		hdr[0] = next_header;
-	hdr[1] = (u8)(plan->new_len / 8 - 1);
-	pdmv2_pad(hdr + pos, plan->opt_off - pos);
-	memmove(hdr + plan->opt_off, opt, plan->opt_len);
-	pdmv2_pad(hdr + end, plan->new_len - end);
+	__pdmv2_doh_write(hdr, plan, next_header, opt);
 }
 
 int pdmv2_doh_build(const u8 *existing, size_t existing_len, u8 next_header,
@@ -405,27 +458,25 @@ int pdmv2_doh_build(const u8 *existing, size_t existing_len, u8 next_header,
 
 /* ---- packet header walker --------------------------------------------- */
 
-#define PDMV2_MAX_EXTHDRS	32
-
 /*
- * Are octets [0, @x) there? 0: yes; PDMV2_ERR_NEED_MORE: make info->need
- * octets linear and call again; @beyond: the packet is shorter than that.
+ * Are octets [0, @x) there (@avail <= @total)? 0: yes; PDMV2_ERR_NEED_MORE:
+ * make info->need octets linear and call again; @beyond: the packet is
+ * shorter than that.
  */
 static int pdmv2_need(size_t x, size_t avail, size_t total, int beyond,
 		      struct pdmv2_pkt *info)
 {
+	if (x <= avail)
+		return 0;
 	if (x > total)
 		return beyond;
-	if (x > avail) {
-		info->need = (u32)x;
-		return PDMV2_ERR_NEED_MORE;
-	}
-	return 0;
+	info->need = (u32)x;
+	return PDMV2_ERR_NEED_MORE;
 }
 
 /* 5-tuple of the upper layer at @off; a short upper layer leaves it unknown */
-static int pdmv2_pkt_upper(const u8 *p, size_t avail, size_t total,
-			   size_t off, struct pdmv2_pkt *info)
+static inline int pdmv2_pkt_upper(const u8 *p, size_t avail, size_t total,
+				  size_t off, struct pdmv2_pkt *info)
 {
 	const int short_l4 = -1;	/* upper layer cut short: no 5-tuple */
 	int r;
@@ -461,28 +512,36 @@ static int pdmv2_pkt_upper(const u8 *p, size_t avail, size_t total,
 	return PDMV2_OK;
 }
 
-int pdmv2_pkt_parse(const u8 *p, size_t avail, size_t total,
-		    struct pdmv2_pkt *info)
+/* headers the walker steps over, and ESP, where it stops */
+static bool pdmv2_is_exthdr(u8 nh)
+{
+	switch (nh) {
+	case PDMV2_NEXTHDR_HOP:
+	case PDMV2_NEXTHDR_ROUTING:
+	case PDMV2_NEXTHDR_DEST:
+	case PDMV2_NEXTHDR_FRAGMENT:
+	case PDMV2_NEXTHDR_AUTH:
+	case PDMV2_NEXTHDR_ESP:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * The extension headers from the first one, @nh, at octet 40. Out of line:
+ * its registers would otherwise be saved on the common path too.
+ */
+static noinline int pdmv2_pkt_walk(const u8 *p, size_t avail, size_t total,
+				   u8 nh, struct pdmv2_pkt *info)
 {
 	const int bad = PDMV2_ERR_BAD_PACKET;
 	size_t off = 40, hlen;
 	unsigned int i;
 	int r;
 	u16 frag;
-	u8 nh;
 
-	memset(info, 0, sizeof(*info));
-	if (avail > total)
-		avail = total;
-	r = pdmv2_need(40, avail, total, bad, info);
-	if (r)
-		return r;
-	if ((p[0] >> 4) != 6)
-		return PDMV2_ERR_NOT_IPV6;
-	nh = p[6];
-	info->nh_off = 6;
-
-	for (i = 0; i < PDMV2_MAX_EXTHDRS; i++) {
+	for (i = 0; i <= PDMV2_MAX_EXTHDRS; i++) {
 		/* a DOH counts as final only if the upper layer follows it */
 		if (nh == PDMV2_NEXTHDR_HOP ||
 		    nh == PDMV2_NEXTHDR_ROUTING || nh == PDMV2_NEXTHDR_DEST ||
@@ -563,10 +622,35 @@ int pdmv2_pkt_parse(const u8 *p, size_t avail, size_t total,
 			return pdmv2_pkt_upper(p, avail, total, off, info);
 		}
 		info->nh_off = (u32)off;
+		info->exthdrs++;
 		nh = p[off];
 		off += hlen;
 	}
 	return PDMV2_ERR_BAD_HEADER;
+}
+
+int pdmv2_pkt_parse(const u8 *p, size_t avail, size_t total,
+		    struct pdmv2_pkt *info)
+{
+	int r;
+	u8 nh;
+
+	memset(info, 0, sizeof(*info));
+	if (avail > total)
+		avail = total;
+	r = pdmv2_need(40, avail, total, PDMV2_ERR_BAD_PACKET, info);
+	if (r)
+		return r;
+	if ((p[0] >> 4) != 6)
+		return PDMV2_ERR_NOT_IPV6;
+	nh = p[6];
+	info->nh_off = 6;
+	if (pdmv2_is_exthdr(nh))
+		return pdmv2_pkt_walk(p, avail, total, nh, info);
+	/* the common case: the upper layer right behind the IPv6 header */
+	info->proto = nh;
+	info->l4_off = 40;
+	return pdmv2_pkt_upper(p, avail, total, 40, info);
 }
 
 int pdmv2_pkt_check(const u8 *pkt, size_t len)
@@ -600,6 +684,9 @@ int pdmv2_pkt_insert_plan(const u8 *pkt, const struct pdmv2_pkt *info,
 	if ((info->flags & PDMV2_PKT_FRAG) &&
 	    !(info->flags & PDMV2_PKT_ATOMIC_FRAG))
 		return PDMV2_ERR_FRAGMENT;
+	/* one more header would make a chain the walker itself refuses */
+	if (!info->doh_off && info->exthdrs >= PDMV2_MAX_EXTHDRS)
+		return PDMV2_ERR_TOO_LONG;
 	if (info->doh_off) {
 		ip->hdr_off = info->doh_off;
 		err = pdmv2_doh_plan(pkt + info->doh_off, info->doh_len,
@@ -649,6 +736,53 @@ int pdmv2_pkt_insert(u8 *pkt, size_t len, size_t cap, const u8 *opt,
 	return PDMV2_OK;
 }
 
+/*
+ * pdmv2_pkt_apply_plan() for @move octets in front of the insertion point
+ * that change place (0 when grow is 0). The Destination Options header is
+ * written last: the octets it covers may be some of those moved.
+ */
+static inline void pdmv2_apply(u8 *pkt, size_t new_len,
+			       const struct pdmv2_ins_plan *ip, const u8 *opt,
+			       u32 move)
+{
+	u8 tmp[40];
+
+	if (move == sizeof(tmp)) {
+		/* the IPv6 header alone: a fixed-size copy via registers */
+		memcpy(tmp, pkt + ip->grow, sizeof(tmp));
+		memcpy(pkt, tmp, sizeof(tmp));
+	} else if (move) {
+		memmove(pkt, pkt + ip->grow, move);
+	}
+	if (!ip->doh.old_len)
+		pkt[ip->nh_off] = PDMV2_NEXTHDR_DEST;
+	put_unaligned_be16((u16)(new_len - 40), pkt + 4);
+	__pdmv2_doh_write(pkt + ip->hdr_off, &ip->doh, ip->next_header, opt);
+}
+
+/* extension headers in front of the insertion point: a variable move */
+static noinline void pdmv2_apply_any(u8 *pkt, size_t new_len,
+				     const struct pdmv2_ins_plan *ip,
+				     const u8 *opt, u32 move)
+{
+	pdmv2_apply(pkt, new_len, ip, opt, move);
+}
+
+void pdmv2_pkt_apply_plan(u8 *pkt, size_t new_len,
+			  const struct pdmv2_ins_plan *ip, const u8 *opt)
+{
+	/* the headers in front of the insertion point follow the new start */
+	u32 move = ip->grow ? ip->hdr_off + ip->doh.keep : 0;
+
+	/* the common cases without a call, so without saving registers */
+	if (move == 40)
+		pdmv2_apply(pkt, new_len, ip, opt, 40);
+	else if (!move)
+		pdmv2_apply(pkt, new_len, ip, opt, 0);
+	else
+		pdmv2_apply_any(pkt, new_len, ip, opt, move);
+}
+
 /* ---- per-flow metrics ------------------------------------------------- */
 
 void pdmv2_metrics_init(struct pdmv2_metrics *m, u32 initial_psn)
@@ -657,31 +791,40 @@ void pdmv2_metrics_init(struct pdmv2_metrics *m, u32 initial_psn)
 	m->psn_next = initial_psn;
 }
 
+/* both durations of @tx the exact way */
+static noinline void pdmv2_tx_encode_ns(struct pdmv2_tx *tx, u64 tlr, u64 tls)
+{
+	pdmv2_time_encode_ns(tlr, &tx->delta_tlr, &tx->scale_dtlr);
+	pdmv2_time_encode_ns(tls, &tx->delta_tls, &tx->scale_dtls);
+}
+
 void pdmv2_metrics_on_send(struct pdmv2_metrics *m, u64 now,
 			   struct pdmv2_tx *tx)
 {
+	u64 tlr = 0, tls = 0;	/* 0 when unknown or negative */
+
 	memset(tx, 0, sizeof(*tx));
 	tx->psntp = m->psn_next++;
 	tx->psnlr = m->psn_last_rx;
 
 	if (m->flags & PDMV2_M_RX) {
 		if (now >= m->t_last_rx)
-			pdmv2_time_encode_ns(now - m->t_last_rx,
-					     &tx->delta_tlr, &tx->scale_dtlr);
+			tlr = now - m->t_last_rx;
 		else
 			tx->negative++;
 		if (m->flags & PDMV2_M_TX_BEFORE_RX) {
 			if (m->t_last_rx >= m->t_last_tx_before_rx)
-				pdmv2_time_encode_ns(m->t_last_rx -
-						     m->t_last_tx_before_rx,
-						     &tx->delta_tls,
-						     &tx->scale_dtls);
+				tls = m->t_last_rx - m->t_last_tx_before_rx;
 			else
 				tx->negative++;
 		}
 	}
 	m->t_last_tx = now;
 	m->flags |= PDMV2_M_TX;
+	/* the usual durations inline; the call for the others comes last */
+	if (!pdmv2_time_encode_fast(tlr, &tx->delta_tlr, &tx->scale_dtlr) ||
+	    !pdmv2_time_encode_fast(tls, &tx->delta_tls, &tx->scale_dtls))
+		pdmv2_tx_encode_ns(tx, tlr, tls);
 }
 
 void pdmv2_metrics_on_receive(struct pdmv2_metrics *m, u64 now, u32 psntp)
@@ -719,7 +862,7 @@ u32 pdmv2_gp_next(struct pdmv2_gp *gp, const u8 *saddr)
 void pdmv2_opt_from_tx(struct pdmv2_opt *o, enum pdmv2_fmt fmt, u16 epoch,
 		       const struct pdmv2_tx *tx, u32 global_pointer)
 {
-	memset(o, 0, sizeof(*o));
+	/* every field, without a memset first */
 	o->fmt = fmt;
 	o->version = fmt == PDMV2_FMT_V1 ? 1 : PDMV2_VERSION;
 	o->epoch = epoch;
@@ -730,4 +873,7 @@ void pdmv2_opt_from_tx(struct pdmv2_opt *o, enum pdmv2_fmt fmt, u16 epoch,
 	o->scale_dtls = tx->scale_dtls;
 	o->delta_tlr = tx->delta_tlr;
 	o->delta_tls = tx->delta_tls;
+	o->random = 0;
+	o->flag = 0;
+	o->reserved_nonzero = false;
 }

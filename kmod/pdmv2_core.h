@@ -173,7 +173,8 @@ int pdmv2_doh_plan(const u8 *hdr, size_t hdr_len, unsigned int opt_len,
 /*
  * Write the planned header at @hdr, whose first plan->keep octets already
  * hold the retained part of the existing header. @next_header is used only
- * when a new header is created. Writes plan->new_len octets.
+ * when a new header is created. Writes plan->new_len octets; @opt must not
+ * overlap them.
  */
 void pdmv2_doh_write(u8 *hdr, const struct pdmv2_doh_plan *plan,
 		     u8 next_header, const u8 *opt);
@@ -213,7 +214,11 @@ struct pdmv2_pkt {
 	u8 proto;	/* upper-layer protocol */
 	u8 icmp_type;
 	u8 flags;	/* PDMV2_PKT_* */
+	u8 exthdrs;	/* extension headers in front of the upper layer */
 };
+
+/* the most extension headers a packet the walker accepts may have */
+#define PDMV2_MAX_EXTHDRS	31
 
 /*
  * Walk the IPv6 header chain of a packet whose first @avail octets are
@@ -254,6 +259,23 @@ int pdmv2_pkt_insert_plan(const u8 *pkt, const struct pdmv2_pkt *info,
  */
 int pdmv2_pkt_insert(u8 *pkt, size_t len, size_t cap, const u8 *opt,
 		     unsigned int opt_len, size_t *new_len);
+
+/*
+ * Insert as pdmv2_pkt_insert() does, but the way the module grows a packet:
+ * at its head, so that the upper layer does not move. The caller has already
+ * moved the packet's start ip->grow octets towards the head (grow may be 0
+ * or negative): @pkt is the new start, the old one is @pkt + ip->grow, and
+ * the octets from the lower of the two to the end of the packet are
+ * writable. Moves the ip->hdr_off + ip->doh.keep octets in front of the
+ * insertion point to @pkt, writes the new or extended Destination Options
+ * header with @opt (ip->doh.opt_len octets, not inside the packet), sets
+ * the Next Header in front of a new header to 60 and the Payload Length for
+ * the packet's new length @new_len (old length + ip->grow; the caller checks
+ * that it is at most 40 + 0xffff). @ip comes from pdmv2_pkt_insert_plan()
+ * on the packet before it moved. Cannot fail.
+ */
+void pdmv2_pkt_apply_plan(u8 *pkt, size_t new_len,
+			  const struct pdmv2_ins_plan *ip, const u8 *opt);
 
 /* Per-flow metric state, PROTOCOL.md section 4 (times in nanoseconds). */
 #define PDMV2_M_RX	0x1	/* t_last_rx valid */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Fuzz target for the pdmv2 core: option decoder, Destination Options
- * header planner and the packet walker / inserter. Built with
+ * header planner, the packet walker and both inserters (the reference and
+ * the module's pdmv2_pkt_apply_plan). Built with
  * clang -fsanitize=fuzzer,address,undefined (libFuzzer) or, without
  * libFuzzer, with -DPDMV2_FUZZ_STANDALONE as a bounded random-mutation loop.
  *
@@ -54,12 +55,59 @@ static void fuzz_header(const u8 *d, size_t n, unsigned int opt_len)
 		FUZZ_ASSERT(out[0] == d[0]);
 }
 
+/*
+ * The module's insertion: plan on the result @info of parsing the packet
+ * @d (@parse_err), move the start plan.grow octets into the headroom and
+ * apply the plan. The result must be the reference insertion's (@ref, of
+ * @ref_len octets) when that succeeded (it also checks lengths the module
+ * leaves to the stack), and nothing outside the old and the new packet may
+ * change.
+ */
+static void fuzz_apply(const u8 *d, size_t n, const u8 *opt,
+		       unsigned int opt_len, int parse_err,
+		       const struct pdmv2_pkt *info, const u8 *ref,
+		       size_t ref_len)
+{
+	const size_t head = PDMV2_DOH_MAX_LEN, size = head + n + 8;
+	struct pdmv2_ins_plan plan;
+	struct pdmv2_pkt after;
+	u8 *buf, *orig, *pkt;
+	size_t new_len, i;
+	int err;
+
+	if (parse_err || pdmv2_pkt_insert_plan(d, info, opt_len, &plan)) {
+		FUZZ_ASSERT(!ref);
+		return;
+	}
+	buf = malloc(size);
+	FUZZ_ASSERT(buf);
+	memset(buf, 0xee, size);
+	orig = buf + head;
+	memcpy(orig, d, n);
+	pkt = orig - plan.grow;
+	new_len = n + plan.grow;
+	pdmv2_pkt_apply_plan(pkt, new_len, &plan, opt);
+	if (ref)
+		FUZZ_ASSERT(new_len == ref_len && !memcmp(pkt, ref, ref_len));
+	/* the upper layer stays where it was */
+	FUZZ_ASSERT(!memcmp(orig + info->l4_off, d + info->l4_off,
+			    n - info->l4_off));
+	for (i = 0; i < size; i++)
+		if ((buf + i < orig || buf + i >= orig + n) &&
+		    (buf + i < pkt || buf + i >= pkt + new_len))
+			FUZZ_ASSERT(buf[i] == 0xee);
+	err = pdmv2_pkt_parse(pkt, new_len, new_len, &after);
+	FUZZ_ASSERT(!err && after.pdm_len == opt_len &&
+		    !memcmp(pkt + after.pdm_off, opt, opt_len));
+	free(buf);
+}
+
 static void fuzz_packet(const u8 *d, size_t n, unsigned int opt_len)
 {
 	u8 opt[PDMV2_OPT_MAX_LEN];
 	struct pdmv2_pkt full, inc;
-	size_t avail = 0, out_len;
-	int err, err2, rounds = 0;
+	size_t avail = 0, out_len = 0;
+	int err, err2, parse_err, rounds = 0;
 	u8 *buf;
 
 	memset(opt, 0xa5, sizeof(opt));
@@ -68,6 +116,7 @@ static void fuzz_packet(const u8 *d, size_t n, unsigned int opt_len)
 
 	/* incremental linearisation must reach the same answer */
 	err = pdmv2_pkt_parse(d, n, n, &full);
+	parse_err = err;
 	do {
 		err2 = pdmv2_pkt_parse(d, avail, n, &inc);
 		if (err2 == PDMV2_ERR_NEED_MORE) {
@@ -98,6 +147,8 @@ static void fuzz_packet(const u8 *d, size_t n, unsigned int opt_len)
 	memcpy(buf, d, n);
 	err = pdmv2_pkt_insert(buf, n, n + PDMV2_DOH_MAX_LEN, opt, opt_len,
 			       &out_len);
+	fuzz_apply(d, n, opt, opt_len, parse_err, &full, err ? NULL : buf,
+		   out_len);
 	if (!err) {
 		struct pdmv2_pkt after;
 

@@ -2,7 +2,8 @@
 /*
  * pdmv2 core test harness: checks kmod/pdmv2_core.c against the vectors the
  * TypeScript core generates (test/vectors/pdmv2-options.json), plus unit
- * tests for what the vectors do not cover (metrics, Global Pointer, walker).
+ * tests for what the vectors do not cover (metrics, Global Pointer, walker,
+ * the module's insertion into the headroom).
  *
  * usage: test_core [path/to/pdmv2-options.json]
  * Last line: "N passed, M failed"; exit status non-zero on any failure.
@@ -16,6 +17,7 @@
 /* ---- helpers ---------------------------------------------------------- */
 
 #define LIMBS 40
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* decimal string -> little-endian 32-bit limbs; -1 if it does not fit */
 static int dec_to_limbs(const char *s, u32 *a)
@@ -73,6 +75,32 @@ static const char *ts_pkt_err(int err)
 	case PDMV2_ERR_TOO_LONG: return "HEADER_TOO_LONG";
 	default: return pdmv2_err_name(err);
 	}
+}
+
+/*
+ * The module's insertion (kmod/pdmv2_xmit.c) on a linear packet of @len
+ * octets at @orig, with room in front of and behind it: parse, plan, move
+ * the start plan.grow octets towards the head, pdmv2_pkt_apply_plan().
+ * Returns the parser's or the planner's error; *@out gets the new start.
+ */
+static int module_insert(u8 *orig, size_t len, const u8 *opt,
+			 unsigned int opt_len, u8 **out, size_t *out_len,
+			 int *grow)
+{
+	struct pdmv2_ins_plan plan;
+	struct pdmv2_pkt info;
+	int err;
+
+	err = pdmv2_pkt_parse(orig, len, len, &info);
+	if (!err)
+		err = pdmv2_pkt_insert_plan(orig, &info, opt_len, &plan);
+	if (err)
+		return err;
+	*out = orig - plan.grow;
+	*out_len = len + plan.grow;
+	*grow = plan.grow;
+	pdmv2_pkt_apply_plan(*out, *out_len, &plan, opt);
+	return PDMV2_OK;
 }
 
 /* ---- vector sections -------------------------------------------------- */
@@ -270,10 +298,10 @@ static void test_packets(const struct json *arr)
 		const char *name = str(e, "name"), *pkt = str(e, "packet");
 		const char *opt = str(e, "option"), *res = str(e, "result");
 		const char *want_err = str(e, "error");
-		u8 *pb = NULL, *ob = NULL, *rb = NULL, *buf;
+		u8 *pb = NULL, *ob = NULL, *rb = NULL, *buf, *mb, *mod;
+		size_t outlen = 0, mod_len = 0;
 		long pn, on, rn = 0;
-		size_t outlen = 0;
-		int err;
+		int err, merr, grow;
 
 		if (!name || !pkt || !opt || (!res && !want_err)) {
 			check(0, "packets: malformed entry");
@@ -284,17 +312,26 @@ static void test_packets(const struct json *arr)
 		if (res)
 			rn = unhex(res, &rb);
 		buf = malloc((size_t)(pn > 0 ? pn : 0) + 4096);
-		if (pn < 0 || on < 0 || rn < 0 || !buf) {
+		mb = malloc((size_t)(pn > 0 ? pn : 0) + 4096);
+		if (pn < 0 || on < 0 || rn < 0 || !buf || !mb) {
 			check(0, "packets/%s: bad hex", name);
 			goto next;
 		}
 		memcpy(buf, pb, (size_t)pn);
 		err = pdmv2_pkt_insert(buf, (size_t)pn, (size_t)pn + 4096, ob,
 				       (unsigned int)on, &outlen);
+		/* the module's way, with 2048 octets of headroom */
+		memcpy(mb + 2048, pb, (size_t)pn);
+		merr = module_insert(mb + 2048, (size_t)pn, ob,
+				     (unsigned int)on, &mod, &mod_len, &grow);
 		if (want_err) {
 			check(err && !strcmp(ts_pkt_err(err), want_err),
 			      "packets/%s: got %s, want %s", name,
 			      err ? ts_pkt_err(err) : "OK", want_err);
+			/* the module leaves the length checks to the stack */
+			check(merr || pdmv2_pkt_check(pb, (size_t)pn),
+			      "packets/%s: module path does not refuse it",
+			      name);
 		} else {
 			struct pdmv2_pkt info;
 
@@ -302,6 +339,10 @@ static void test_packets(const struct json *arr)
 			      !memcmp(buf, rb, outlen),
 			      "packets/%s: %s, %zu octets", name,
 			      ts_pkt_err(err), outlen);
+			check(!merr && mod_len == (size_t)rn &&
+			      !memcmp(mod, rb, mod_len),
+			      "packets/%s: apply_plan: %s, %zu octets", name,
+			      ts_pkt_err(merr), mod_len);
 			/* and the walker finds exactly that option again */
 			err = pdmv2_pkt_parse(rb, (size_t)rn, (size_t)rn,
 					      &info);
@@ -311,6 +352,7 @@ static void test_packets(const struct json *arr)
 		}
 next:
 		free(buf);
+		free(mb);
 		free(pb);
 		free(ob);
 		free(rb);
@@ -406,6 +448,24 @@ static void unit_time(void)
 			bad++;
 	}
 	check(!bad, "time: %u random ns values differ from reference", bad);
+	/*
+	 * All values up to 2^20 ns, and those around each (2^k) / 10^9: from
+	 * A = 2^47 on, some round up to 2^16 and carry into the scale.
+	 */
+	for (i = 0; i < (1U << 20) + 64 * 4096; i++) {
+		unsigned int k = (i >> 12) - 256 + 30;
+		u64 ns = i < 1U << 20 ? i :
+			 (u64)(((unsigned __int128)1 << k) / 1000000000U) +
+			 (i & 4095) - 2048;
+		u16 d1, d2;
+		u8 s1, s2;
+
+		pdmv2_time_encode_ns(ns, &d1, &s1);
+		ref_encode((unsigned __int128)ns * 1000000000U, &d2, &s2);
+		if (d1 != d2 || s1 != s2)
+			bad++;
+	}
+	check(!bad, "time: %u values at rounding carries differ", bad);
 }
 
 static void unit_metrics(void)
@@ -442,6 +502,34 @@ static void unit_metrics(void)
 	pdmv2_metrics_on_send(&c, 4000, &tx);
 	check(tx.negative == 1 && !tx.delta_tlr && !tx.scale_dtlr,
 	      "metrics: negative duration encodes as zero");
+	/* durations of 2^34 ns (17 s) and more, alone or with a short one */
+	{
+		static const u64 durs[][2] = {
+			{ 1ULL << 34, 700 }, { 900, 1ULL << 34 },
+			{ (1ULL << 34) - 1, 5ULL << 40 },
+			{ 123456789012345ULL, 0 },
+		};
+		unsigned int i, bad = 0;
+
+		for (i = 0; i < sizeof(durs) / sizeof(durs[0]); i++) {
+			u64 t0 = 1000000, t1 = t0 + durs[i][1];
+			u16 d2;
+			u8 sc2;
+
+			/* sent at t0, received at t1, sent again later */
+			pdmv2_metrics_init(&c, 1);
+			pdmv2_metrics_on_send(&c, t0, &tx);
+			pdmv2_metrics_on_receive(&c, t1, 9);
+			pdmv2_metrics_on_send(&c, t1 + durs[i][0], &tx);
+			pdmv2_time_encode_ns(durs[i][0], &d, &sc);
+			pdmv2_time_encode_ns(durs[i][1], &d2, &sc2);
+			if (tx.delta_tlr != d || tx.scale_dtlr != sc ||
+			    tx.delta_tls != d2 || tx.scale_dtls != sc2 ||
+			    tx.negative)
+				bad++;
+		}
+		check(!bad, "metrics: %u long durations encoded wrongly", bad);
+	}
 	/* PSN wraps modulo 2^32 */
 	pdmv2_metrics_init(&c, 0xffffffffU);
 	pdmv2_metrics_on_send(&c, 1, &tx);
@@ -535,6 +623,190 @@ static void unit_doh_shrink(void)
 	check(err == PDMV2_ERR_BAD_HEADER, "doh: length mismatch rejected");
 }
 
+/*
+ * The longest header chain: the walker takes PDMV2_MAX_EXTHDRS extension
+ * headers, so a packet that has them all cannot take a new Destination
+ * Options header (it could no longer be parsed), and one with one fewer can.
+ */
+static void unit_exthdr_limit(void)
+{
+	u8 pkt[40 + 8 * PDMV2_MAX_EXTHDRS + 8], buf[sizeof(pkt) + 64];
+	u8 opt[PDMV2_OPT_LEN_CLEAR] = { 0x0f, PDMV2_OPT_LEN_CLEAR - 2 };
+	struct pdmv2_ins_plan plan;
+	struct pdmv2_pkt info;
+	unsigned int n, i;
+	size_t out_len;
+	int err;
+
+	for (n = PDMV2_MAX_EXTHDRS - 1; n <= PDMV2_MAX_EXTHDRS; n++) {
+		size_t len = 40 + 8 * n + 8;
+
+		memset(pkt, 0, sizeof(pkt));
+		pkt[0] = 0x60;
+		pkt[5] = (u8)(len - 40);
+		pkt[6] = PDMV2_NEXTHDR_ROUTING;
+		for (i = 0; i < n; i++)	/* 8-octet Routing headers */
+			pkt[40 + 8 * i] = i + 1 < n ? PDMV2_NEXTHDR_ROUTING :
+						      PDMV2_NEXTHDR_UDP;
+		err = pdmv2_pkt_parse(pkt, len, len, &info);
+		check(!err && info.exthdrs == n && info.l4_off == 40 + 8 * n,
+		      "exthdr limit: %u headers parse (%s)", n,
+		      pdmv2_err_name(err));
+		err = pdmv2_pkt_insert_plan(pkt, &info, sizeof(opt), &plan);
+		if (n == PDMV2_MAX_EXTHDRS) {
+			check(err == PDMV2_ERR_TOO_LONG,
+			      "exthdr limit: no new header behind %u (%s)", n,
+			      pdmv2_err_name(err));
+			continue;
+		}
+		memcpy(buf, pkt, len);
+		err = pdmv2_pkt_insert(buf, len, sizeof(buf), opt, sizeof(opt),
+				       &out_len);
+		if (!err)
+			err = pdmv2_pkt_parse(buf, out_len, out_len, &info);
+		check(!err && info.exthdrs == n + 1 && info.pdm_off,
+		      "exthdr limit: a header added behind %u parses (%s)", n,
+		      pdmv2_err_name(err));
+	}
+}
+
+/*
+ * A packet for unit_apply_plan: an optional Hop-by-Hop header, an optional
+ * Destination Options header of @doh_len octets (0: none) starting with an
+ * @other octet option of type 0x1e (0: none) and padded to its end (PadN,
+ * Pad1 for a single octet), an optional Routing header, then 16 octets of
+ * @l4. Returns the length.
+ */
+static size_t apply_test_packet(u8 *p, bool hbh, unsigned int doh_len,
+				unsigned int other, bool rt, u8 l4)
+{
+	size_t off = 40;
+	u8 *nh = p + 6;
+	unsigned int i;
+
+	memset(p, 0, 40);
+	p[0] = 0x60;
+	for (i = 8; i < 40; i++)
+		p[i] = (u8)(0x20 + i);
+	if (hbh) {
+		*nh = PDMV2_NEXTHDR_HOP;
+		nh = p + off;
+		memcpy(p + off, "\0\0\x01\x04\0\0\0\0", 8);
+		off += 8;
+	}
+	if (doh_len) {
+		u8 *h = p + off;
+		size_t pos = 2;
+
+		*nh = PDMV2_NEXTHDR_DEST;
+		nh = h;
+		memset(h, 0, doh_len);
+		h[1] = (u8)(doh_len / 8 - 1);
+		if (other) {
+			h[2] = 0x1e;
+			h[3] = (u8)(other - 2);
+			memset(h + 4, 0xc3, other - 2);
+			pos += other;
+		}
+		if (doh_len - pos >= 2) {
+			h[pos] = 1;
+			h[pos + 1] = (u8)(doh_len - pos - 2);
+		}
+		off += doh_len;
+	}
+	if (rt) {
+		*nh = PDMV2_NEXTHDR_ROUTING;
+		nh = p + off;
+		memcpy(p + off, "\0\0\0\0\0\0\0\0", 8);
+		off += 8;
+	}
+	*nh = l4;
+	for (i = 0; i < 16; i++)
+		p[off + i] = (u8)(0x90 + i);
+	off += 16;
+	put_unaligned_be16((u16)(off - 40), p + 4);
+	return off;
+}
+
+struct apply_stats {
+	unsigned int runs, bad, wild, grew, same, shrank;
+};
+
+/*
+ * One packet of unit_apply_plan, both ways. @shape: Hop-by-Hop header (1),
+ * Routing header (2), TCP instead of UDP (4).
+ */
+static void apply_one(unsigned int shape, unsigned int doh_len,
+		      unsigned int other, unsigned int opt_len,
+		      struct apply_stats *st)
+{
+	static u8 ref[256], buf[512];
+	u8 *orig = buf + 128, *mod, opt[PDMV2_OPT_MAX_LEN];
+	size_t len, ref_len = 0, mod_len = 0, i;
+	int err, merr, grow = 0;
+	bool hbh = shape & 1, rt = shape & 2;
+	u8 l4 = shape & 4 ? PDMV2_NEXTHDR_TCP : PDMV2_NEXTHDR_UDP;
+
+	if (doh_len ? 2 + other > doh_len : other != 0)
+		return;
+	len = apply_test_packet(ref, hbh, doh_len, other, rt, l4);
+	memset(buf, 0xee, sizeof(buf));
+	memcpy(orig, ref, len);
+	for (i = 0; i < opt_len; i++)
+		opt[i] = (u8)(0x40 + i);
+	opt[0] = PDMV2_OPT_TYPE;
+	opt[1] = (u8)(opt_len - 2);
+	err = pdmv2_pkt_insert(ref, len, sizeof(ref), opt, opt_len, &ref_len);
+	merr = module_insert(orig, len, opt, opt_len, &mod, &mod_len, &grow);
+	st->runs++;
+	if (err || merr || mod_len != ref_len || memcmp(mod, ref, ref_len)) {
+		if (!st->bad++)
+			printf("apply_plan: shape %u doh %u (other %u), %u-octet option: %s, %s\n",
+			       shape, doh_len, other, opt_len,
+			       pdmv2_err_name(err), pdmv2_err_name(merr));
+		return;
+	}
+	/* the old packet's octets and the new ones may change, no others */
+	for (i = 0; i < sizeof(buf); i++)
+		if ((buf + i < orig || buf + i >= orig + len) &&
+		    (buf + i < mod || buf + i >= mod + mod_len) &&
+		    buf[i] != 0xee)
+			st->wild++;
+	st->grew += grow > 0;
+	st->same += grow == 0;
+	st->shrank += grow < 0;
+}
+
+/*
+ * pdmv2_pkt_apply_plan against the reference pdmv2_pkt_insert: new headers
+ * (behind the IPv6 or a Hop-by-Hop header, behind a Routing header with a
+ * non-final Destination Options header in front of it) and existing ones
+ * that grow, keep their length or shrink (their trailing padding goes).
+ */
+static void unit_apply_plan(void)
+{
+	static const unsigned int lens[] = {
+		PDMV2_OPT_LEN_V1, PDMV2_OPT_LEN_CLEAR, PDMV2_OPT_LEN_ENC,
+	};
+	static const unsigned int other[] = { 0, 2, 3, 5, 8, 13 };
+	struct apply_stats st = { 0 };
+	unsigned int shape, dl, od, li;
+
+	for (shape = 0; shape < 8; shape++)
+		for (dl = 0; dl <= 64; dl += 8)
+			for (od = 0; od < ARRAY_SIZE(other); od++)
+				for (li = 0; li < ARRAY_SIZE(lens); li++)
+					apply_one(shape, dl, other[od],
+						  lens[li], &st);
+	check(!st.bad, "apply_plan: %u of %u packets differ from pdmv2_pkt_insert",
+	      st.bad, st.runs);
+	check(!st.wild, "apply_plan: %u octets written outside the packet",
+	      st.wild);
+	check(st.grew && st.same && st.shrank,
+	      "apply_plan: headers grew %u, kept their length %u, shrank %u times",
+	      st.grew, st.same, st.shrank);
+}
+
 /* write the vectors' packets, options and headers as fuzz seeds */
 static void dump_seeds(const struct json *root, const char *dir)
 {
@@ -584,6 +856,7 @@ static const struct vector_section sections[] = {
 
 static void (*const units[])(void) = {
 	unit_time, unit_metrics, unit_gp, unit_walker, unit_doh_shrink,
+	unit_exthdr_limit, unit_apply_plan,
 };
 
 int main(int argc, char **argv)
