@@ -243,6 +243,19 @@ struct pdmv2_net {
 
 struct seq_file;
 
+/*
+ * What an emitter keeps between the options of one batch: the packets of
+ * one flow sent under one hold of its lock (a packet, or the segments of a
+ * GSO packet). The encrypted mode keeps the expanded key there, so that it
+ * is expanded once per batch and not once per segment.
+ */
+struct pdmv2_emit_batch {
+	struct pdmv2_gcm gcm;		/* valid if ready */
+	u64 ks_version;			/* of the key gcm was made from */
+	u16 epoch;
+	bool ready;
+};
+
 /* a mode's option emitter: the seam where the encrypted mode plugs in */
 struct pdmv2_emit_ops {
 	const char *name;
@@ -254,7 +267,10 @@ struct pdmv2_emit_ops {
 	 * Returns 0 or a negative errno (the packet then goes out unmodified).
 	 */
 	int (*emit)(struct pdmv2_net *pn, struct pdmv2_flow *flow,
-		    struct pdmv2_opt *fields, u8 *opt);
+		    struct pdmv2_opt *fields, u8 *opt,
+		    struct pdmv2_emit_batch *batch);
+	/* the batch is over, flow lock still held: wipe what it kept */
+	void (*end)(struct pdmv2_emit_batch *batch);
 };
 
 #define PDMV2_DEFAULT_MARK_MASK		0x00000100

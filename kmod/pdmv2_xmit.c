@@ -14,6 +14,8 @@
  *
  * GSO packets are segmented here so that every segment gets its own PSN;
  * each segment then continues through the remaining POST_ROUTING hooks.
+ * The segments of the common GSO types repeat the packet's headers, so the
+ * packet is parsed and planned once and its Global Pointers taken at once.
  */
 #include <linux/icmpv6.h>
 #include <linux/ipv6.h>
@@ -38,7 +40,8 @@
 /* ---- emitters (one per mode) ------------------------------------------ */
 
 static int pdmv2_emit_plain(struct pdmv2_net *pn, struct pdmv2_flow *flow,
-			    struct pdmv2_opt *fields, u8 *opt)
+			    struct pdmv2_opt *fields, u8 *opt,
+			    struct pdmv2_emit_batch *batch)
 {
 	return pdmv2_opt_encode(fields, opt, PDMV2_OPT_MAX_LEN) ? 0 : -EINVAL;
 }
@@ -63,7 +66,8 @@ static DEFINE_PER_CPU(struct pdmv2_aes, pdmv2_aes_scratch);
 /*
  * GCM state of a flow key in the per-CPU scratch: a flow keeps only its 16
  * or 32 octet STK, which keeps the flow small (docs/kmod.md, "Memory"); the
- * schedule is expanded for one packet and wiped by pdmv2_gcm_put().
+ * schedule is expanded for one packet, or the packets of one batch
+ * (struct pdmv2_emit_batch), and wiped by pdmv2_gcm_put().
  */
 static int pdmv2_gcm_get(struct pdmv2_gcm *gcm,
 			 const struct pdmv2_flow_key_state *k)
@@ -82,22 +86,44 @@ static void pdmv2_gcm_put(struct pdmv2_gcm *gcm)
 	pdmv2_aes_wipe(this_cpu_ptr(&pdmv2_aes_scratch));
 }
 
-/* Seal with the flow's STK, deriving or rekeying it first if needed. */
+/*
+ * Seal with the flow's STK, deriving or rekeying it first if needed. The
+ * expanded key stays in the batch while the flow's key stays the same: a
+ * rekey or a new key store inside a batch (the key state's epoch or store
+ * version changes) expands the new one.
+ */
 static int pdmv2_emit_encrypted(struct pdmv2_net *pn, struct pdmv2_flow *flow,
-				struct pdmv2_opt *fields, u8 *opt)
+				struct pdmv2_opt *fields, u8 *opt,
+				struct pdmv2_emit_batch *batch)
 {
-	struct pdmv2_gcm gcm;
+	const struct pdmv2_flow_key_state *k = &flow->tx;
 	int err;
 
 	err = pdmv2_flow_tx_key(pn, flow, fields->psntp);
 	if (err)
 		return err;
-	fields->epoch = flow->tx.epoch;
-	if (pdmv2_gcm_get(&gcm, &flow->tx))
-		return -EINVAL;
-	pdmv2_opt_seal(&gcm, fields, opt);
-	pdmv2_gcm_put(&gcm);
+	fields->epoch = k->epoch;
+	if (batch->ready && (batch->ks_version != k->ks_version ||
+			     batch->epoch != k->epoch)) {
+		pdmv2_gcm_put(&batch->gcm);
+		batch->ready = false;
+	}
+	if (!batch->ready) {
+		if (pdmv2_gcm_get(&batch->gcm, k))
+			return -EINVAL;
+		batch->ks_version = k->ks_version;
+		batch->epoch = k->epoch;
+		batch->ready = true;
+	}
+	pdmv2_opt_seal(&batch->gcm, fields, opt);
 	return 0;
+}
+
+static void pdmv2_emit_encrypted_end(struct pdmv2_emit_batch *batch)
+{
+	if (batch->ready)
+		pdmv2_gcm_put(&batch->gcm);
+	batch->ready = false;
 }
 
 static const struct pdmv2_emit_ops pdmv2_emit_enc = {
@@ -105,6 +131,7 @@ static const struct pdmv2_emit_ops pdmv2_emit_enc = {
 	.fmt		= PDMV2_FMT_ENCRYPTED,
 	.opt_len	= PDMV2_OPT_LEN_ENC,
 	.emit		= pdmv2_emit_encrypted,
+	.end		= pdmv2_emit_encrypted_end,
 };
 
 static const struct pdmv2_emit_ops *const pdmv2_emitters[PDMV2_MODE_MAX] = {
@@ -202,49 +229,85 @@ static enum pdmv2_stat pdmv2_key_stat(int err)
 	}
 }
 
-/* Take the next PSN and times of @flow and build the option into @opt. */
-static int pdmv2_fill(struct pdmv2_net *pn, struct sk_buff *skb,
-		      const struct pdmv2_emit_ops *ops,
-		      struct pdmv2_flow *flow, struct pdmv2_source *src,
-		      int grow, u8 *opt)
+/*
+ * Global Pointers for @n packets from @saddr: one lock round for all the
+ * segments of a GSO packet, which share their source address.
+ */
+static u32 pdmv2_gp_take(struct pdmv2_source *src,
+			 const struct in6_addr *saddr, u32 n)
 {
+	u32 *ctr, first;
+
+	ctr = pdmv2_addr_is_link_local(saddr->s6_addr) ? &src->gp.link_local :
+							 &src->gp.global;
+	spin_lock_bh(&src->lock);
+	first = *ctr;
+	*ctr = first + n;
+	spin_unlock_bh(&src->lock);
+	return first;
+}
+
+/* one flow's packets sent under one hold of its lock */
+struct pdmv2_sender {
+	struct pdmv2_net *pn;
+	const struct pdmv2_emit_ops *ops;
+	struct pdmv2_flow *flow;
+	struct pdmv2_emit_batch batch;
+	u32 gp;				/* Global Pointer of the next packet */
+};
+
+static void pdmv2_send_begin(struct pdmv2_sender *snd, struct pdmv2_net *pn,
+			     const struct pdmv2_emit_ops *ops,
+			     struct pdmv2_flow *flow, u32 gp)
+	__acquires(&flow->lock)
+{
+	snd->pn = pn;
+	snd->ops = ops;
+	snd->flow = flow;
+	snd->batch.ready = false;
+	snd->gp = gp;
+	spin_lock_bh(&flow->lock);
+}
+
+static void pdmv2_send_end(struct pdmv2_sender *snd)
+	__releases(&snd->flow->lock)
+{
+	if (snd->ops->end)
+		snd->ops->end(&snd->batch);
+	spin_unlock_bh(&snd->flow->lock);
+}
+
+/* Take the flow's next PSN and times and build the option into @opt. */
+static int pdmv2_fill(struct pdmv2_sender *snd, int grow, u8 *opt)
+{
+	struct pdmv2_flow *flow = snd->flow;
 	struct pdmv2_opt fields;
 	struct pdmv2_tx tx;
-	u32 gp;
 	int err;
 
-	spin_lock_bh(&src->lock);
-	gp = pdmv2_gp_next(&src->gp, ipv6_hdr(skb)->saddr.s6_addr);
-	spin_unlock_bh(&src->lock);
-
-	spin_lock_bh(&flow->lock);
 	pdmv2_metrics_on_send(&flow->m, ktime_get_ns(), &tx);
-	pdmv2_opt_from_tx(&fields, ops->fmt, 0, &tx, gp);
-	err = ops->emit(pn, flow, &fields, opt);
-	if (!err) {
-		flow->tx_packets++;
-		flow->last_grow = grow > 0 ? grow : 0;
-	}
-	spin_unlock_bh(&flow->lock);
-
-	if (!err)
-		trace_pdmv2_emit(pn->net, &flow->key, &fields);
+	pdmv2_opt_from_tx(&fields, snd->ops->fmt, 0, &tx, snd->gp);
+	err = snd->ops->emit(snd->pn, flow, &fields, opt, &snd->batch);
 	if (tx.negative)
-		pdmv2_stat_add(pn, PDMV2_STAT_NEGATIVE_DELTA, tx.negative);
-	return err;
+		pdmv2_stat_add(snd->pn, PDMV2_STAT_NEGATIVE_DELTA, tx.negative);
+	if (err)
+		return err;
+	flow->tx_packets++;
+	flow->last_grow = grow > 0 ? grow : 0;
+	trace_pdmv2_emit(snd->pn->net, &flow->key, &fields);
+	return 0;
 }
 
 /*
- * Insert the option as @plan says. On failure the packet is left as it was
- * (apart from possibly having been made private) and goes out unmodified.
+ * Insert the option as @plan says, flow lock held (pdmv2_send_begin). On
+ * failure the packet is left as it was (apart from possibly having been
+ * made private) and goes out unmodified.
  */
-static void pdmv2_insert(struct pdmv2_net *pn, struct sk_buff *skb,
-			 const struct pdmv2_ins_plan *plan,
-			 const struct pdmv2_emit_ops *ops,
-			 struct pdmv2_flow *flow, struct pdmv2_source *src)
+static void pdmv2_insert(struct pdmv2_sender *snd, struct sk_buff *skb,
+			 const struct pdmv2_ins_plan *plan)
 {
-	unsigned int move = plan->hdr_off + plan->doh.keep;
 	unsigned int room = plan->grow > 0 ? plan->grow : 0;
+	struct pdmv2_net *pn = snd->pn;
 	u8 opt[PDMV2_OPT_MAX_LEN];
 	int err;
 
@@ -259,27 +322,19 @@ static void pdmv2_insert(struct pdmv2_net *pn, struct sk_buff *skb,
 		return;
 	}
 	/* nothing may fail after the PSN is taken but a key gone meanwhile */
-	err = pdmv2_fill(pn, skb, ops, flow, src, plan->grow, opt);
+	err = pdmv2_fill(snd, plan->grow, opt);
 	if (err) {
 		pdmv2_stat_inc(pn, pdmv2_key_stat(err));
 		return;
 	}
 
-	if (plan->grow > 0) {
+	/* the headers in front of the insertion point move to the new start */
+	if (plan->grow > 0)
 		__skb_push(skb, plan->grow);
-		memmove(skb->data, skb->data + plan->grow, move);
-	} else if (plan->grow < 0) {
-		/* the existing header loses more padding than we add */
-		memmove(skb->data - plan->grow, skb->data, move);
+	else if (plan->grow < 0)
 		__skb_pull(skb, -plan->grow);
-	}
+	pdmv2_pkt_apply_plan(skb->data, skb->len, plan, opt);
 	skb_reset_network_header(skb);
-
-	pdmv2_doh_write(skb->data + plan->hdr_off, &plan->doh,
-			plan->next_header, opt);
-	if (!plan->doh.old_len)
-		skb->data[plan->nh_off] = NEXTHDR_DEST;
-	ipv6_hdr(skb)->payload_len = htons(skb->len - sizeof(struct ipv6hdr));
 	/* a receive-side full checksum no longer covers the packet */
 	if (skb->ip_summed == CHECKSUM_COMPLETE)
 		skb->ip_summed = CHECKSUM_NONE;
@@ -306,17 +361,36 @@ static bool pdmv2_parse_and_plan(struct pdmv2_net *pn, struct sk_buff *skb,
 	return true;
 }
 
-/* One segment of a GSO packet: its own headers, its own PSN. */
-static void pdmv2_insert_segment(struct pdmv2_net *pn, struct sk_buff *skb,
-				 const struct pdmv2_emit_ops *ops,
-				 struct pdmv2_flow *flow,
-				 struct pdmv2_source *src)
-{
-	struct pdmv2_ins_plan plan;
-	struct pdmv2_pkt info;
+/* the POST_ROUTING hooks behind ours, found once per GSO packet */
+struct pdmv2_hooks_after {
+	const struct nf_hook_entries *entries;
+	unsigned int index;
+};
 
-	if (pdmv2_parse_and_plan(pn, skb, ops, &info, &plan))
-		pdmv2_insert(pn, skb, &plan, ops, flow, src);
+static void pdmv2_find_hooks_after(const struct nf_hook_state *state,
+				   struct pdmv2_hooks_after *after)
+{
+	const struct nf_hook_entries *e;
+	struct nf_hook_ops **ops;
+	unsigned int i, n;
+
+	e = rcu_dereference(state->net->nf.hooks_ipv6[state->hook]);
+	after->entries = e;
+	after->index = 0;
+	if (!e)
+		return;
+	n = e->num_hook_entries;
+	for (i = 0; i < n; i++)
+		if (e->hooks[i].hook == pdmv2_egress_hook) {
+			after->index = i + 1;
+			return;
+		}
+	/* unregistered meanwhile: the hooks behind our slot */
+	ops = nf_hook_entries_get_hook_ops(e);
+	for (i = 0; i < n; i++)
+		if (ops[i]->priority > PDMV2_PRI_EGRESS)
+			break;
+	after->index = i;
 }
 
 /*
@@ -324,45 +398,50 @@ static void pdmv2_insert_segment(struct pdmv2_net *pn, struct sk_buff *skb,
  * output function, as NF_HOOK would have done for it.
  */
 static void pdmv2_continue(struct sk_buff *skb,
-			   const struct nf_hook_state *state)
+			   const struct nf_hook_state *state,
+			   const struct pdmv2_hooks_after *after)
 {
-	const struct nf_hook_entries *e;
 	struct nf_hook_state st = *state;
-	struct nf_hook_ops **ops;
-	unsigned int i, n;
 	int ret = 1;
 
-	e = rcu_dereference(state->net->nf.hooks_ipv6[state->hook]);
-	if (e) {
-		n = e->num_hook_entries;
-		ops = nf_hook_entries_get_hook_ops(e);
-		for (i = 0; i < n; i++)
-			if (e->hooks[i].hook == pdmv2_egress_hook)
-				break;
-		if (i < n) {
-			i++;
-		} else {
-			/* unregistered meanwhile: the hooks behind our slot */
-			for (i = 0; i < n; i++)
-				if (ops[i]->priority > PDMV2_PRI_EGRESS)
-					break;
-		}
-		ret = nf_hook_slow(skb, &st, e, i);
-	}
+	if (after->entries && after->index < after->entries->num_hook_entries)
+		ret = nf_hook_slow(skb, &st, after->entries, after->index);
 	if (ret == 1)
 		state->okfn(state->net, state->sk, skb);
 }
 
+/*
+ * GSO types whose segments all carry the headers of the GSO packet up to
+ * its upper layer, so that the packet's plan fits each of them. Any other
+ * type (UDP fragmentation offload adds a Fragment header per segment,
+ * tunnels) is parsed again segment by segment.
+ */
+#define PDMV2_GSO_SAME_HEADERS	(SKB_GSO_TCPV6 | SKB_GSO_TCP_ECN | \
+				 SKB_GSO_UDP_L4 | SKB_GSO_DODGY)
+
+/*
+ * Segment a GSO packet and give every segment its own option: all of them
+ * under one hold of the flow lock (one key expansion in encrypted mode),
+ * then each goes on through the hooks behind ours, with no lock held.
+ */
 static unsigned int pdmv2_egress_gso(struct pdmv2_net *pn,
 				     struct sk_buff *skb,
 				     const struct nf_hook_state *state,
+				     const struct pdmv2_ins_plan *plan,
 				     const struct pdmv2_emit_ops *ops,
 				     struct pdmv2_flow *flow,
 				     struct pdmv2_source *src)
 {
 	netdev_features_t features = netif_skb_features(skb) &
 				     ~NETIF_F_GSO_MASK;
+	bool same = !(skb_shinfo(skb)->gso_type & ~PDMV2_GSO_SAME_HEADERS);
+	struct in6_addr saddr = ipv6_hdr(skb)->saddr;
 	struct sk_buff *segs, *seg, *next;
+	struct pdmv2_hooks_after after;
+	struct pdmv2_ins_plan seg_plan;
+	struct pdmv2_sender snd;
+	struct pdmv2_pkt info;
+	u32 n = 0;
 
 	segs = skb_gso_segment(skb, features);
 	if (IS_ERR_OR_NULL(segs)) {
@@ -370,10 +449,23 @@ static unsigned int pdmv2_egress_gso(struct pdmv2_net *pn,
 		return NF_ACCEPT;
 	}
 	pdmv2_stat_inc(pn, PDMV2_STAT_GSO_SEGMENTED);
+	skb_list_walk_safe(segs, seg, next)
+		n++;
+
+	pdmv2_send_begin(&snd, pn, ops, flow, pdmv2_gp_take(src, &saddr, n));
+	skb_list_walk_safe(segs, seg, next) {
+		if (same)
+			pdmv2_insert(&snd, seg, plan);
+		else if (pdmv2_parse_and_plan(pn, seg, ops, &info, &seg_plan))
+			pdmv2_insert(&snd, seg, &seg_plan);
+		snd.gp++;
+	}
+	pdmv2_send_end(&snd);
+
+	pdmv2_find_hooks_after(state, &after);
 	skb_list_walk_safe(segs, seg, next) {
 		skb_mark_not_on_list(seg);
-		pdmv2_insert_segment(pn, seg, ops, flow, src);
-		pdmv2_continue(seg, state);
+		pdmv2_continue(seg, state, &after);
 	}
 	consume_skb(skb);
 	return NF_STOLEN;
@@ -465,6 +557,7 @@ unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
 	const struct pdmv2_emit_ops *ops;
 	struct pdmv2_flow_key key;
 	struct pdmv2_ins_plan plan;
+	struct pdmv2_sender snd;
 	struct pdmv2_source *src;
 	struct pdmv2_flow *flow;
 	struct pdmv2_pkt info;
@@ -524,8 +617,11 @@ unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
 		return pdmv2_too_big(pn, skb, mtu, plan.grow);
 
 	if (skb_is_gso(skb))
-		return pdmv2_egress_gso(pn, skb, state, ops, flow, src);
-	pdmv2_insert(pn, skb, &plan, ops, flow, src);
+		return pdmv2_egress_gso(pn, skb, state, &plan, ops, flow, src);
+	pdmv2_send_begin(&snd, pn, ops, flow,
+			 pdmv2_gp_take(src, &ipv6_hdr(skb)->saddr, 1));
+	pdmv2_insert(&snd, skb, &plan);
+	pdmv2_send_end(&snd);
 	return NF_ACCEPT;
 }
 

@@ -213,6 +213,29 @@ lab_check "rtr rekeyed >= 3 times" stat_ge rtr rekeys $((rk0 + 3))
 printf '{ "rekey_packets": 16, "capture": "enc-rekey-wan.pcap", "src": "%s", "dst": "%s", "protocol": 58 }\n' \
 	"$LAN_IP" "$WAN_IP" >"$ARTIFACTS/expect-rekey.json"
 
+# the same over TCP: rtr segments GSO packets and seals all the segments of
+# one under one hold of the flow lock, with one expanded key per epoch, so
+# the key must change inside such a batch every 16 PSNs (data lan -> wan,
+# forwarded by rtr; ACKs wan -> lan, sent by wan's module)
+ctl wan "rekey_packets 16"
+g0=$(st rtr gso_segmented) rk0=$(st rtr rekeys)
+cap_start wan eth0 enc-rekey-tcp-wan ip6
+tcp_rekey_run() {
+	lab_iperf_server wan 5310
+	nsx lan iperf3 -6 -c "$WAN_IP" -p 5310 --cport 5311 -n 512K -J \
+		>"$ARTIFACTS/iperf-rekey-tcp.json" 2>&1
+	lab_iperf_ok "$ARTIFACTS/iperf-rekey-tcp.json" 10000
+}
+lab_check "TCP 512 KiB lan -> wan from port 5311, rekey every 16 PSNs" tcp_rekey_run
+cap_stop enc-rekey-tcp-wan
+trace_save rekey-tcp
+ctl wan "rekey_packets 4294967295"
+lab_check "rtr segmented GSO packets of the flow (>= 5)" stat_ge rtr gso_segmented $((g0 + 5))
+lab_check "rtr rekeyed >= 20 times in 512 KiB" stat_ge rtr rekeys $((rk0 + 20))
+printf '{ "rekey_packets": 16, "capture": "enc-rekey-tcp-wan.pcap", "flows": [ %s, %s ] }\n' \
+	"{ \"protocol\": 6, \"src\": \"$LAN_IP\", \"sport\": 5311 }" \
+	"{ \"protocol\": 6, \"dst\": \"$LAN_IP\", \"dport\": 5311 }" >"$ARTIFACTS/expect-rekey-tcp.json"
+
 # 16 PSNs x 256 epochs: a flow must stop before any epoch comes back
 ctl rtr "rekey_packets 2"
 ex0=$(st rtr skip_rekey_exhausted)
