@@ -6,8 +6,16 @@
 #    v1, clear and encrypted (rtr holds the gen-1 key of the encrypted
 #    scenario, test/lab/encrypted-setup.ts): TCP (iperf3, 4 s) and UDP
 #    (iperf3 -u unlimited, 1200-octet datagrams, 3 s), selected by the nft
-#    mark, three rounds. iperf3 JSON per run: {tcp,udp}-MODE-ROUND.json;
-#    the rtr counters each run moved: runs.txt.
+#    mark, $BENCH_ROUNDS rounds (5). TCP runs over two kinds of WAN link:
+#    - "agg": rtr's wan0 as veth makes it, with TSO: a forwarded 64 KiB GRO
+#      aggregate crosses to wan whole when the module is off (no link of
+#      MTU-sized frames anywhere);
+#    - "wire": wan0 without TSO, like the WAN port of most router SoCs: the
+#      device segments forwarded aggregates in software (validate_xmit_skb),
+#      so the link carries MTU-sized frames in every mode. With the module
+#      on, the hook segments instead (every segment its own PSN).
+#    iperf3 JSON per run: tcp-MODE-ROUND.json (agg), tcpwire-MODE-ROUND.json,
+#    udp-MODE-ROUND.json; the rtr counters each run moved: runs.txt.
 # 2. New-flow rate: kmod/test/flowgen.c sends $BENCH_FLOWS (20000) UDP
 #    packets lan -> wan, each from another source port (a new flow at rtr),
 #    in mode off, clear and encrypted (one STK derivation per flow), five
@@ -31,6 +39,7 @@ KO=${PDMV2_KO:-$SHARE/pdmv2.ko}
 ENC=$SHARE/test/.build/enc
 FLOWGEN=$SHARE/test/.build/flowgen
 FLOWS=${BENCH_FLOWS:-20000}
+ROUNDS=${BENCH_ROUNDS:-5}
 FLOW_ROUNDS=${BENCH_FLOW_ROUNDS:-5}
 # 20000 flows in the default 1024 buckets would be chains of 20: size the
 # table for the flow count, as an operator expecting that many would
@@ -51,6 +60,22 @@ delta() { echo $(($(cnt "$1" "$3") - $(cnt "$1" "$2"))); }
 
 # ---------------------------------------------------------------- setup
 lab_topology_up 1500 1500
+# Receive steering as a multi-queue NIC does it (RSS): every packet of a flow
+# is handled by one CPU. veth by itself queues a packet on the backlog of
+# the CPU that sent it, and a TCP sender transmits from two CPUs (its
+# process, and the softirq handling its ACKs), so the two CPUs' packet trains
+# interleave at the receiver: reordering, DSACKs and spurious retransmits
+# that say nothing about the module. RPS on every receiving veth end hashes
+# each flow to one CPU. BENCH_RPS=0: leave veth as it is.
+RPS_MASK=$(printf '%x' $(((1 << $(nproc)) - 1)))
+rps_on() { # NS IFACE
+	nsx "$1" sh -c "echo $RPS_MASK >/sys/class/net/$2/queues/rx-0/rps_cpus"
+}
+rps_check() {
+	rps_on lan eth0 && rps_on rtr lan0 && rps_on rtr wan0 && rps_on wan eth0 &&
+		[ "$(nsx wan cat /sys/class/net/eth0/queues/rx-0/rps_cpus | tr -d 0,)" = "$RPS_MASK" ]
+}
+[ "${BENCH_RPS:-1}" = 0 ] || lab_check "RPS on every veth end (CPU mask $RPS_MASK)" rps_check
 lab_check "insmod $KO hash_buckets=$HASH_BUCKETS" lab_insmod "$KO" "hash_buckets=$HASH_BUCKETS"
 lab_check "nft marking in rtr" nft_router
 lab_check "mark mask, max_flows 65536" ctl rtr "mark_mask $MARK" "max_flows 65536"
@@ -100,28 +125,49 @@ run_check() { # PROTO MODE ROUND BEFORE AFTER: the counters fit the mode
 	*) [ "$ins" -gt 1000 ] && [ "$nos" -eq 0 ] ;;
 	esac
 }
+# tcp_run NAME MODE ROUND: one iperf3 TCP run lan -> wan into NAME-MODE-ROUND.json
 port=5300
-for round in 1 2 3; do
+tcp_run() {
+	port=$((port + 1))
+	lab_iperf_server wan $port
+	[ -z "$PIN" ] || taskset -p "$PIN" "$LAB_LAST_PID" >/dev/null
+	stats >/tmp/before
+	nstat_mark
+	nsx lan ${PIN:+taskset "$PIN"} iperf3 -6 -c "$WAN_IP" -p $port -t 4 -J >"$ARTIFACTS/$1-$2-$3.json" 2>&1
+	stats >/tmp/after
+	nstat_save "$1-$2-$3.nstat.txt"
+	lab_check "$1 round $3 mode $2" lab_iperf_ok "$ARTIFACTS/$1-$2-$3.json" 100000
+	lab_check "$1 round $3 mode $2: rtr counters" run_check "$1" "$2" "$3" /tmp/before /tmp/after
+}
+wan_tso() { nsx rtr ethtool -K wan0 tso "$1" >/dev/null; }
+wan_tso_is() { nsx rtr ethtool -k wan0 | grep -q "^tcp-segmentation-offload: $1"; }
+for round in $(seq 1 "$ROUNDS"); do
+	# the link order alternates by round, so that drift hits both alike
+	links="agg wire"
+	[ $((round % 2)) -eq 1 ] || links="wire agg"
+	for link in $links; do
+		case $link in
+		agg) wan_tso on; lab_check "round $round: rtr wan0 TSO on" wan_tso_is on ;;
+		wire) wan_tso off; lab_check "round $round: rtr wan0 TSO off" wan_tso_is off ;;
+		esac
+		name=tcp
+		[ "$link" = agg ] || name=tcpwire
+		for mode in off v1 clear encrypted; do
+			ctl rtr "mode $mode"
+			tcp_run "$name" "$mode" "$round"
+		done
+	done
+	wan_tso on
 	for mode in off v1 clear encrypted; do
 		ctl rtr "mode $mode"
 		port=$((port + 1))
 		lab_iperf_server wan $port
 		[ -z "$PIN" ] || taskset -p "$PIN" "$LAB_LAST_PID" >/dev/null
 		stats >/tmp/before
-		nstat_mark
-		nsx lan ${PIN:+taskset "$PIN"} iperf3 -6 -c "$WAN_IP" -p $port -t 4 -J >"$ARTIFACTS/tcp-$mode-$round.json" 2>&1
-		stats >/tmp/after
-		nstat_save "tcp-$mode-$round.nstat.txt"
-		lab_check "TCP round $round mode $mode" lab_iperf_ok "$ARTIFACTS/tcp-$mode-$round.json" 100000
-		lab_check "TCP round $round mode $mode: rtr counters" run_check tcp $mode $round /tmp/before /tmp/after
-		port=$((port + 1))
-		lab_iperf_server wan $port
-		[ -z "$PIN" ] || taskset -p "$PIN" "$LAB_LAST_PID" >/dev/null
-		stats >/tmp/before
-		nsx lan ${PIN:+taskset "$PIN"} iperf3 -6 -c "$WAN_IP" -p $port -u -b 0 -l 1200 -t 3 -J >"$ARTIFACTS/udp-$mode-$round.json" 2>&1
+		nsx lan ${PIN:+taskset "$PIN"} iperf3 -6 -c "$WAN_IP" -p "$port" -u -b 0 -l 1200 -t 3 -J >"$ARTIFACTS/udp-$mode-$round.json" 2>&1
 		stats >/tmp/after
 		lab_check "UDP round $round mode $mode" lab_iperf_ok "$ARTIFACTS/udp-$mode-$round.json" 100000
-		lab_check "UDP round $round mode $mode: rtr counters" run_check udp $mode $round /tmp/before /tmp/after
+		lab_check "UDP round $round mode $mode: rtr counters" run_check udp "$mode" "$round" /tmp/before /tmp/after
 	done
 done
 stats >"$ARTIFACTS/stats.txt"
