@@ -142,6 +142,12 @@ if [ ! -e "$HDIR/.done" ]; then
 	[ -f "$KDIR/Makefile" ] || lab_die "headers unpacked but $KDIR/Makefile missing"
 	touch "$HDIR/.done"
 fi
+# Debian's arch headers Makefile includes the common one by its installed
+# path (/usr/src/linux-headers-*-common/Makefile since 6.1.0-57): point it
+# into this unpacked tree instead (idempotent, also for older caches).
+if grep -q '^include /usr/src/' "$KDIR/Makefile"; then
+	sed -i "s|^include /usr/src/|include $HDIR/usr/src/|" "$KDIR/Makefile"
+fi
 
 write_env() {
 	cat <<EOF
