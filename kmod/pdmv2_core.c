@@ -877,3 +877,90 @@ void pdmv2_opt_from_tx(struct pdmv2_opt *o, enum pdmv2_fmt fmt, u16 epoch,
 	o->flag = 0;
 	o->reserved_nonzero = false;
 }
+
+/* ---- options of GSO packets segmented later --------------------------- */
+
+/* a pending option's offset in the Destination Options header @hdr, or 0 */
+static u32 pdmv2_pending_scan(const u8 *hdr, size_t len)
+{
+	size_t off = 2;
+
+	while (off < len) {
+		size_t olen;
+
+		if (hdr[off] == 0) {	/* Pad1 */
+			off++;
+			continue;
+		}
+		if (len - off < 2)
+			return 0;
+		olen = 2 + (size_t)hdr[off + 1];
+		if (olen > len - off)
+			return 0;
+		if (hdr[off] == PDMV2_OPT_TYPE_PENDING &&
+		    (olen == PDMV2_OPT_LEN_CLEAR || olen == PDMV2_OPT_LEN_V1))
+			return (u32)off;
+		off += olen;
+	}
+	return 0;
+}
+
+bool pdmv2_pending_find(const u8 *pkt, size_t avail, u32 *opt_off,
+			u32 *l4_off)
+{
+	size_t off = 40;
+	unsigned int i;
+	u8 nh;
+
+	if (avail < 40)
+		return false;
+	nh = pkt[6];
+	for (i = 0; i <= PDMV2_MAX_EXTHDRS; i++) {
+		size_t len;
+		u32 opt;
+		u8 next;
+
+		/* the common packet: upper layer right behind the IPv6 header */
+		if (nh != PDMV2_NEXTHDR_DEST && nh != PDMV2_NEXTHDR_ROUTING &&
+		    (nh != PDMV2_NEXTHDR_HOP || i))
+			return false;
+		if (avail - off < 2)
+			return false;
+		next = pkt[off];
+		len = ((size_t)pkt[off + 1] + 1) * 8;
+		if (len > avail - off)
+			return false;
+		if (nh == PDMV2_NEXTHDR_DEST && !pdmv2_is_exthdr(next)) {
+			opt = pdmv2_pending_scan(pkt + off, len);
+			if (!opt)
+				return false;
+			*opt_off = (u32)off + opt;
+			*l4_off = (u32)(off + len);
+			return true;
+		}
+		off += len;
+		nh = next;
+	}
+	return false;
+}
+
+bool pdmv2_pending_finish(u8 *opt, u32 index)
+{
+	if (opt[0] != PDMV2_OPT_TYPE_PENDING)
+		return false;
+	switch (opt[1]) {
+	case PDMV2_DLEN_CLEAR:
+		put_unaligned_be32(get_unaligned_be32(opt + 4) + index, opt + 4);
+		put_unaligned_be32(get_unaligned_be32(opt + 12) + index,
+				   opt + 12);
+		break;
+	case PDMV2_DLEN_V1:
+		put_unaligned_be16((u16)(get_unaligned_be16(opt + 4) + index),
+				   opt + 4);
+		break;
+	default:
+		return false;
+	}
+	opt[0] = PDMV2_OPT_TYPE;
+	return true;
+}

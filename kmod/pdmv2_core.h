@@ -322,4 +322,34 @@ u32 pdmv2_gp_next(struct pdmv2_gp *gp, const u8 *saddr);
 void pdmv2_opt_from_tx(struct pdmv2_opt *o, enum pdmv2_fmt fmt, u16 epoch,
 		       const struct pdmv2_tx *tx, u32 global_pointer);
 
+/*
+ * Options of GSO packets that the kernel segments in software, after this
+ * module's hook (kmod/pdmv2_gso.c, docs/kmod.md "GSO"). The packet carries
+ * one option: the option of its first segment, but of type
+ * PDMV2_OPT_TYPE_PENDING, the RFC 4727 experimental type whose action bits
+ * (00, does not change en route) make any receiver skip it, should the
+ * packet ever leave unsegmented. As the kernel cuts the packet, segment i
+ * gets the PDM type and PSNTP (and, in PDMv2, the Global Pointer) advanced
+ * by i. Only the v1 and clear forms are ever pending.
+ */
+#define PDMV2_OPT_TYPE_PENDING	0x1e
+
+/*
+ * Find the pending option in the packet at @pkt (@avail linear octets): in
+ * the Destination Options header in front of the upper layer, behind
+ * Hop-by-Hop, Routing and other Destination Options headers. Returns true
+ * with the offsets of the option and of the upper-layer header. Never reads
+ * outside @pkt; returns false at once for a packet whose upper layer
+ * follows the IPv6 header.
+ */
+bool pdmv2_pending_find(const u8 *pkt, size_t avail, u32 *opt_off,
+			u32 *l4_off);
+
+/*
+ * Turn the pending option at @opt (its type and length octets readable)
+ * into the option of segment @index. Returns false, changing nothing, if
+ * @opt is not a pending option.
+ */
+bool pdmv2_pending_finish(u8 *opt, u32 index);
+
 #endif /* PDMV2_CORE_H */

@@ -102,11 +102,38 @@ static void fuzz_apply(const u8 *d, size_t n, const u8 *opt,
 	free(buf);
 }
 
+/*
+ * The option just inserted, made pending, is what the GSO wrapper finds
+ * (or an earlier pending one of the same header), and segment 1's option
+ * differs from it only in the type and sequence fields.
+ */
+static void fuzz_pending(u8 *pkt, size_t len, const struct pdmv2_pkt *after)
+{
+	u8 *opt = pkt + after->pdm_off, before[PDMV2_OPT_MAX_LEN];
+	u32 off, l4;
+
+	if (after->pdm_len == PDMV2_OPT_LEN_ENC)
+		return;
+	memcpy(before, opt, after->pdm_len);
+	opt[0] = PDMV2_OPT_TYPE_PENDING;
+	FUZZ_ASSERT(pdmv2_pending_find(pkt, len, &off, &l4));
+	FUZZ_ASSERT(l4 == after->l4_off && off <= after->pdm_off &&
+		    off >= after->doh_off);
+	FUZZ_ASSERT(pdmv2_pending_finish(opt, 1));
+	FUZZ_ASSERT(opt[0] == PDMV2_OPT_TYPE && opt[1] == before[1]);
+	if (after->pdm_len == PDMV2_OPT_LEN_CLEAR)
+		FUZZ_ASSERT(!memcmp(opt + 8, before + 8, 4) &&
+			    !memcmp(opt + 16, before + 16, 8));
+	else
+		FUZZ_ASSERT(!memcmp(opt + 6, before + 6, 6));
+}
+
 static void fuzz_packet(const u8 *d, size_t n, unsigned int opt_len)
 {
 	u8 opt[PDMV2_OPT_MAX_LEN];
 	struct pdmv2_pkt full, inc;
 	size_t avail = 0, out_len = 0;
+	u32 poff, pl4;
 	int err, err2, parse_err, rounds = 0;
 	u8 *buf;
 
@@ -164,8 +191,11 @@ static void fuzz_packet(const u8 *d, size_t n, unsigned int opt_len)
 		FUZZ_ASSERT(out_len - after.l4_off == n - full.l4_off);
 		FUZZ_ASSERT(!memcmp(buf + after.l4_off, d + full.l4_off,
 				    n - full.l4_off));
+		fuzz_pending(buf, out_len, &after);
 	}
 	free(buf);
+	if (pdmv2_pending_find(d, n, &poff, &pl4))
+		FUZZ_ASSERT(poff + PDMV2_OPT_LEN_V1 <= pl4 && pl4 <= n);
 }
 
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)

@@ -807,6 +807,116 @@ static void unit_apply_plan(void)
 	      st.grew, st.same, st.shrank);
 }
 
+/*
+ * Pending options (GSO packets numbered as the kernel segments them): found
+ * behind every header chain the planner inserts into, turned into the
+ * option of segment i with PSNTP (and the clear form's Global Pointer)
+ * advanced by i, never found where they are not, never read past the
+ * packet.
+ */
+static void unit_pending(void)
+{
+	static const unsigned int lens[] = { PDMV2_OPT_LEN_V1,
+					     PDMV2_OPT_LEN_CLEAR };
+	unsigned int shape, dl, li, found = 0, runs = 0, bad = 0, i;
+	u8 pkt[256], opt[PDMV2_OPT_MAX_LEN], seg[sizeof(opt)];
+	struct pdmv2_pkt info;
+	size_t len, out_len, avail;
+	u32 off, l4;
+
+	for (shape = 0; shape < 8; shape++) {
+		for (dl = 0; dl <= 24; dl += 8) {
+			for (li = 0; li < ARRAY_SIZE(lens); li++) {
+				unsigned int ol = lens[li];
+				u8 l4p = shape & 4 ? PDMV2_NEXTHDR_TCP :
+						     PDMV2_NEXTHDR_UDP;
+
+				len = apply_test_packet(pkt, shape & 1, dl, 0,
+							shape & 2, l4p);
+				check(!pdmv2_pending_find(pkt, len, &off, &l4),
+				      "pending: none in shape %u doh %u", shape,
+				      dl);
+				for (i = 0; i < ol; i++)
+					opt[i] = (u8)(0x40 + i);
+				opt[0] = PDMV2_OPT_TYPE;
+				opt[1] = (u8)(ol - 2);
+				if (pdmv2_pkt_insert(pkt, len, sizeof(pkt), opt,
+						     ol, &out_len) ||
+				    pdmv2_pkt_parse(pkt, out_len, out_len,
+						    &info)) {
+					bad++;
+					continue;
+				}
+				runs++;
+				/* a PDM option is not a pending one */
+				bad += pdmv2_pending_find(pkt, out_len, &off,
+							  &l4);
+				pkt[info.pdm_off] = PDMV2_OPT_TYPE_PENDING;
+				if (!pdmv2_pending_find(pkt, out_len, &off,
+							&l4) ||
+				    off != info.pdm_off || l4 != info.l4_off) {
+					bad++;
+					continue;
+				}
+				found++;
+				/* shorter than its headers: never found */
+				for (avail = 0; avail < info.l4_off; avail++)
+					bad += pdmv2_pending_find(pkt, avail,
+								  &off, &l4);
+			}
+		}
+	}
+	check(!bad && found == runs && runs == 8 * 4 * 2,
+	      "pending: found %u of %u, %u wrong answers", found, runs, bad);
+
+	/* segment 2 of a clear option, segment 3 of a v1 one (wrapping) */
+	memset(opt, 0, sizeof(opt));
+	opt[0] = PDMV2_OPT_TYPE_PENDING;
+	opt[1] = PDMV2_DLEN_CLEAR;
+	put_unaligned_be16(0x2000, opt + 2);
+	put_unaligned_be32(0xfffffffe, opt + 4);
+	put_unaligned_be32(77, opt + 8);
+	put_unaligned_be32(1000, opt + 12);
+	memset(opt + 16, 0x5a, 8);
+	memcpy(seg, opt, sizeof(opt));
+	check(pdmv2_pending_finish(seg, 2) && seg[0] == PDMV2_OPT_TYPE &&
+	      get_unaligned_be32(seg + 4) == 0 &&
+	      get_unaligned_be32(seg + 12) == 1002 &&
+	      !memcmp(seg + 1, opt + 1, 3) && !memcmp(seg + 8, opt + 8, 4) &&
+	      !memcmp(seg + 16, opt + 16, 8),
+	      "pending: clear option of segment 2");
+	opt[1] = PDMV2_DLEN_V1;
+	put_unaligned_be16(0xfffe, opt + 4);
+	memcpy(seg, opt, sizeof(opt));
+	check(pdmv2_pending_finish(seg, 3) && seg[0] == PDMV2_OPT_TYPE &&
+	      get_unaligned_be16(seg + 4) == 1 &&
+	      !memcmp(seg + 6, opt + 6, PDMV2_OPT_LEN_V1 - 6),
+	      "pending: v1 option of segment 3, PSN wraps at 16 bits");
+	/* not pending: unchanged */
+	opt[0] = PDMV2_OPT_TYPE;
+	memcpy(seg, opt, sizeof(opt));
+	check(!pdmv2_pending_finish(seg, 1) && !memcmp(seg, opt, sizeof(opt)),
+	      "pending: a PDM option is left alone");
+	opt[0] = PDMV2_OPT_TYPE_PENDING;
+	opt[1] = PDMV2_DLEN_ENC;
+	memcpy(seg, opt, sizeof(opt));
+	check(!pdmv2_pending_finish(seg, 1) && !memcmp(seg, opt, sizeof(opt)),
+	      "pending: the encrypted length is never pending");
+
+	/* a pending option in a Destination Options header in front of a
+	 * Routing header is not the final header's: not found
+	 */
+	len = apply_test_packet(pkt, false, 16, 0, true, PDMV2_NEXTHDR_UDP);
+	pkt[42] = PDMV2_OPT_TYPE_PENDING;
+	pkt[43] = PDMV2_DLEN_V1;
+	check(!pdmv2_pending_find(pkt, len, &off, &l4),
+	      "pending: not in a header in front of a Routing header");
+	/* the final header's experimental 0x1e option of another length */
+	len = apply_test_packet(pkt, false, 16, 8, false, PDMV2_NEXTHDR_UDP);
+	check(!pdmv2_pending_find(pkt, len, &off, &l4),
+	      "pending: 0x1e of another length is someone else's");
+}
+
 /* write the vectors' packets, options and headers as fuzz seeds */
 static void dump_seeds(const struct json *root, const char *dir)
 {
@@ -856,7 +966,7 @@ static const struct vector_section sections[] = {
 
 static void (*const units[])(void) = {
 	unit_time, unit_metrics, unit_gp, unit_walker, unit_doh_shrink,
-	unit_exthdr_limit, unit_apply_plan,
+	unit_exthdr_limit, unit_apply_plan, unit_pending,
 };
 
 int main(int argc, char **argv)
