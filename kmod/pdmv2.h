@@ -48,6 +48,7 @@ enum pdmv2_stat {
 	PDMV2_STAT_EGRESS_SEEN,
 	PDMV2_STAT_INSERTED,
 	PDMV2_STAT_GSO_SEGMENTED,
+	PDMV2_STAT_GSO_DEFERRED,
 	PDMV2_STAT_SKIP_HAS_PDM,
 	PDMV2_STAT_SKIP_FRAGMENT,
 	PDMV2_STAT_SKIP_ESP,
@@ -182,6 +183,7 @@ struct pdmv2_cfg {
 	bool verify;			/* check tags of received options */
 	u32 rekey_packets;		/* PSNs per key before a rekey */
 	u32 key_overlap;		/* seconds an old generation stays */
+	bool gso_defer;			/* number segments as the kernel cuts */
 };
 
 /* Key store (pdmv2_keys.c): replaced as a whole, read under RCU. */
@@ -330,6 +332,11 @@ unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
 unsigned int pdmv2_ingress(struct pdmv2_net *pn, struct sk_buff *skb,
 			   const struct nf_hook_state *state);
 const struct pdmv2_emit_ops *pdmv2_emit_ops_for(int mode);
+
+/* pdmv2_gso.c */
+int pdmv2_gso_init(void);
+void pdmv2_gso_exit(void);
+bool pdmv2_gso_defer_ready(void);
 
 /* pdmv2_main.c */
 unsigned int pdmv2_egress_hook(void *priv, struct sk_buff *skb,

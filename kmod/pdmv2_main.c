@@ -93,6 +93,7 @@ static int __net_init pdmv2_net_init(struct net *net)
 	pn->cfg.mtu_policy = PDMV2_MTU_ICMP;
 	pn->cfg.nokey_policy = PDMV2_NOKEY_NONE;
 	pn->cfg.verify = true;
+	pn->cfg.gso_defer = true;
 	pn->cfg.rekey_packets = PDMV2_DEFAULT_REKEY_PACKETS;
 	pn->cfg.key_overlap = PDMV2_DEFAULT_KEY_OVERLAP;
 	pn->hash_seed = get_random_u32();
@@ -161,12 +162,17 @@ static int __init pdmv2_init(void)
 	err = pdmv2_flow_cache_init();
 	if (err)
 		goto err_crypto;
-	err = register_pernet_subsys(&pdmv2_net_ops);
+	err = pdmv2_gso_init();
 	if (err)
 		goto err_cache;
+	err = register_pernet_subsys(&pdmv2_net_ops);
+	if (err)
+		goto err_gso;
 	pr_info("loaded (%u flow buckets per namespace)\n", hash_buckets);
 	return 0;
 
+err_gso:
+	pdmv2_gso_exit();
 err_cache:
 	pdmv2_flow_cache_exit();
 err_crypto:
@@ -177,6 +183,8 @@ err_crypto:
 static void __exit pdmv2_exit(void)
 {
 	unregister_pernet_subsys(&pdmv2_net_ops);
+	/* no hook runs any more: no new pending options */
+	pdmv2_gso_exit();
 	/* flows and sources freed after a grace period by the expiry work */
 	rcu_barrier();
 	pdmv2_flow_cache_exit();

@@ -49,6 +49,7 @@ static const char * const pdmv2_stat_names[PDMV2_STAT_MAX] = {
 	[PDMV2_STAT_EGRESS_SEEN]		= "seen",
 	[PDMV2_STAT_INSERTED]			= "inserted",
 	[PDMV2_STAT_GSO_SEGMENTED]		= "gso_segmented",
+	[PDMV2_STAT_GSO_DEFERRED]		= "gso_deferred",
 	[PDMV2_STAT_SKIP_HAS_PDM]		= "skip_has_pdm",
 	[PDMV2_STAT_SKIP_FRAGMENT]		= "skip_fragment",
 	[PDMV2_STAT_SKIP_ESP]			= "skip_esp",
@@ -116,6 +117,7 @@ static int pdmv2_control_show(struct seq_file *seq, void *v)
 	seq_printf(seq, "verify %s\n", pdmv2_bool_names[cfg.verify]);
 	seq_printf(seq, "rekey_packets %u\n", cfg.rekey_packets);
 	seq_printf(seq, "key_overlap %u\n", cfg.key_overlap);
+	seq_printf(seq, "gso_defer %s\n", pdmv2_bool_names[cfg.gso_defer]);
 	return 0;
 }
 
@@ -185,11 +187,13 @@ static int pdmv2_setting(struct pdmv2_cfg *cfg, const char *cmd,
 		return pdmv2_parse_name(arg, pdmv2_nokey_names,
 					ARRAY_SIZE(pdmv2_nokey_names),
 					&cfg->nokey_policy);
-	if (!strcmp(cmd, "verify")) {
+	if (!strcmp(cmd, "verify") || !strcmp(cmd, "gso_defer")) {
 		err = pdmv2_parse_name(arg, pdmv2_bool_names,
 				       ARRAY_SIZE(pdmv2_bool_names), &i);
-		if (!err)
+		if (!err && cmd[0] == 'v')
 			cfg->verify = i;
+		else if (!err)
+			cfg->gso_defer = i;
 		return err;
 	}
 	if (!strcmp(cmd, "mark_mask"))
@@ -312,6 +316,7 @@ static int pdmv2_control_write(struct file *file, char *buf, size_t size)
 		WRITE_ONCE(pn->cfg.verify, pd.cfg.verify);
 		WRITE_ONCE(pn->cfg.rekey_packets, pd.cfg.rekey_packets);
 		WRITE_ONCE(pn->cfg.key_overlap, pd.cfg.key_overlap);
+		WRITE_ONCE(pn->cfg.gso_defer, pd.cfg.gso_defer);
 		WRITE_ONCE(pn->cfg.mode, pd.cfg.mode);
 		if (pd.flush)
 			pdmv2_flows_flush(pn);

@@ -277,12 +277,18 @@ static void pdmv2_send_end(struct pdmv2_sender *snd)
 	spin_unlock_bh(&snd->flow->lock);
 }
 
-/* Take the flow's next PSN and times and build the option into @opt. */
-static int pdmv2_fill(struct pdmv2_sender *snd, int grow, u8 *opt)
+/*
+ * Take the flow's next PSN and times and build the option into @opt, for a
+ * packet that @n packets will leave as (the segments of a GSO packet the
+ * kernel segments later, pdmv2_gso.c): their PSNs are taken too, and they
+ * share the first one's times, as they leave at once.
+ */
+static int pdmv2_fill(struct pdmv2_sender *snd, int grow, u8 *opt, u32 n)
 {
 	struct pdmv2_flow *flow = snd->flow;
 	struct pdmv2_opt fields;
 	struct pdmv2_tx tx;
+	u32 i;
 	int err;
 
 	pdmv2_metrics_on_send(&flow->m, ktime_get_ns(), &tx);
@@ -292,19 +298,29 @@ static int pdmv2_fill(struct pdmv2_sender *snd, int grow, u8 *opt)
 		pdmv2_stat_add(snd->pn, PDMV2_STAT_NEGATIVE_DELTA, tx.negative);
 	if (err)
 		return err;
-	flow->tx_packets++;
+	flow->m.psn_next += n - 1;
+	flow->tx_packets += n;
 	flow->last_grow = grow > 0 ? grow : 0;
 	trace_pdmv2_emit(snd->pn->net, &flow->key, &fields);
+	if (n > 1 && trace_pdmv2_emit_enabled()) {
+		for (i = 1; i < n; i++) {
+			fields.psntp++;
+			fields.global_pointer++;
+			trace_pdmv2_emit(snd->pn->net, &flow->key, &fields);
+		}
+	}
 	return 0;
 }
 
 /*
  * Insert the option as @plan says, flow lock held (pdmv2_send_begin). On
  * failure the packet is left as it was (apart from possibly having been
- * made private) and goes out unmodified.
+ * made private) and goes out unmodified. @pending is 0 for a packet that
+ * leaves as it is, else the number of segments the kernel will cut this
+ * GSO packet into: it then gets the pending option of the first one.
  */
 static void pdmv2_insert(struct pdmv2_sender *snd, struct sk_buff *skb,
-			 const struct pdmv2_ins_plan *plan)
+			 const struct pdmv2_ins_plan *plan, u32 pending)
 {
 	unsigned int room = plan->grow > 0 ? plan->grow : 0;
 	struct pdmv2_net *pn = snd->pn;
@@ -322,11 +338,13 @@ static void pdmv2_insert(struct pdmv2_sender *snd, struct sk_buff *skb,
 		return;
 	}
 	/* nothing may fail after the PSN is taken but a key gone meanwhile */
-	err = pdmv2_fill(snd, plan->grow, opt);
+	err = pdmv2_fill(snd, plan->grow, opt, pending ? pending : 1);
 	if (err) {
 		pdmv2_stat_inc(pn, pdmv2_key_stat(err));
 		return;
 	}
+	if (pending)
+		opt[0] = PDMV2_OPT_TYPE_PENDING;
 
 	/* the headers in front of the insertion point move to the new start */
 	if (plan->grow > 0)
@@ -338,7 +356,12 @@ static void pdmv2_insert(struct pdmv2_sender *snd, struct sk_buff *skb,
 	/* a receive-side full checksum no longer covers the packet */
 	if (skb->ip_summed == CHECKSUM_COMPLETE)
 		skb->ip_summed = CHECKSUM_NONE;
-	pdmv2_stat_inc(pn, PDMV2_STAT_INSERTED);
+	if (pending) {
+		pdmv2_stat_add(pn, PDMV2_STAT_INSERTED, pending);
+		pdmv2_stat_inc(pn, PDMV2_STAT_GSO_DEFERRED);
+	} else {
+		pdmv2_stat_inc(pn, PDMV2_STAT_INSERTED);
+	}
 }
 
 /*
@@ -455,9 +478,9 @@ static unsigned int pdmv2_egress_gso(struct pdmv2_net *pn,
 	pdmv2_send_begin(&snd, pn, ops, flow, pdmv2_gp_take(src, &saddr, n));
 	skb_list_walk_safe(segs, seg, next) {
 		if (same)
-			pdmv2_insert(&snd, seg, plan);
+			pdmv2_insert(&snd, seg, plan, 0);
 		else if (pdmv2_parse_and_plan(pn, seg, ops, &info, &seg_plan))
-			pdmv2_insert(&snd, seg, &seg_plan);
+			pdmv2_insert(&snd, seg, &seg_plan, 0);
 		snd.gp++;
 	}
 	pdmv2_send_end(&snd);
@@ -469,6 +492,58 @@ static unsigned int pdmv2_egress_gso(struct pdmv2_net *pn,
 	}
 	consume_skb(skb);
 	return NF_STOLEN;
+}
+
+/* the GSO types the kernel segments into packets with the same headers */
+#define PDMV2_GSO_DEFER_TCP	(SKB_GSO_TCPV6 | SKB_GSO_TCP_ECN | SKB_GSO_DODGY)
+#define PDMV2_GSO_DEFER_UDP	(SKB_GSO_UDP_L4 | SKB_GSO_DODGY)
+
+/*
+ * Whether the option of a GSO packet can wait for the kernel's own
+ * segmentation (pdmv2_gso.c): the number of segments it will become, or 0
+ * to segment it here. It can when the device the packet goes to has no
+ * offload for it at all, so that validate_xmit_skb() segments it in
+ * software; a device that takes it whole (a NIC with TSO, a veth, a
+ * bridge, a tunnel) would send one PSN in every segment, and its packets
+ * are segmented here. Encrypted options are sealed per PSN: segmented here.
+ */
+static u32 pdmv2_gso_deferrable(struct pdmv2_net *pn, struct sk_buff *skb,
+				const struct pdmv2_emit_ops *ops,
+				const struct pdmv2_pkt *info,
+				const struct pdmv2_ins_plan *plan)
+{
+	unsigned int gso_type = skb_shinfo(skb)->gso_type;
+	unsigned int mss = skb_shinfo(skb)->gso_size;
+	unsigned int hdr_len;
+	u32 opt_off, l4_off;
+	struct tcphdr *th;
+
+	if (!READ_ONCE(pn->cfg.gso_defer) || !pdmv2_gso_defer_ready() ||
+	    ops->fmt == PDMV2_FMT_ENCRYPTED || !skb->dev ||
+	    skb_gso_ok(skb, READ_ONCE(skb->dev->features)))
+		return 0;
+	if (info->proto == IPPROTO_TCP && (gso_type & SKB_GSO_TCPV6) &&
+	    !(gso_type & ~PDMV2_GSO_DEFER_TCP)) {
+		if (!pskb_may_pull(skb, info->l4_off + sizeof(*th)))
+			return 0;
+		th = (struct tcphdr *)(skb->data + info->l4_off);
+		hdr_len = info->l4_off + th->doff * 4;
+	} else if (info->proto == IPPROTO_UDP &&
+		   (gso_type & SKB_GSO_UDP_L4) &&
+		   !(gso_type & ~PDMV2_GSO_DEFER_UDP)) {
+		hdr_len = info->l4_off + sizeof(struct udphdr);
+	} else {
+		return 0;
+	}
+	/* someone else's option that the wrapper would take for ours */
+	if (plan->doh.old_len &&
+	    pdmv2_pending_find(skb->data, skb_headlen(skb), &opt_off, &l4_off))
+		return 0;
+	/* the segment count as skb_segment() cuts: its payload by mss */
+	if (!mss || mss == GSO_BY_FRAGS || skb->len <= hdr_len ||
+	    skb->len + plan->grow - sizeof(struct ipv6hdr) > IPV6_MAXPLEN)
+		return 0;
+	return DIV_ROUND_UP(skb->len - hdr_len, mss);
 }
 
 /* The MTU a packet of @flow must fit after insertion. */
@@ -562,6 +637,7 @@ unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
 	struct pdmv2_flow *flow;
 	struct pdmv2_pkt info;
 	unsigned int mtu;
+	u32 segs = 0;
 
 	ops = pdmv2_emit_ops_for(READ_ONCE(pn->cfg.mode));
 	if (!ops)
@@ -616,11 +692,16 @@ unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
 	if (!pdmv2_fits(skb, mtu, plan.grow))
 		return pdmv2_too_big(pn, skb, mtu, plan.grow);
 
-	if (skb_is_gso(skb))
-		return pdmv2_egress_gso(pn, skb, state, &plan, ops, flow, src);
+	if (skb_is_gso(skb)) {
+		segs = pdmv2_gso_deferrable(pn, skb, ops, &info, &plan);
+		if (!segs)
+			return pdmv2_egress_gso(pn, skb, state, &plan, ops,
+						flow, src);
+	}
 	pdmv2_send_begin(&snd, pn, ops, flow,
-			 pdmv2_gp_take(src, &ipv6_hdr(skb)->saddr, 1));
-	pdmv2_insert(&snd, skb, &plan);
+			 pdmv2_gp_take(src, &ipv6_hdr(skb)->saddr,
+				       segs ? segs : 1));
+	pdmv2_insert(&snd, skb, &plan, segs);
 	pdmv2_send_end(&snd);
 	return NF_ACCEPT;
 }

@@ -158,6 +158,78 @@ nsx lan iperf3 -6 -u -c "$WAN_IP" -p 5203 -b 2M -l 1000 -t 2 -J >"$ARTIFACTS/ipe
 lab_check "UDP lan -> wan" lab_iperf_ok "$ARTIFACTS/iperf-udp.json" 100000
 save_state tcp
 
+# ---------------------------------------------------------------- GSO segmented by the kernel
+# rtr's WAN port without TSO, like the WAN port of most router SoCs: the
+# kernel segments each forwarded aggregate in validate_xmit_skb(), and the
+# module, instead of segmenting in its hook, gives the aggregate one pending
+# option and numbers the segments as the kernel cuts them (pdmv2_gso.c). The
+# host check (check-captures.ts) finds every flow's PSNTPs contiguous.
+gso_wire_run() { # MODE PORT TAG OPTION-PATTERN IPERF-LENGTH-ARGS...
+	local mode=$1 port=$2 tag=$3 opt=$4 d0 s0
+	shift 4
+	ctl rtr "mode $mode" flush
+	d0=$(st rtr gso_deferred) s0=$(st rtr gso_segmented)
+	cap_start wan eth0 "$tag" ip6
+	lab_iperf_server wan "$port"
+	nsx lan iperf3 -6 -c "$WAN_IP" -p "$port" "$@" -J >"$ARTIFACTS/iperf-$tag.json" 2>&1
+	set -- "$mode" "$port" "$tag" "$opt"
+	cap_stop "$3"
+	lab_check "$1: TCP lan -> wan, rtr's WAN port without TSO" \
+		lab_iperf_ok "$ARTIFACTS/iperf-$3.json" 100000
+	lab_check "$1: rtr left segmenting to the kernel (>= 20 aggregates)" \
+		stat_ge rtr gso_deferred $((d0 + 20))
+	lab_check "$1: rtr segmented no aggregate itself" \
+		stat_eq rtr gso_segmented "$s0"
+	lab_check "$1: every segment on the WAN link carries the option" \
+		cap_ok "$3" "$LAN_IP > $WAN_IP: DSTOPT .*$4.*\) [0-9]+ > $2: " 200
+	lab_check "$1: no pending option (type 0x1e) left the router" \
+		cap_none "$3" "opt_type 0x1e"
+	lab_check "$1: no packet of the flow without the option" \
+		cap_none "$3" "$LAN_IP\.[0-9]+ > $WAN_IP\.$2: "
+	lab_check "$1: no frame above the WAN MTU" \
+		cap_none "$3" . greater 1515 and src host "$LAN_IP"
+}
+nsx rtr ethtool -K wan0 tso off >/dev/null
+lab_check "rtr's wan0 has no TSO" sh -c \
+	'ip netns exec rtr ethtool -k wan0 | grep -q "^tcp-segmentation-offload: off"'
+gso_wire_run clear 5206 gsowire-clear-wan "$OPT_CLEAR" -t 3
+# v1 alone (16-bit PSNs, whose wrap the host check cannot follow past 2^15
+# packets, and no 32-bit PSNs from the server to truncate): 20 MB
+ctl wan "mode off"
+gso_wire_run v1 5207 gsowire-v1-wan "$OPT_V1" -n 20M
+ctl wan "mode clear"
+# UDP GSO (UDP_SEGMENT) from the LAN host: 20 datagrams of 10 segments
+UDPGSO=${LAB_SHARE:-/share}/test/.build/udpgso
+nsx rtr ethtool -K wan0 tx-udp-segmentation off >/dev/null
+ctl rtr "mode clear" flush
+d0=$(st rtr gso_deferred)
+# (a BPF "udp" does not look behind the Destination Options header)
+cap_start wan eth0 gsowire-udp-wan ip6
+lab_check "UDP GSO sender: 20 datagrams of 12000 octets" \
+	nsx lan "$UDPGSO" -n 20 -m 1200 -l 12000 -p 5300 "$WAN_IP"
+cap_stop gsowire-udp-wan
+lab_check "UDP GSO: rtr deferred each datagram's segmenting" \
+	stat_delta rtr gso_deferred "$d0" 20
+lab_check "UDP GSO: all 200 segments carry the option" \
+	cap_ok gsowire-udp-wan "$LAN_IP > $WAN_IP: DSTOPT .*$OPT_CLEAR.*\) [0-9]+ > 5300: UDP, length 1200" 200
+lab_check "UDP GSO: no pending option left the router" \
+	cap_none gsowire-udp-wan "opt_type 0x1e"
+nsx rtr ethtool -K wan0 tx-udp-segmentation on >/dev/null
+ctl rtr "mode clear" "gso_defer off"
+s0=$(st rtr gso_segmented) d0=$(st rtr gso_deferred)
+lab_iperf_server wan 5208
+nsx lan iperf3 -6 -c "$WAN_IP" -p 5208 -t 2 -J >"$ARTIFACTS/iperf-gsowire-hook.json" 2>&1
+lab_check "gso_defer off: the hook segments again" \
+	stat_ge rtr gso_segmented $((s0 + 20))
+lab_check "gso_defer off: nothing deferred" stat_eq rtr gso_deferred "$d0"
+lab_check "gso_defer shown in control" sh -c \
+	'ip netns exec rtr grep -qx "gso_defer off" /proc/net/pdmv2/control'
+lab_check "bad gso_defer value rejected" sh -c '! printf "gso_defer maybe\n" |
+	ip netns exec rtr sh -c "cat > /proc/net/pdmv2/control" 2>/dev/null'
+ctl rtr "gso_defer on"
+nsx rtr ethtool -K wan0 tso on >/dev/null
+save_state gsowire
+
 # ---------------------------------------------------------------- MTU policies
 # a 1500-octet packet cannot take 32 more octets on a 1500 link; start from
 # clean path MTUs (the TCP runs above lowered them) and a silent server
@@ -242,9 +314,12 @@ save_state malformed
 # ---------------------------------------------------------------- 12 MiB over HTTP, checksummed
 # With GSO/GRO on (MTU 1500) and over a 1280 WAN link (the IPv6 minimum): the
 # payload must arrive intact and the flow must not black-hole.
-http_transfer() { # WAN_MTU TAG
+http_transfer() { # WAN_MTU TAG [notso]
 	lab_topology_down
 	lab_topology_up "$1" 1500
+	# notso: the server's port segments its GSO packets in software, and
+	# its module numbers the segments as the kernel cuts them
+	[ "${3:-}" != notso ] || nsx wan ethtool -K eth0 tso off >/dev/null
 	nft_router
 	nft_server
 	ctl rtr "mode clear" "mark_mask $MARK"
@@ -266,10 +341,21 @@ http_transfer() { # WAN_MTU TAG
 http_transfer 1500 http-mtu1500
 http_transfer 1280 http-mtu1280
 lab_check "MTU 1280: no oversize skips on the server" stat_eq wan skip_mtu 0
+http_transfer 1500 http-notso1500 notso
+lab_check "server port without TSO: wan numbered its GSO packets' segments" \
+	stat_ge wan gso_deferred 50
+lab_check "server port without TSO: wan segmented none in its hook" \
+	stat_eq wan gso_segmented 0
 
 # ---------------------------------------------------------------- teardown under traffic
+# UDP, ping and TCP whose aggregates the kernel segments (rtr's WAN port
+# without TSO): unloading takes the GSO wrapper away while segments are
+# being numbered
+nsx rtr ethtool -K wan0 tso off >/dev/null
 lab_iperf_server wan 5205
+lab_iperf_server wan 5209
 lab_bg nsx lan iperf3 -6 -u -c "$WAN_IP" -p 5205 -b 5M -l 1200 -t 6
+lab_bg nsx lan iperf3 -6 -c "$WAN_IP" -p 5209 -t 6
 lab_bg nsx lan ping -6 -q -i 0.01 -c 500 "$WAN_IP"
 sleep 1.5
 lab_check "rmmod under traffic" rmmod pdmv2

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Per-segment PSNs for GSO packets that the kernel segments in software.
+ *
+ * Every segment must carry its own PSN, but the kernel's GSO (and a NIC's
+ * TSO) copies a packet's extension headers into each segment as they are.
+ * Segmenting in our POST_ROUTING hook gives each segment its option, at the
+ * price of sending each one alone through the rest of the output path.
+ *
+ * When the device behind the hook cannot take the GSO packet whole (it has
+ * no offload for its GSO type, so validate_xmit_skb() will segment it in
+ * software), the hook instead inserts one pending option into the GSO
+ * packet and reserves the PSNs and Global Pointers of all its segments
+ * (pdmv2_xmit.c). This file wraps the IPv6 GSO callback: the kernel's own
+ * ipv6_gso_segment() cuts the packet exactly as before, and then each
+ * segment's pending option becomes its PDM option (pdmv2_pending_finish()).
+ * Packets without a pending option, almost all of them with their upper
+ * layer right behind the IPv6 header, cost one look at the Next Header.
+ *
+ * The wrapper takes the place of the IPv6 packet offload for as long as the
+ * module is loaded: it is added behind the kernel's entry (same type and
+ * priority, so not yet used), then the kernel's entry is removed, which
+ * leaves ours first; unloading does the reverse. At no moment is there no
+ * IPv6 offload. GRO callbacks are the kernel's own, copied. The module
+ * parameter gso_defer=0 leaves the offload alone (every GSO packet is then
+ * segmented in the hook).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/if_ether.h>
+#include <linux/module.h>
+#include <linux/netdevice.h>
+#include <linux/skbuff.h>
+#include <net/gro.h>
+
+#include "pdmv2.h"
+
+static bool gso_defer = true;
+module_param(gso_defer, bool, 0444);
+MODULE_PARM_DESC(gso_defer,
+		 "number the segments of GSO packets as the kernel segments them, instead of segmenting in the hook (default 1)");
+
+/* the kernel's IPv6 offload, set while ours stands in its place */
+static struct packet_offload *pdmv2_ipv6_offload_kernel;
+static struct packet_offload pdmv2_ipv6_offload;
+static bool pdmv2_gso_ready __read_mostly;
+
+bool pdmv2_gso_defer_ready(void)
+{
+	return pdmv2_gso_ready;
+}
+
+/*
+ * Segment @index of a packet whose pending option starts @back octets in
+ * front of the upper layer. A segment it cannot be written into (no
+ * memory) leaves with the pending option, which receivers skip.
+ */
+static void pdmv2_gso_finish(struct sk_buff *seg, u32 back, u32 index)
+{
+	int off = skb_transport_header(seg) - back - seg->data;
+	unsigned int len;
+
+	if (off < 0 || off + 2 > skb_headlen(seg))
+		return;
+	len = 2 + seg->data[off + 1];
+	if (off + len > skb_headlen(seg) || skb_ensure_writable(seg, off + len))
+		return;
+	pdmv2_pending_finish(seg->data + off, index);
+}
+
+static struct sk_buff *pdmv2_ipv6_gso_segment(struct sk_buff *skb,
+					      netdev_features_t features)
+{
+	const struct packet_offload *kernel = pdmv2_ipv6_offload_kernel;
+	struct sk_buff *segs, *seg;
+	u32 opt_off, l4_off, back;
+	u32 index = 0;
+	int pulled;
+
+	/* skb->data is at the IPv6 header, as for ipv6_gso_segment() */
+	if (!pdmv2_pending_find(skb->data, skb_headlen(skb), &opt_off, &l4_off))
+		return kernel->callbacks.gso_segment(skb, features);
+	/*
+	 * Counted from the upper layer, which every segment has at its
+	 * transport header: a Hop-by-Hop jumbo option that segmentation
+	 * removes moves the IPv6 header but not this distance.
+	 */
+	back = l4_off - opt_off;
+	segs = kernel->callbacks.gso_segment(skb, features);
+	if (IS_ERR(segs))
+		return segs;
+	/*
+	 * A packet no longer than one segment goes on as it is. The callback
+	 * left its data at the upper layer's payload; our caller only pushes
+	 * back relative to the MAC header, so start from the IPv6 header.
+	 */
+	if (!segs) {
+		pulled = skb->data - skb_network_header(skb);
+		if (pulled > 0)
+			__skb_push(skb, pulled);
+		pdmv2_gso_finish(skb, back, 0);
+		return NULL;
+	}
+	for (seg = segs; seg; seg = seg->next)
+		pdmv2_gso_finish(seg, back, index++);
+	return segs;
+}
+
+int pdmv2_gso_init(void)
+{
+	struct packet_offload *kernel;
+
+	if (!gso_defer)
+		return 0;
+	rcu_read_lock();
+	kernel = gro_find_receive_by_type(htons(ETH_P_IPV6));
+	rcu_read_unlock();
+	if (!kernel || !kernel->callbacks.gso_segment) {
+		pr_warn("no IPv6 GSO callback: GSO packets are segmented in the hook\n");
+		return 0;
+	}
+	pdmv2_ipv6_offload.type = kernel->type;
+	pdmv2_ipv6_offload.priority = kernel->priority;
+	pdmv2_ipv6_offload.callbacks = kernel->callbacks;
+	pdmv2_ipv6_offload.callbacks.gso_segment = pdmv2_ipv6_gso_segment;
+	pdmv2_ipv6_offload_kernel = kernel;
+	/* equal priority: ours goes behind the kernel's, then takes its place */
+	dev_add_offload(&pdmv2_ipv6_offload);
+	dev_remove_offload(kernel);
+	pdmv2_gso_ready = true;
+	return 0;
+}
+
+void pdmv2_gso_exit(void)
+{
+	struct packet_offload *kernel = pdmv2_ipv6_offload_kernel;
+
+	/* our hooks are gone: no packet gets a pending option any more */
+	if (!kernel)
+		return;
+	pdmv2_gso_ready = false;
+	dev_add_offload(kernel);
+	/* waits until no CPU runs the wrapper */
+	dev_remove_offload(&pdmv2_ipv6_offload);
+	pdmv2_ipv6_offload_kernel = NULL;
+}
