@@ -31,7 +31,9 @@
 #include <linux/module.h>
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
+#ifdef PDMV2_HAVE_NET_GRO_H	/* 5.17 and later, see Kbuild */
 #include <net/gro.h>
+#endif
 
 #include "pdmv2.h"
 

@@ -518,9 +518,16 @@ static u32 pdmv2_gso_deferrable(struct pdmv2_net *pn, struct sk_buff *skb,
 	u32 opt_off, l4_off;
 	struct tcphdr *th;
 
+	/*
+	 * With GSO_ROBUST added: the TCP and UDP GSO callbacks hand a DODGY
+	 * packet back whole to a device that has the offload but not
+	 * GSO_ROBUST (segs NULL), and that device would then copy the first
+	 * segment's option into every segment.
+	 */
 	if (!READ_ONCE(pn->cfg.gso_defer) || !pdmv2_gso_defer_ready() ||
 	    ops->fmt == PDMV2_FMT_ENCRYPTED || !skb->dev ||
-	    skb_gso_ok(skb, READ_ONCE(skb->dev->features)))
+	    skb_gso_ok(skb, READ_ONCE(skb->dev->features) |
+			    NETIF_F_GSO_ROBUST))
 		return 0;
 	if (info->proto == IPPROTO_TCP && (gso_type & SKB_GSO_TCPV6) &&
 	    !(gso_type & ~PDMV2_GSO_DEFER_TCP)) {

@@ -48,16 +48,26 @@ int main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "n:m:l:p:")) != -1) {
 		switch (c) {
-		case 'n': count = arg(optarg, 1000000); break;
-		case 'm': seg = arg(optarg, 9000); break;
-		case 'l': len = arg(optarg, MAX_LENGTH); break;
-		case 'p': port = arg(optarg, 65535); break;
-		default: return 2;
+		case 'n':
+			count = arg(optarg, 1000000);
+			break;
+		case 'm':
+			seg = arg(optarg, 9000);
+			break;
+		case 'l':
+			len = arg(optarg, MAX_LENGTH);
+			break;
+		case 'p':
+			port = arg(optarg, 65535);
+			break;
+		default:
+			return 2;
 		}
 	}
 	if (optind != argc - 1 ||
 	    inet_pton(AF_INET6, argv[optind], &dst.sin6_addr) != 1) {
-		fprintf(stderr, "usage: udpgso [-n COUNT] [-m SEGMENT] [-l LENGTH] [-p DPORT] IPV6-DST\n");
+		fputs("usage: udpgso [-n COUNT] [-m SEGMENT] [-l LENGTH] [-p DPORT] IPV6-DST\n",
+		      stderr);
 		return 2;
 	}
 	dst.sin6_port = htons((unsigned short)port);
