@@ -108,7 +108,14 @@ rm -f "$ARTIFACTS"/{console.log,dmesg.txt,results.txt,summary.txt}
 # guest-side deadline a bit before the host timeout, so that a hung script is
 # killed in the guest and dmesg/artifacts still come back
 DEADLINE=$((TIMEOUT > 60 ? TIMEOUT - 20 : TIMEOUT * 2 / 3))
-CMDLINE="console=ttyS0 panic=-1 quiet mitigations=off slab_nomerge pdmv2.run=/host/runner.sh pdmv2.deadline=$DEADLINE"
+# tsc=reliable: under multi-threaded TCG the kernel finds the vCPUs' TSCs
+# unsynchronised and falls back to the HPET, whose every read is an
+# emulated MMIO access costing microseconds. Every packet the module
+# touches reads the clock (the PSN's send time), a router's forwarding path
+# alone does not, so the lab would charge the module for the emulator. TCG
+# derives every vCPU's TSC from one virtual clock, so it is monotonic
+# across them, as a router's arch timer or cycle counter is.
+CMDLINE="console=ttyS0 panic=-1 quiet mitigations=off slab_nomerge tsc=reliable pdmv2.run=/host/runner.sh pdmv2.deadline=$DEADLINE"
 [ -z "$SHARE" ] || CMDLINE+=" pdmv2.share=share"
 [ -z "$SHELL_MODE" ] || CMDLINE+=" pdmv2.shell"
 [ -z "$APPEND" ] || CMDLINE+=" $APPEND"
