@@ -15,7 +15,12 @@
  * the harness's part of an iteration (copy the original packet into the
  * buffer, read one octet of it), so the script can subtract it. The last
  * packet is checked against the reference pdmv2_pkt_insert().
- *   bench_insert full|reset udp|tcp ITERATIONS
+ * Modes "find" and "finish" count what the GSO wrapper (kmod/pdmv2_gso.c)
+ * adds when the kernel segments a GSO packet with a pending option: finding
+ * the option once per GSO packet, and turning the copy in each segment into
+ * that segment's option (the segment's pending type is restored after each
+ * iteration, which the "reset" mode of the same length also does).
+ *   bench_insert full|reset|find|finish udp|tcp ITERATIONS
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +49,41 @@ static const u8 tcp_packet[40 + 32 + 48] = {
 	[72 ... 119] = 0x5a,
 };
 
+/*
+ * The GSO wrapper's part: @finish: pdmv2_pending_finish on a segment's
+ * option, else pdmv2_pending_find on the GSO packet's headers. Each
+ * iteration restores the pending type (in both modes, so that "find"
+ * minus nothing and "finish" minus "find"'s restore are comparable).
+ */
+static int pending_bench(int finish, const u8 *packet, size_t len, long n)
+{
+	static u8 pkt[256];
+	u8 opt[PDMV2_OPT_LEN_CLEAR] = { PDMV2_OPT_TYPE, PDMV2_DLEN_CLEAR };
+	volatile u32 sink = 0;
+	struct pdmv2_pkt info;
+	size_t new_len;
+	u32 off = 0, l4 = 0;
+	long i;
+
+	memcpy(pkt, packet, len);
+	if (pdmv2_pkt_insert(pkt, len, sizeof(pkt), opt, sizeof(opt),
+			     &new_len) ||
+	    pdmv2_pkt_parse(pkt, new_len, new_len, &info))
+		return 1;
+	for (i = 0; i < n; i++) {
+		pkt[info.pdm_off] = PDMV2_OPT_TYPE_PENDING;
+		if (finish)
+			sink += pdmv2_pending_finish(pkt + info.pdm_off,
+						     (u32)i);
+		else
+			sink += pdmv2_pending_find(pkt, new_len, &off, &l4);
+	}
+	if (!finish && (off != info.pdm_off || l4 != info.l4_off))
+		return 1;
+	printf("%u\n", sink);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static u8 buf[HEADROOM + 256];
@@ -57,10 +97,11 @@ int main(int argc, char **argv)
 	long i, n;
 	int full;
 
-	if (argc != 4 || (strcmp(argv[1], "full") && strcmp(argv[1], "reset")) ||
+	if (argc != 4 || (strcmp(argv[1], "full") && strcmp(argv[1], "reset") &&
+			  strcmp(argv[1], "find") && strcmp(argv[1], "finish")) ||
 	    (strcmp(argv[2], "udp") && strcmp(argv[2], "tcp"))) {
 		fprintf(stderr,
-			"usage: bench_insert full|reset udp|tcp ITERATIONS\n");
+			"usage: bench_insert full|reset|find|finish udp|tcp ITERATIONS\n");
 		return 2;
 	}
 	full = !strcmp(argv[1], "full");
@@ -72,6 +113,9 @@ int main(int argc, char **argv)
 		len = sizeof(tcp_packet);
 	}
 	n = atol(argv[3]);
+	if (argv[1][0] == 'f' && argv[1][1] == 'i')
+		return pending_bench(argv[1][2] == 'n' && argv[1][3] == 'i' &&
+				     argv[1][4] == 's', packet, len, n);
 	pdmv2_metrics_init(&m, 0x12345678);
 	pdmv2_gp_init(&gp);
 	/* steady state: sent at 500 ns, answer received at 1000 ns */

@@ -13,9 +13,21 @@
 #    - "wire": wan0 without TSO, like the WAN port of most router SoCs: the
 #      device segments forwarded aggregates in software (validate_xmit_skb),
 #      so the link carries MTU-sized frames in every mode. With the module
-#      on, the hook segments instead (every segment its own PSN).
+#      on in v1 or clear, the kernel still segments them and the module
+#      numbers the segments (pending options, kmod/pdmv2_gso.c); mode
+#      "clearhook" is clear with gso_defer off, where the hook segments
+#      (as it does for encrypted, and on the agg link), for the ratio of
+#      the two ways.
+#    CPU cost: TCP at a fixed rate ($BENCH_COST_RATE, 200 Mbit/s, below
+#    what every mode reaches) over the wire link in modes off, clear and
+#    clearhook, and the guest's busy CPU time during each run from
+#    /proc/stat (tcpcost-cpu-MODE-ROUND.json; iperf3's in
+#    tcpcost-iperf-MODE-ROUND.json): what the same traffic costs.
 #    iperf3 JSON per run: tcp-MODE-ROUND.json (agg), tcpwire-MODE-ROUND.json,
-#    udp-MODE-ROUND.json; the rtr counters each run moved: runs.txt.
+#    udp-MODE-ROUND.json, and for UDP the packets rtr sent on wan0 over the
+#    run's wall time (udpfwd-MODE-ROUND.json: forwarding rate, which the
+#    receiving socket's drops do not change); the rtr counters each run
+#    moved: runs.txt.
 # 2. New-flow rate: kmod/test/flowgen.c sends $BENCH_FLOWS (20000) UDP
 #    packets lan -> wan, each from another source port (a new flow at rtr),
 #    in mode off, clear and encrypted (one STK derivation per flow), five
@@ -115,14 +127,26 @@ nstat_save() { # FILE
 	done >"$ARTIFACTS/$1" 2>&1
 }
 run_check() { # PROTO MODE ROUND BEFORE AFTER: the counters fit the mode
-	local ins nos
+	local ins nos def seg
 	ins=$(delta inserted "$4" "$5") nos=$(delta skip_no_secret "$4" "$5")
+	def=$(delta gso_deferred "$4" "$5") seg=$(delta gso_segmented "$4" "$5")
 	echo "$1 $2 $3 inserted $ins skip_no_secret $nos keys_derived $(delta keys_derived "$4" "$5")" \
+		"gso_deferred $def gso_segmented $seg" \
 		"backlog_drops $(($(cnt backlog_drops "$5") - $(cnt backlog_drops "$4")))" >>"$ARTIFACTS/runs.txt"
-	echo "inserted +$ins, skip_no_secret +$nos"
+	echo "inserted +$ins, skip_no_secret +$nos, gso_deferred +$def, gso_segmented +$seg"
 	case $2 in
 	off) [ "$ins" -eq 0 ] ;;
-	*) [ "$ins" -gt 1000 ] && [ "$nos" -eq 0 ] ;;
+	*) [ "$ins" -gt 1000 ] && [ "$nos" -eq 0 ] || return 1 ;;
+	esac
+	# the way GSO packets took: the kernel numbers the segments of clear
+	# and v1 aggregates for a WAN port without TSO; the hook segments the
+	# others (a TSO port takes aggregates whole; encrypted options are
+	# sealed per PSN)
+	case $1-$2 in
+	tcpwire-v1|tcpwire-clear|tcpcost-clear) [ "$def" -gt 0 ] && [ "$seg" -eq 0 ] ;;
+	tcp-v1|tcp-clear|tcp-encrypted|tcpwire-encrypted|tcpwire-clearhook|tcpcost-clearhook)
+		[ "$def" -eq 0 ] && [ "$seg" -gt 0 ] ;;
+	*) true ;;
 	esac
 }
 # tcp_run NAME MODE ROUND: one iperf3 TCP run lan -> wan into NAME-MODE-ROUND.json
@@ -139,6 +163,12 @@ tcp_run() {
 	lab_check "$1 round $3 mode $2" lab_iperf_ok "$ARTIFACTS/$1-$2-$3.json" 100000
 	lab_check "$1 round $3 mode $2: rtr counters" run_check "$1" "$2" "$3" /tmp/before /tmp/after
 }
+# packets rtr sent on its WAN port: what it forwarded, whatever the receiver
+# then drops (an unlimited UDP sender overruns the receiving socket)
+wan_tx_packets() { nsx rtr cat /sys/class/net/wan0/statistics/tx_packets; }
+# "cpu BUSY TOTAL" in jiffies, all CPUs: busy is all but idle and iowait
+cpu_jiffies() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print "cpu", t - $5 - $6, t }' /proc/stat; }
+COST_RATE=${BENCH_COST_RATE:-200M}
 wan_tso() { nsx rtr ethtool -K wan0 tso "$1" >/dev/null; }
 wan_tso_is() { nsx rtr ethtool -k wan0 | grep -q "^tcp-segmentation-offload: $1"; }
 for round in $(seq 1 "$ROUNDS"); do
@@ -152,11 +182,40 @@ for round in $(seq 1 "$ROUNDS"); do
 		esac
 		name=tcp
 		[ "$link" = agg ] || name=tcpwire
-		for mode in off v1 clear encrypted; do
-			ctl rtr "mode $mode"
+		modes="off v1 clear encrypted"
+		[ "$link" = agg ] || modes="off v1 clear clearhook encrypted"
+		for mode in $modes; do
+			# clearhook: clear, its GSO packets segmented in the hook
+			case $mode in
+			clearhook) ctl rtr "mode clear" "gso_defer off" ;;
+			*) ctl rtr "mode $mode" "gso_defer on" ;;
+			esac
 			tcp_run "$name" "$mode" "$round"
 		done
+		ctl rtr "gso_defer on"
 	done
+	# CPU cost at a fixed rate over the wire link: the same traffic in
+	# every mode, the guest's busy CPU time per run (/proc/stat, both
+	# vCPUs: rtr, lan's sender and wan's receiver alike)
+	wan_tso off
+	for mode in off clear clearhook; do
+		case $mode in
+		clearhook) ctl rtr "mode clear" "gso_defer off" ;;
+		*) ctl rtr "mode $mode" "gso_defer on" ;;
+		esac
+		port=$((port + 1))
+		lab_iperf_server wan $port
+		stats >/tmp/before
+		read -r _ c0 < <(cpu_jiffies)
+		nsx lan iperf3 -6 -c "$WAN_IP" -p "$port" -b "$COST_RATE" -t 4 -J >"$ARTIFACTS/tcpcost-iperf-$mode-$round.json" 2>&1
+		read -r _ c1 < <(cpu_jiffies)
+		stats >/tmp/after
+		printf '{"busy":%d,"total":%d}\n' "$((${c1% *} - ${c0% *}))" "$((${c1#* } - ${c0#* }))" \
+			>"$ARTIFACTS/tcpcost-cpu-$mode-$round.json"
+		lab_check "CPU cost round $round mode $mode" lab_iperf_ok "$ARTIFACTS/tcpcost-iperf-$mode-$round.json" 100000
+		lab_check "CPU cost round $round mode $mode: rtr counters" run_check tcpcost "$mode" "$round" /tmp/before /tmp/after
+	done
+	ctl rtr "gso_defer on"
 	wan_tso on
 	for mode in off v1 clear encrypted; do
 		ctl rtr "mode $mode"
@@ -164,7 +223,10 @@ for round in $(seq 1 "$ROUNDS"); do
 		lab_iperf_server wan $port
 		[ -z "$PIN" ] || taskset -p "$PIN" "$LAB_LAST_PID" >/dev/null
 		stats >/tmp/before
+		tx0=$(wan_tx_packets) t0=${EPOCHREALTIME/./}
 		nsx lan ${PIN:+taskset "$PIN"} iperf3 -6 -c "$WAN_IP" -p "$port" -u -b 0 -l 1200 -t 3 -J >"$ARTIFACTS/udp-$mode-$round.json" 2>&1
+		tx1=$(wan_tx_packets) t1=${EPOCHREALTIME/./}
+		printf '{"packets":%d,"ns":%d}\n' $((tx1 - tx0)) $(((t1 - t0) * 1000)) >"$ARTIFACTS/udpfwd-$mode-$round.json"
 		stats >/tmp/after
 		lab_check "UDP round $round mode $mode" lab_iperf_ok "$ARTIFACTS/udp-$mode-$round.json" 100000
 		lab_check "UDP round $round mode $mode: rtr counters" run_check udp "$mode" "$round" /tmp/before /tmp/after

@@ -3,7 +3,9 @@
 //    TCP over the "agg" WAN link, where module-off aggregates cross whole, and
 //    over the "wire" WAN link, where rtr's WAN port segments them in software;
 //    UDP), received throughput per mode (median of the rounds), ratio to
-//    module off, and encrypted/clear;
+//    module off, and encrypted/clear; for UDP also the forwarding rate
+//    (udpfwd-MODE-ROUND.json: packets rtr sent on wan0 per second), which
+//    drops at the receiving socket do not change;
 //  - new flows: flows-MODE-ROUND.json (flowgen's line, the rtr counter deltas,
 //    what wan received), flows/s per mode (median), ratio to module off and
 //    encrypted/clear (of the medians, and per round: the modes are interleaved);
@@ -45,7 +47,8 @@ interface SlabMemory {
   slabinfo: string;
 }
 
-const MODES = ['off', 'v1', 'clear', 'encrypted'] as const;
+// clearhook: clear with gso_defer off (the hook segments), wire link only
+const MODES = ['off', 'v1', 'clear', 'clearhook', 'encrypted'] as const;
 const FLOW_MODES = ['off', 'clear', 'encrypted'] as const;
 // issue 3: PDMv2 clear >= 98 % of module-off TCP; issue 4: encrypted >= 97 %
 const TCP_GOALS = [
@@ -113,6 +116,64 @@ for (const [proto, label] of [...TCP_LINKS, ['udp', 'UDP'] as const]) {
   const enc = byMode.get('encrypted');
   const clear = byMode.get('clear');
   if (enc && clear) console.log(`${label} encrypted/clear ${pct(median(enc) / median(clear))}`);
+  // the modes of a round ran back to back: their ratios per round show the noise
+  const rounds = (mode: string): Map<string, number> => {
+    const r = new Map<string, number>();
+    for (const f of files) {
+      const m = new RegExp(`^${proto}-${mode}-(\\d+)\\.json$`).exec(f);
+      const bps = m ? receivedBps(join(dir, f), proto === 'udp') : null;
+      if (m && bps !== null) r.set(m[1]!, bps);
+    }
+    return r;
+  };
+  for (const [a, b] of [['clear', 'off'], ['clear', 'clearhook']] as const) {
+    const ra = rounds(a);
+    const rb = rounds(b);
+    const per = [...ra.keys()].filter((k) => rb.has(k)).sort((x, y) => Number(x) - Number(y)).map((k) => ra.get(k)! / rb.get(k)!);
+    if (per.length > 1) console.log(`${label} ${a}/${b} per round: ${per.map(pct).join(', ')}; median ${pct(median(per))}`);
+  }
+}
+// UDP forwarding: packets rtr sent on its WAN port per second of the run
+{
+  const byMode = new Map<string, number[]>();
+  for (const f of files) {
+    const m = new RegExp(`^udpfwd-(${MODES.join('|')})-(\\d+)\\.json$`).exec(f);
+    const r = m ? readJson<{ packets: number; ns: number }>(join(dir, f)) : null;
+    if (m && r && r.ns > 0) byMode.set(m[1]!, [...(byMode.get(m[1]!) ?? []), (r.packets * 1e9) / r.ns]);
+  }
+  const off = byMode.get('off');
+  for (const mode of MODES) {
+    const v = byMode.get(mode);
+    if (!v || !off) continue;
+    console.log(`UDP forwarded ${mode.padEnd(9)} ${median(v).toFixed(0).padStart(8)} packets/s (rtr wan0, median of ${v.length})  ${pct(median(v) / median(off))} of module off`);
+  }
+}
+// CPU cost of the same TCP traffic (fixed rate, wire link): busy jiffies per
+// run and per GB received, ratio to module off per round and of the medians
+{
+  const cost = new Map<string, Map<string, number>>(); // mode -> round -> busy jiffies per GB
+  for (const f of files) {
+    const m = /^tcpcost-cpu-(\w+)-(\d+)\.json$/.exec(f);
+    const c = m ? readJson<{ busy: number; total: number }>(join(dir, f)) : null;
+    const j = m ? readJson<{ end?: { sum_received?: { bytes?: number } } }>(join(dir, `tcpcost-iperf-${m[1]}-${m[2]}.json`)) : null;
+    const bytes = j?.end?.sum_received?.bytes;
+    if (!m || !c || !bytes) continue;
+    const byRound = cost.get(m[1]!) ?? new Map<string, number>();
+    byRound.set(m[2]!, c.busy / (bytes / 1e9));
+    cost.set(m[1]!, byRound);
+  }
+  const off = cost.get('off');
+  for (const mode of ['off', 'clear', 'clearhook']) {
+    const byRound = cost.get(mode);
+    if (!byRound) continue;
+    const v = [...byRound.values()];
+    let line = `TCP wire CPU cost ${mode.padEnd(9)} ${median(v).toFixed(0).padStart(6)} busy jiffies per GB received (median of ${v.length})`;
+    if (off && mode !== 'off') {
+      const per = [...byRound.keys()].filter((k) => off.has(k)).sort((a, b) => Number(a) - Number(b)).map((k) => byRound.get(k)! / off.get(k)!);
+      line += `  ${pct(median(v) / median([...off.values()]))} of module off; per round ${per.map(pct).join(', ')}`;
+    }
+    console.log(line);
+  }
 }
 if (missing) console.log(`${missing} runs without a result`);
 
