@@ -964,3 +964,9 @@ bool pdmv2_pending_finish(u8 *opt, u32 index)
 	opt[0] = PDMV2_OPT_TYPE;
 	return true;
 }
+
+u32 pdmv2_pending_psntp(const u8 *opt)
+{
+	return opt[1] == PDMV2_DLEN_V1 ? get_unaligned_be16(opt + 4) :
+					 get_unaligned_be32(opt + 4);
+}

@@ -352,4 +352,7 @@ bool pdmv2_pending_find(const u8 *pkt, size_t avail, u32 *opt_off,
  */
 bool pdmv2_pending_finish(u8 *opt, u32 index);
 
+/* PSNTP of the pending option at @opt: 32 bits (clear) or 16 (v1). */
+u32 pdmv2_pending_psntp(const u8 *opt);
+
 #endif /* PDMV2_CORE_H */

@@ -27,7 +27,9 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/hash.h>
 #include <linux/if_ether.h>
+#include <linux/log2.h>
 #include <linux/module.h>
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
@@ -50,6 +52,87 @@ static bool pdmv2_gso_ready __read_mostly;
 bool pdmv2_gso_defer_ready(void)
 {
 	return pdmv2_gso_ready;
+}
+
+/*
+ * The GSO packets that carry a pending option of ours, as the hook left
+ * them: the packet, its first PSN and where the option sits. The wrapper
+ * numbers only a packet found here, so an option of the same type and
+ * length that someone else put into a packet (an RFC 4727 experiment, a
+ * socket's sticky IPV6_DSTOPTS) is never rewritten, and neither are the
+ * packets the hook segments itself. Direct-mapped by the packet's address;
+ * a slot whose packet was dropped before it was segmented frees itself
+ * after a second. The hook segments a packet itself when its slot is busy.
+ */
+#define PDMV2_GSO_SLOTS		256
+#define PDMV2_GSO_SLOT_TTL	HZ
+
+struct pdmv2_gso_slot {
+	spinlock_t lock;		/* BHs off: hook and transmit path */
+	const struct sk_buff *skb;	/* NULL: free */
+	unsigned long expires;		/* jiffies */
+	u32 psntp;			/* as the option carries it */
+	u32 back;			/* option start to the upper layer */
+};
+
+static struct pdmv2_gso_slot pdmv2_gso_slots[PDMV2_GSO_SLOTS];
+
+static struct pdmv2_gso_slot *pdmv2_gso_slot_of(const struct sk_buff *skb)
+{
+	return &pdmv2_gso_slots[hash_ptr(skb, ilog2(PDMV2_GSO_SLOTS))];
+}
+
+bool pdmv2_gso_claim(const struct sk_buff *skb)
+{
+	struct pdmv2_gso_slot *slot = pdmv2_gso_slot_of(skb);
+	bool free;
+
+	spin_lock_bh(&slot->lock);
+	free = !slot->skb || time_after(jiffies, slot->expires);
+	if (free) {
+		slot->skb = skb;
+		slot->expires = jiffies + PDMV2_GSO_SLOT_TTL;
+		slot->back = 0;		/* not armed: matches no option */
+	}
+	spin_unlock_bh(&slot->lock);
+	return free;
+}
+
+void pdmv2_gso_arm(const struct sk_buff *skb, u32 psntp, u32 back)
+{
+	struct pdmv2_gso_slot *slot = pdmv2_gso_slot_of(skb);
+
+	spin_lock_bh(&slot->lock);
+	if (slot->skb == skb) {
+		slot->psntp = psntp;
+		slot->back = back;
+	}
+	spin_unlock_bh(&slot->lock);
+}
+
+void pdmv2_gso_release(const struct sk_buff *skb)
+{
+	struct pdmv2_gso_slot *slot = pdmv2_gso_slot_of(skb);
+
+	spin_lock_bh(&slot->lock);
+	if (slot->skb == skb)
+		slot->skb = NULL;
+	spin_unlock_bh(&slot->lock);
+}
+
+/* Whether @skb is a packet the hook armed with this option; frees its slot. */
+static bool pdmv2_gso_take(const struct sk_buff *skb, u32 psntp, u32 back)
+{
+	struct pdmv2_gso_slot *slot = pdmv2_gso_slot_of(skb);
+	bool ours;
+
+	spin_lock_bh(&slot->lock);
+	ours = slot->skb == skb && slot->back == back &&
+	       slot->psntp == psntp && !time_after(jiffies, slot->expires);
+	if (ours)
+		slot->skb = NULL;
+	spin_unlock_bh(&slot->lock);
+	return ours;
 }
 
 /*
@@ -79,15 +162,19 @@ static struct sk_buff *pdmv2_ipv6_gso_segment(struct sk_buff *skb,
 	u32 index = 0;
 	int pulled;
 
-	/* skb->data is at the IPv6 header, as for ipv6_gso_segment() */
-	if (!pdmv2_pending_find(skb->data, skb_headlen(skb), &opt_off, &l4_off))
-		return kernel->callbacks.gso_segment(skb, features);
 	/*
-	 * Counted from the upper layer, which every segment has at its
-	 * transport header: a Hop-by-Hop jumbo option that segmentation
-	 * removes moves the IPv6 header but not this distance.
+	 * skb->data is at the IPv6 header, as for ipv6_gso_segment(). The
+	 * option's place is counted from the upper layer, which every segment
+	 * has at its transport header: a Hop-by-Hop jumbo option that
+	 * segmentation removes moves the IPv6 header but not this distance.
 	 */
+	if (!pdmv2_pending_find(skb->data, skb_headlen(skb), &opt_off,
+				&l4_off))
+		return kernel->callbacks.gso_segment(skb, features);
 	back = l4_off - opt_off;
+	if (!pdmv2_gso_take(skb, pdmv2_pending_psntp(skb->data + opt_off),
+			    back))
+		return kernel->callbacks.gso_segment(skb, features);
 	segs = kernel->callbacks.gso_segment(skb, features);
 	if (IS_ERR(segs))
 		return segs;
@@ -111,7 +198,10 @@ static struct sk_buff *pdmv2_ipv6_gso_segment(struct sk_buff *skb,
 int pdmv2_gso_init(void)
 {
 	struct packet_offload *kernel;
+	unsigned int i;
 
+	for (i = 0; i < PDMV2_GSO_SLOTS; i++)
+		spin_lock_init(&pdmv2_gso_slots[i].lock);
 	if (!gso_defer)
 		return 0;
 	rcu_read_lock();

@@ -318,8 +318,9 @@ static int pdmv2_fill(struct pdmv2_sender *snd, int grow, u8 *opt, u32 n)
  * made private) and goes out unmodified. @pending is 0 for a packet that
  * leaves as it is, else the number of segments the kernel will cut this
  * GSO packet into: it then gets the pending option of the first one.
+ * Returns whether the option went in.
  */
-static void pdmv2_insert(struct pdmv2_sender *snd, struct sk_buff *skb,
+static bool pdmv2_insert(struct pdmv2_sender *snd, struct sk_buff *skb,
 			 const struct pdmv2_ins_plan *plan, u32 pending)
 {
 	unsigned int room = plan->grow > 0 ? plan->grow : 0;
@@ -329,19 +330,19 @@ static void pdmv2_insert(struct pdmv2_sender *snd, struct sk_buff *skb,
 
 	if (skb_ensure_writable(skb, plan->hdr_off + plan->doh.old_len)) {
 		pdmv2_stat_inc(pn, PDMV2_STAT_SKIP_NOMEM);
-		return;
+		return false;
 	}
 	if (room && skb_cow_head(skb, room + (skb->dev ?
 					      LL_RESERVED_SPACE(skb->dev) :
 					      0))) {
 		pdmv2_stat_inc(pn, PDMV2_STAT_SKIP_NOMEM);
-		return;
+		return false;
 	}
 	/* nothing may fail after the PSN is taken but a key gone meanwhile */
 	err = pdmv2_fill(snd, plan->grow, opt, pending ? pending : 1);
 	if (err) {
 		pdmv2_stat_inc(pn, pdmv2_key_stat(err));
-		return;
+		return false;
 	}
 	if (pending)
 		opt[0] = PDMV2_OPT_TYPE_PENDING;
@@ -362,6 +363,7 @@ static void pdmv2_insert(struct pdmv2_sender *snd, struct sk_buff *skb,
 	} else {
 		pdmv2_stat_inc(pn, PDMV2_STAT_INSERTED);
 	}
+	return true;
 }
 
 /*
@@ -553,6 +555,22 @@ static u32 pdmv2_gso_deferrable(struct pdmv2_net *pn, struct sk_buff *skb,
 	return DIV_ROUND_UP(skb->len - hdr_len, mss);
 }
 
+/*
+ * Tell the GSO wrapper which pending option is ours, found the way it will
+ * look for it; a packet that got none frees its slot.
+ */
+static void pdmv2_gso_arm_inserted(struct sk_buff *skb, bool inserted)
+{
+	u32 opt_off, l4_off;
+
+	if (inserted &&
+	    pdmv2_pending_find(skb->data, skb_headlen(skb), &opt_off, &l4_off))
+		pdmv2_gso_arm(skb, pdmv2_pending_psntp(skb->data + opt_off),
+			      l4_off - opt_off);
+	else
+		pdmv2_gso_release(skb);
+}
+
 /* The MTU a packet of @flow must fit after insertion. */
 static unsigned int pdmv2_mtu(struct sk_buff *skb, struct pdmv2_flow *flow)
 {
@@ -644,6 +662,7 @@ unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
 	struct pdmv2_flow *flow;
 	struct pdmv2_pkt info;
 	unsigned int mtu;
+	bool inserted;
 	u32 segs = 0;
 
 	ops = pdmv2_emit_ops_for(READ_ONCE(pn->cfg.mode));
@@ -701,15 +720,17 @@ unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
 
 	if (skb_is_gso(skb)) {
 		segs = pdmv2_gso_deferrable(pn, skb, ops, &info, &plan);
-		if (!segs)
+		if (!segs || !pdmv2_gso_claim(skb))
 			return pdmv2_egress_gso(pn, skb, state, &plan, ops,
 						flow, src);
 	}
 	pdmv2_send_begin(&snd, pn, ops, flow,
 			 pdmv2_gp_take(src, &ipv6_hdr(skb)->saddr,
 				       segs ? segs : 1));
-	pdmv2_insert(&snd, skb, &plan, segs);
+	inserted = pdmv2_insert(&snd, skb, &plan, segs);
 	pdmv2_send_end(&snd);
+	if (segs)
+		pdmv2_gso_arm_inserted(skb, inserted);
 	return NF_ACCEPT;
 }
 

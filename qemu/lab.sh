@@ -59,6 +59,7 @@ fi
 gcc -static -O2 -Wall -Wextra -Werror -o kmod/test/.build/pdm-inject kmod/test/pdm-inject.c
 gcc -static -O2 -Wall -Wextra -Werror -o kmod/test/.build/flowgen kmod/test/flowgen.c
 gcc -static -O2 -Wall -Wextra -Werror -o kmod/test/.build/udpgso kmod/test/udpgso.c
+gcc -static -O2 -Wall -Wextra -Werror -o kmod/test/.build/dstopt-send kmod/test/dstopt-send.c
 
 # e2e: QuickJS, the agent bundle and a snapshot of the host-side JS in a
 # directory private to this run (kmod/.build/e2e-PID: the guest sees it in the

@@ -215,6 +215,26 @@ lab_check "UDP GSO: all 200 segments carry the option" \
 lab_check "UDP GSO: no pending option left the router" \
 	cap_none gsowire-udp-wan "opt_type 0x1e"
 nsx rtr ethtool -K wan0 tx-udp-segmentation on >/dev/null
+# someone else's experimental option 0x1e of the pending option's length in
+# the LAN host's own Destination Options header (sticky IPV6_DSTOPTS): the
+# router must not take it for its pending option, so it segments those GSO
+# packets in its hook, and the option crosses unchanged beside the PDM one
+DSTOPT_SEND=${LAB_SHARE:-/share}/test/.build/dstopt-send
+d0=$(st rtr gso_deferred) s0=$(st rtr gso_segmented)
+cap_start wan eth0 gsowire-foreign-wan ip6
+lab_bg nsx wan "$DSTOPT_SEND" -l -p 5310
+sleep 0.3
+lab_check "TCP with the LAN host's own 0x1e option: 4 MiB sent" \
+	nsx lan "$DSTOPT_SEND" -b 4194304 -p 5310 "$WAN_IP"
+cap_stop gsowire-foreign-wan
+lab_check "foreign 0x1e: rtr deferred none of those GSO packets" \
+	stat_eq rtr gso_deferred "$d0"
+lab_check "foreign 0x1e: rtr segmented them in its hook" \
+	stat_ge rtr gso_segmented $((s0 + 5))
+lab_check "foreign 0x1e: every data segment has it unchanged, then the PDM option" \
+	cap_ok gsowire-foreign-wan "$LAN_IP > $WAN_IP: DSTOPT .*opt_type 0x1e: len=22.*$OPT_CLEAR.*\) [0-9]+ > 5310: .*length 1[0-9]{3}" 500
+lab_check "foreign 0x1e: no data segment without it" \
+	cap_none gsowire-foreign-wan "$LAN_IP > $WAN_IP: DSTOPT \(padn\)\($OPT_CLEAR\).*\) [0-9]+ > 5310: "
 ctl rtr "mode clear" "gso_defer off"
 s0=$(st rtr gso_segmented) d0=$(st rtr gso_deferred)
 lab_iperf_server wan 5208

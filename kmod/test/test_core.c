@@ -879,6 +879,8 @@ static void unit_pending(void)
 	put_unaligned_be32(1000, opt + 12);
 	memset(opt + 16, 0x5a, 8);
 	memcpy(seg, opt, sizeof(opt));
+	check(pdmv2_pending_psntp(opt) == 0xfffffffe,
+	      "pending: PSNTP of a clear option, 32 bits");
 	check(pdmv2_pending_finish(seg, 2) && seg[0] == PDMV2_OPT_TYPE &&
 	      get_unaligned_be32(seg + 4) == 0 &&
 	      get_unaligned_be32(seg + 12) == 1002 &&
@@ -887,6 +889,8 @@ static void unit_pending(void)
 	      "pending: clear option of segment 2");
 	opt[1] = PDMV2_DLEN_V1;
 	put_unaligned_be16(0xfffe, opt + 4);
+	check(pdmv2_pending_psntp(opt) == 0xfffe,
+	      "pending: PSNTP of a v1 option, 16 bits");
 	memcpy(seg, opt, sizeof(opt));
 	check(pdmv2_pending_finish(seg, 3) && seg[0] == PDMV2_OPT_TYPE &&
 	      get_unaligned_be16(seg + 4) == 1 &&
