@@ -300,6 +300,22 @@ unsigned int pdmv2_opt_align(unsigned int opt_len)
 	return opt_len == PDMV2_OPT_LEN_V1 ? 2 : 4;
 }
 
+/*
+ * Octets of the option TLV at @off of an options header of @len octets (1
+ * for Pad1), or 0 when it runs past the header.
+ */
+static inline size_t pdmv2_tlv_len(const u8 *hdr, size_t len, size_t off)
+{
+	size_t olen;
+
+	if (hdr[off] == 0)	/* Pad1 */
+		return 1;
+	if (len - off < 2)
+		return 0;
+	olen = 2 + (size_t)hdr[off + 1];
+	return olen > len - off ? 0 : olen;
+}
+
 int pdmv2_doh_scan(const u8 *hdr, size_t len, u32 *pdm_off, u32 *pdm_len,
 		   u32 *end_opt)
 {
@@ -308,19 +324,12 @@ int pdmv2_doh_scan(const u8 *hdr, size_t len, u32 *pdm_off, u32 *pdm_len,
 	if (len < 2)
 		return PDMV2_ERR_BAD_HEADER;
 	while (off < len) {
-		size_t olen;
+		size_t olen = pdmv2_tlv_len(hdr, len, off);
 		u8 type = hdr[off];
 
-		if (type == 0) {	/* Pad1 */
-			off++;
-			continue;
-		}
-		if (len - off < 2)
+		if (!olen)
 			return PDMV2_ERR_BAD_HEADER;
-		olen = 2 + (size_t)hdr[off + 1];
-		if (olen > len - off)
-			return PDMV2_ERR_BAD_HEADER;
-		if (type != 1) {	/* not PadN */
+		if (type > 1) {		/* not Pad1 or PadN */
 			end = off + olen;
 			if (type == PDMV2_OPT_TYPE) {
 				if (poff)	/* never two PDM options */
@@ -886,16 +895,9 @@ static u32 pdmv2_pending_scan(const u8 *hdr, size_t len)
 	size_t off = 2;
 
 	while (off < len) {
-		size_t olen;
+		size_t olen = pdmv2_tlv_len(hdr, len, off);
 
-		if (hdr[off] == 0) {	/* Pad1 */
-			off++;
-			continue;
-		}
-		if (len - off < 2)
-			return 0;
-		olen = 2 + (size_t)hdr[off + 1];
-		if (olen > len - off)
+		if (!olen)
 			return 0;
 		if (hdr[off] == PDMV2_OPT_TYPE_PENDING &&
 		    (olen == PDMV2_OPT_LEN_CLEAR || olen == PDMV2_OPT_LEN_V1))

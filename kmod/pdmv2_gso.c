@@ -160,7 +160,6 @@ static struct sk_buff *pdmv2_ipv6_gso_segment(struct sk_buff *skb,
 	struct sk_buff *segs, *seg;
 	u32 opt_off, l4_off, back;
 	u32 index = 0;
-	int pulled;
 
 	/*
 	 * skb->data is at the IPv6 header, as for ipv6_gso_segment(). The
@@ -184,7 +183,8 @@ static struct sk_buff *pdmv2_ipv6_gso_segment(struct sk_buff *skb,
 	 * back relative to the MAC header, so start from the IPv6 header.
 	 */
 	if (!segs) {
-		pulled = skb->data - skb_network_header(skb);
+		int pulled = skb->data - skb_network_header(skb);
+
 		if (pulled > 0)
 			__skb_push(skb, pulled);
 		pdmv2_gso_finish(skb, back, 0);
