@@ -172,22 +172,21 @@ gso_wire_run() { # MODE PORT TAG OPTION-PATTERN IPERF-LENGTH-ARGS...
 	cap_start wan eth0 "$tag" ip6
 	lab_iperf_server wan "$port"
 	nsx lan iperf3 -6 -c "$WAN_IP" -p "$port" "$@" -J >"$ARTIFACTS/iperf-$tag.json" 2>&1
-	set -- "$mode" "$port" "$tag" "$opt"
-	cap_stop "$3"
-	lab_check "$1: TCP lan -> wan, rtr's WAN port without TSO" \
-		lab_iperf_ok "$ARTIFACTS/iperf-$3.json" 100000
-	lab_check "$1: rtr left segmenting to the kernel (>= 20 aggregates)" \
+	cap_stop "$tag"
+	lab_check "$mode: TCP lan -> wan, rtr's WAN port without TSO" \
+		lab_iperf_ok "$ARTIFACTS/iperf-$tag.json" 100000
+	lab_check "$mode: rtr left segmenting to the kernel (>= 20 aggregates)" \
 		stat_ge rtr gso_deferred $((d0 + 20))
-	lab_check "$1: rtr segmented no aggregate itself" \
+	lab_check "$mode: rtr segmented no aggregate itself" \
 		stat_eq rtr gso_segmented "$s0"
-	lab_check "$1: every segment on the WAN link carries the option" \
-		cap_ok "$3" "$LAN_IP > $WAN_IP: DSTOPT .*$4.*\) [0-9]+ > $2: " 200
-	lab_check "$1: no pending option (type 0x1e) left the router" \
-		cap_none "$3" "opt_type 0x1e"
-	lab_check "$1: no packet of the flow without the option" \
-		cap_none "$3" "$LAN_IP\.[0-9]+ > $WAN_IP\.$2: "
-	lab_check "$1: no frame above the WAN MTU" \
-		cap_none "$3" . greater 1515 and src host "$LAN_IP"
+	lab_check "$mode: every segment on the WAN link carries the option" \
+		cap_ok "$tag" "$LAN_IP > $WAN_IP: DSTOPT .*$opt.*\) [0-9]+ > $port: " 200
+	lab_check "$mode: no pending option (type 0x1e) left the router" \
+		cap_none "$tag" "opt_type 0x1e"
+	lab_check "$mode: no packet of the flow without the option" \
+		cap_none "$tag" "$LAN_IP\.[0-9]+ > $WAN_IP\.$port: "
+	lab_check "$mode: no frame above the WAN MTU" \
+		cap_none "$tag" . greater 1515 and src host "$LAN_IP"
 }
 nsx rtr ethtool -K wan0 tso off >/dev/null
 lab_check "rtr's wan0 has no TSO" sh -c \
