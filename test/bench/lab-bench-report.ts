@@ -83,6 +83,15 @@ function readJson<T>(file: string): T | null {
   }
 }
 
+// a/b for each round both have, in round order
+function perRound(a: Map<string, number> | undefined, b: Map<string, number> | undefined): number[] {
+  if (!a || !b) return [];
+  return [...a.keys()]
+    .filter((k) => b.has(k))
+    .sort((x, y) => Number(x) - Number(y))
+    .map((k) => a.get(k)! / b.get(k)!);
+}
+
 const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 const pct = (r: number): string => `${(100 * r).toFixed(1)} %`;
 
@@ -97,14 +106,15 @@ let missing = 0;
 // ---------------------------------------------------------------- throughput
 const tcpMedian = new Map<string, number>(); // key: series prefix + ' ' + mode
 for (const [proto, label] of [...TCP_LINKS, ['udp', 'UDP'] as const]) {
-  const byMode = new Map<string, number[]>();
+  const byRound = new Map<string, Map<string, number>>(); // mode -> round -> bit/s
   for (const f of files) {
     const m = new RegExp(`^${proto}-(${MODES.join('|')})-(\\d+)\\.json$`).exec(f);
     if (!m) continue;
     const bps = receivedBps(join(dir, f), proto === 'udp');
     if (bps === null) missing++;
-    else byMode.set(m[1]!, [...(byMode.get(m[1]!) ?? []), bps]);
+    else byRound.set(m[1]!, (byRound.get(m[1]!) ?? new Map<string, number>()).set(m[2]!, bps));
   }
+  const byMode = new Map([...byRound].map(([mode, r]) => [mode, [...r.values()]]));
   const off = byMode.get('off');
   for (const mode of MODES) {
     const v = byMode.get(mode);
@@ -117,19 +127,8 @@ for (const [proto, label] of [...TCP_LINKS, ['udp', 'UDP'] as const]) {
   const clear = byMode.get('clear');
   if (enc && clear) console.log(`${label} encrypted/clear ${pct(median(enc) / median(clear))}`);
   // the modes of a round ran back to back: their ratios per round show the noise
-  const rounds = (mode: string): Map<string, number> => {
-    const r = new Map<string, number>();
-    for (const f of files) {
-      const m = new RegExp(`^${proto}-${mode}-(\\d+)\\.json$`).exec(f);
-      const bps = m ? receivedBps(join(dir, f), proto === 'udp') : null;
-      if (m && bps !== null) r.set(m[1]!, bps);
-    }
-    return r;
-  };
   for (const [a, b] of [['clear', 'off'], ['clear', 'clearhook']] as const) {
-    const ra = rounds(a);
-    const rb = rounds(b);
-    const per = [...ra.keys()].filter((k) => rb.has(k)).sort((x, y) => Number(x) - Number(y)).map((k) => ra.get(k)! / rb.get(k)!);
+    const per = perRound(byRound.get(a), byRound.get(b));
     if (per.length > 1) console.log(`${label} ${a}/${b} per round: ${per.map(pct).join(', ')}; median ${pct(median(per))}`);
   }
 }
@@ -169,7 +168,7 @@ for (const [proto, label] of [...TCP_LINKS, ['udp', 'UDP'] as const]) {
     const v = [...byRound.values()];
     let line = `TCP wire CPU cost ${mode.padEnd(9)} ${median(v).toFixed(0).padStart(6)} busy jiffies per GB received (median of ${v.length})`;
     if (off && mode !== 'off') {
-      const per = [...byRound.keys()].filter((k) => off.has(k)).sort((a, b) => Number(a) - Number(b)).map((k) => byRound.get(k)! / off.get(k)!);
+      const per = perRound(byRound, off);
       line += `  ${pct(median(v) / median([...off.values()]))} of module off; per round ${per.map(pct).join(', ')}`;
     }
     console.log(line);
