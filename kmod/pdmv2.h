@@ -155,8 +155,9 @@ struct pdmv2_source {
 	struct hlist_node node;
 	struct rcu_head rcu;
 	struct in6_addr addr;
-	spinlock_t lock;		/* protects gp */
-	struct pdmv2_gp gp;
+	/* Global Pointers of the next packets (struct pdmv2_gp's counters) */
+	atomic_t gp_link_local;
+	atomic_t gp_global;
 	unsigned long last_seen;
 };
 

@@ -201,6 +201,7 @@ struct pdmv2_source *pdmv2_source_get(struct pdmv2_net *pn,
 {
 	struct pdmv2_bucket *b = pdmv2_source_bucket(pn, addr);
 	struct pdmv2_source *s;
+	struct pdmv2_gp gp;
 
 	hlist_for_each_entry_rcu(s, &b->head, node)
 		if (ipv6_addr_equal(&s->addr, addr)) {
@@ -225,8 +226,9 @@ struct pdmv2_source *pdmv2_source_get(struct pdmv2_net *pn,
 		goto out;
 	}
 	s->addr = *addr;
-	spin_lock_init(&s->lock);
-	pdmv2_gp_init(&s->gp);
+	pdmv2_gp_init(&gp);
+	atomic_set(&s->gp_link_local, gp.link_local);
+	atomic_set(&s->gp_global, gp.global);
 	s->last_seen = jiffies;
 	hlist_add_head_rcu(&s->node, &b->head);
 	pdmv2_stat_inc(pn, PDMV2_STAT_SOURCES_CREATED);
@@ -243,6 +245,9 @@ static void pdmv2_flows_expire(struct pdmv2_net *pn, unsigned long idle,
 	struct pdmv2_flow *f;
 	unsigned int i, n = 0;
 
+	/* a namespace without flows (mode off) costs no walk of the buckets */
+	if (!atomic_read(&pn->flows.count))
+		return;
 	for (i = 0; i <= pn->flows.mask; i++) {
 		struct pdmv2_bucket *b = &pn->flows.buckets[i];
 

@@ -148,7 +148,10 @@ static void pdmv2_gso_finish(struct sk_buff *seg, u32 back, u32 index)
 	if (off < 0 || off + 2 > skb_headlen(seg))
 		return;
 	len = 2 + seg->data[off + 1];
-	if (off + len > skb_headlen(seg) || skb_ensure_writable(seg, off + len))
+	if (off + len > skb_headlen(seg))
+		return;
+	/* segments have headers of their own, but for a frag_list's clones */
+	if (skb_cloned(seg) && skb_ensure_writable(seg, off + len))
 		return;
 	pdmv2_pending_finish(seg->data + off, index);
 }

@@ -230,21 +230,16 @@ static enum pdmv2_stat pdmv2_key_stat(int err)
 }
 
 /*
- * Global Pointers for @n packets from @saddr: one lock round for all the
+ * Global Pointers for @n packets from @saddr: one step for all the
  * segments of a GSO packet, which share their source address.
  */
 static u32 pdmv2_gp_take(struct pdmv2_source *src,
 			 const struct in6_addr *saddr, u32 n)
 {
-	u32 *ctr, first;
+	atomic_t *ctr = pdmv2_addr_is_link_local(saddr->s6_addr) ?
+			&src->gp_link_local : &src->gp_global;
 
-	ctr = pdmv2_addr_is_link_local(saddr->s6_addr) ? &src->gp.link_local :
-							 &src->gp.global;
-	spin_lock_bh(&src->lock);
-	first = *ctr;
-	*ctr = first + n;
-	spin_unlock_bh(&src->lock);
-	return first;
+	return (u32)atomic_add_return((int)n, ctr) - n;
 }
 
 /* one flow's packets sent under one hold of its lock */
