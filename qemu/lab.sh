@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The QEMU lab in one command (npm run lab):
-#   qemu/lab.sh [--artifacts DIR] [--timeout SEC] [SCENARIO...]
+#   qemu/lab.sh [--artifacts DIR] [--timeout SEC] [--icount] [SCENARIO...]
 # Builds (or reuses) the image and pdmv2.ko for the image's kernel, boots once,
 # runs the named scenarios (all by default) in that boot, then checks the
 # captures on the host with the project's TypeScript decoder and with tshark.
@@ -16,6 +16,9 @@
 #              negative cases; the host decrypts the capture with exported keys
 #   bench      forwarding throughput (off, v1, clear, encrypted), new flows per second,
 #              memory per flow (not in the default set)
+# --icount boots one vCPU whose clock advances by instructions executed
+# (qemu/run.sh --icount 1 --smp 1): benchmark figures that host load does not
+# move (docs/lab.md, "Deterministic timing").
 # Artifacts: DIR/<scenario>/ (pcaps, stats, iperf3 JSON), DIR/dmesg.txt,
 # DIR/console.log; default DIR is artifacts/lab. Last line: "N passed, M failed".
 set -euo pipefail
@@ -28,11 +31,12 @@ declare -A SCRIPT=([topology]=qemu/scenarios/topology.sh [datapath]=kmod/test/la
 ORDER=(topology datapath encrypted e2e)	# the default set; bench runs only when named
 artifacts="$root/artifacts/lab"
 timeout=1200
-names=()
+names=() timing=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--artifacts) artifacts=$(mkdir -p "$2" && cd "$2" && pwd); shift ;;
 	--timeout) timeout=$2; shift ;;
+	--icount) timing=(--icount 1 --smp 1) ;;
 	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "lab: unknown option $1" >&2; exit 2 ;;
 	*) [ -n "${SCRIPT[$1]:-}" ] || { echo "lab: unknown scenario '$1' (known: ${!SCRIPT[*]})" >&2; exit 2; }
@@ -60,6 +64,7 @@ gcc -static -O2 -Wall -Wextra -Werror -o kmod/test/.build/pdm-inject kmod/test/p
 gcc -static -O2 -Wall -Wextra -Werror -o kmod/test/.build/flowgen kmod/test/flowgen.c
 gcc -static -O2 -Wall -Wextra -Werror -o kmod/test/.build/udpgso kmod/test/udpgso.c
 gcc -static -O2 -Wall -Wextra -Werror -o kmod/test/.build/dstopt-send kmod/test/dstopt-send.c
+gcc -static -O2 -Wall -Wextra -Werror -o kmod/test/.build/ipsample kmod/test/ipsample.c
 
 # e2e: QuickJS, the agent bundle and a snapshot of the host-side JS in a
 # directory private to this run (kmod/.build/e2e-PID: the guest sees it in the
@@ -109,7 +114,8 @@ host_checks() { # OUT CMD...: a host-side check program, its output kept and cou
 }
 
 rc=0
-qemu/run.sh --quiet --timeout "$timeout" --artifacts "$artifacts" --share kmod ${net[@]+"${net[@]}"} -- "${scripts[@]}" || rc=$?
+qemu/run.sh --quiet --timeout "$timeout" --artifacts "$artifacts" --share kmod ${timing[@]+"${timing[@]}"} \
+	${net[@]+"${net[@]}"} -- "${scripts[@]}" || rc=$?
 stop_e2e_host
 echo "lab: $(tail -n 1 "$artifacts/summary.txt" 2>/dev/null || echo "qemu/run.sh exit $rc")"
 # Guest checks: each scenario ends with lab_finish's "N passed, M failed" in its
@@ -123,7 +129,7 @@ done
 if [ $rc -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "not ok - qemu/run.sh exit $rc"; fi
 
 if ran bench; then
-	echo "== lab benchmark (one boot, medians of interleaved rounds; ratios to module off and encrypted/clear)"
+	echo "== lab benchmark (one boot, medians of interleaved rounds; ratios to module off and encrypted/clear)${timing[*]:+; timing by instruction count: ${timing[*]}}"
 	# results.txt comes back only from a boot that ran: never report an older boot's files
 	if [ -f "$artifacts/results.txt" ]; then
 		node .build/node/test/bench/lab-bench-report.js "$artifacts/lab-bench" | tee "$artifacts/bench.txt"

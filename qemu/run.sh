@@ -16,6 +16,10 @@
 #   --quiet           don't echo the guest console (it is still logged)
 #   --keep            keep the temporary 9p control directory
 #   --append ARGS     extra kernel command line arguments
+#   --icount SHIFT    deterministic timing for benchmarks: one vCPU thread,
+#                     the guest's clock advances 2^SHIFT ns per instruction
+#                     executed (-icount shift=SHIFT,sleep=off), so host load
+#                     does not reach the guest's figures (docs/lab.md)
 #   --extra DIR       bake DIR into the image (build-image.sh --extra; a
 #                     separate cached image). Prefer --share for project files.
 #   --net user[,OPTS] add a virtio NIC on QEMU user-mode networking (slirp;
@@ -41,7 +45,7 @@ LAB_PROG=run.sh
 # shellcheck source=qemu/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-ARTIFACTS= TIMEOUT=600 SHARE= MEM=1024 SMP=2 QUIET= KEEP= SHELL_MODE= APPEND= NET= SCRIPTS=() BUILD_ARGS=()
+ARTIFACTS= TIMEOUT=600 SHARE= MEM=1024 SMP=2 QUIET= KEEP= SHELL_MODE= APPEND= NET= ICOUNT= SCRIPTS=() BUILD_ARGS=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--artifacts) ARTIFACTS=$2; shift ;;
@@ -53,6 +57,7 @@ while [ $# -gt 0 ]; do
 	--keep) KEEP=1 ;;
 	--shell) SHELL_MODE=1 ;;
 	--append) APPEND=$2; shift ;;
+	--icount) ICOUNT=$2; shift ;;
 	--extra) BUILD_ARGS+=(--extra "$2"); shift ;;
 	--net) NET=$2; shift ;;
 	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -64,6 +69,7 @@ while [ $# -gt 0 ]; do
 done
 [ ${#SCRIPTS[@]} -gt 0 ] || [ -n "$SHELL_MODE" ] || lab_die "no script given (usage: qemu/run.sh [opts] -- SCRIPT...)"
 [[ $TIMEOUT =~ ^[0-9]+$ ]] || lab_die "--timeout wants seconds"
+[ -z "$ICOUNT" ] || [[ $ICOUNT =~ ^[0-9]$ ]] || lab_die "--icount wants a shift of 0-9"
 [ -z "$NET" ] || [[ $NET == user || $NET == user,* ]] || lab_die "--net supports user[,OPTS] only"
 for s in ${SCRIPTS[@]+"${SCRIPTS[@]}"}; do [ -f "$s" ] || lab_die "no such script: $s"; done
 
@@ -120,7 +126,9 @@ CMDLINE="console=ttyS0 panic=-1 quiet mitigations=off slab_nomerge tsc=reliable 
 [ -z "$SHELL_MODE" ] || CMDLINE+=" pdmv2.shell"
 [ -z "$APPEND" ] || CMDLINE+=" $APPEND"
 
-QEMU=(qemu-system-x86_64 -accel tcg,thread=multi -machine pc -cpu max
+ACCEL=(-accel tcg,thread=multi)
+[ -z "$ICOUNT" ] || ACCEL=(-accel tcg,thread=single -icount "shift=$ICOUNT,sleep=off")
+QEMU=(qemu-system-x86_64 "${ACCEL[@]}" -machine pc -cpu max
 	-smp "$SMP" -m "$MEM" -nodefaults -no-user-config -display none -no-reboot
 	-kernel "$LAB_KERNEL" -initrd "$LAB_INITRD" -append "$CMDLINE"
 	-fsdev "local,id=fshost,path=$WORK,security_model=none,multidevs=remap"
