@@ -23,7 +23,25 @@
 #    clearhook, and the guest's busy CPU time during each run from
 #    /proc/stat (tcpcost-cpu-MODE-ROUND.json; iperf3's in
 #    tcpcost-iperf-MODE-ROUND.json): what the same traffic costs.
-#    $BENCH_SERIES (default "agg wire cost udp flows") picks a subset.
+#    Parts: what clear costs over module off, split into the share of the
+#    wire format and the share of the router's module, on the wire link.
+#    kmod/test/dstopt-send.c sends $BENCH_PARTS_BYTES (200 MiB) lan -> wan
+#    to its sink, which times it (tcpparts-MODE-ROUND.txt). Modes: off (a
+#    plain TCP sender); offopt (module off, the sender's own sticky
+#    32-octet Destination Options header, the size clear's makes: the
+#    same packets on the wire and at the receiver as in clear, 32 octets
+#    less payload each, and rtr does nothing); cleardata (a plain sender,
+#    rtr inserts into lan -> wan only: nft marks that direction alone, so
+#    the ACKs coming back get no option); clear (a plain sender, rtr
+#    inserts both ways, as everywhere else). clear/offopt is then the
+#    module's own cost, and clear/cleardata the share of the ACKs.
+#    Profile: one transfer of the parts series in modes offopt and clear
+#    under kmod/test/ipsample.c (the kernel's instruction pointer sampled
+#    every 50 us of CPU time): samples per kernel function,
+#    profile-MODE.txt; the host report prints where clear spends more.
+#    $BENCH_SERIES (default "agg wire cost udp parts profile flows") picks
+#    a subset; $BENCH_PROFILE_MODES the profile's modes ("offopt clear";
+#    also cleardata, off).
 #    iperf3 JSON per run: tcp-MODE-ROUND.json (agg), tcpwire-MODE-ROUND.json,
 #    udp-MODE-ROUND.json, and for UDP the packets rtr sent on wan0 over the
 #    run's wall time (udpfwd-MODE-ROUND.json: forwarding rate, which the
@@ -136,7 +154,7 @@ run_check() { # PROTO MODE ROUND BEFORE AFTER: the counters fit the mode
 		"backlog_drops $(($(cnt backlog_drops "$5") - $(cnt backlog_drops "$4")))" >>"$ARTIFACTS/runs.txt"
 	echo "inserted +$ins, skip_no_secret +$nos, gso_deferred +$def, gso_segmented +$seg"
 	case $2 in
-	off) [ "$ins" -eq 0 ] ;;
+	off|offopt) [ "$ins" -eq 0 ] ;;
 	*) [ "$ins" -gt 1000 ] && [ "$nos" -eq 0 ] || return 1 ;;
 	esac
 	# the way GSO packets took: the kernel numbers the segments of clear
@@ -144,7 +162,7 @@ run_check() { # PROTO MODE ROUND BEFORE AFTER: the counters fit the mode
 	# others (a TSO port takes aggregates whole; encrypted options are
 	# sealed per PSN)
 	case $1-$2 in
-	tcpwire-v1|tcpwire-clear|tcpcost-clear) [ "$def" -gt 0 ] && [ "$seg" -eq 0 ] ;;
+	tcpwire-v1|tcpwire-clear|tcpcost-clear|tcpparts-clear*) [ "$def" -gt 0 ] && [ "$seg" -eq 0 ] ;;
 	tcp-v1|tcp-clear|tcp-encrypted|tcpwire-encrypted|tcpwire-clearhook|tcpcost-clearhook)
 		[ "$def" -eq 0 ] && [ "$seg" -gt 0 ] ;;
 	*) true ;;
@@ -171,8 +189,36 @@ wan_tx_packets() { nsx rtr cat /sys/class/net/wan0/statistics/tx_packets; }
 cpu_jiffies() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print "cpu", t - $5 - $6, t }' /proc/stat; }
 COST_RATE=${BENCH_COST_RATE:-200M}
 # the series to run (a subset for a closer look at one, with more rounds)
-SERIES=" ${BENCH_SERIES:-agg wire cost udp flows} "
+SERIES=" ${BENCH_SERIES:-agg wire cost udp parts profile flows} "
 has() { [[ $SERIES == *" $1 "* ]]; }
+# parts_run MODE ROUND: one timed bulk transfer lan -> wan, no iperf3 (its
+# sender cannot set a Destination Options header)
+DSTOPT_SEND=$SHARE/test/.build/dstopt-send
+IPSAMPLE=$SHARE/test/.build/ipsample
+PARTS_BYTES=${BENCH_PARTS_BYTES:-209715200}
+parts_run() {
+	local out=$ARTIFACTS/tcpparts-$1-$2.txt sink plain=-n
+	[ "$1" != offopt ] || plain=
+	port=$((port + 1))
+	lab_bg sh -c "ip netns exec wan $DSTOPT_SEND -l -p $port >$out"
+	sink=$LAB_LAST_PID
+	lab_wait_for 10 sh -c "ip netns exec wan ss -Hltn 'sport = :$port' | grep -q LISTEN"
+	stats >/tmp/before
+	lab_check "parts round $2 mode $1: $PARTS_BYTES octets sent" \
+		nsx lan "$DSTOPT_SEND" ${plain:+"$plain"} -b "$PARTS_BYTES" -p "$port" "$WAN_IP"
+	lab_wait_pid "$sink" 30
+	stats >/tmp/after
+	lab_check "parts round $2 mode $1: all received" grep -q "^received $PARTS_BYTES octets in [0-9]* ns" "$out"
+	lab_check "parts round $2 mode $1: rtr counters" run_check tcpparts "$1" "$2" /tmp/before /tmp/after
+}
+mark_lan_to_wan_only() {
+	nsx rtr nft -f - <<EOF || return 1
+flush chain inet pdmv2 pre
+add rule inet pdmv2 pre ip6 saddr $LAN_NET ip6 daddr $WAN_NET meta mark set meta mark or $MARK counter comment "lan-wan"
+EOF
+	[ "$(nsx rtr nft list chain inet pdmv2 pre | grep -c 'meta mark set')" -eq 1 ]
+}
+mark_both() { nsx rtr nft delete table inet pdmv2 && nft_router; }
 wan_tso() { nsx rtr ethtool -K wan0 tso "$1" >/dev/null; }
 wan_tso_is() { nsx rtr ethtool -k wan0 | grep -q "^tcp-segmentation-offload: $1"; }
 for round in $(seq 1 "$ROUNDS"); do
@@ -222,6 +268,16 @@ for round in $(seq 1 "$ROUNDS"); do
 		lab_check "CPU cost round $round mode $mode: rtr counters" run_check tcpcost "$mode" "$round" /tmp/before /tmp/after
 	done
 	ctl rtr "gso_defer on"
+	for mode in off offopt cleardata clear; do
+		has parts || break
+		case $mode in
+		clear*) ctl rtr "mode clear" ;;
+		*) ctl rtr "mode off" ;;
+		esac
+		[ "$mode" != cleardata ] || lab_check "parts round $round: nft marks lan -> wan only" mark_lan_to_wan_only
+		parts_run "$mode" "$round"
+		[ "$mode" != cleardata ] || lab_check "parts round $round: nft marks both ways again" mark_both
+	done
 	wan_tso on
 	for mode in off v1 clear encrypted; do
 		has udp || break
@@ -239,6 +295,25 @@ for round in $(seq 1 "$ROUNDS"); do
 		lab_check "UDP round $round mode $mode: rtr counters" run_check udp "$mode" "$round" /tmp/before /tmp/after
 	done
 done
+# the kernel's profile of the same packets with and without rtr's module
+if has profile; then
+	wan_tso off
+	for mode in ${BENCH_PROFILE_MODES:-offopt clear}; do
+		case $mode in
+		clear*) ctl rtr "mode clear" ;;
+		*) ctl rtr "mode off" ;;
+		esac
+		[ "$mode" != cleardata ] || lab_check "profile: nft marks lan -> wan only" mark_lan_to_wan_only
+		lab_bg "$IPSAMPLE" "$ARTIFACTS/profile-$mode.txt"
+		sampler=$LAB_LAST_PID
+		parts_run "$mode" profile
+		kill -INT "$sampler"
+		lab_wait_pid "$sampler" 30
+		lab_check "profile of mode $mode written" test -s "$ARTIFACTS/profile-$mode.txt"
+		[ "$mode" != cleardata ] || lab_check "profile: nft marks both ways again" mark_both
+	done
+	wan_tso on
+fi
 stats >"$ARTIFACTS/stats.txt"
 lab_check "rtr inserted options during the v1, clear and encrypted runs" \
 	sh -c "[ \"\$(awk '\$1 == \"inserted\" { print \$2 }' $ARTIFACTS/stats.txt)\" -gt 1000 ]"

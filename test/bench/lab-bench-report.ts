@@ -18,6 +18,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 interface IperfEnd {
+  start?: { tcp_mss_default?: number };
   end?: {
     sum_received?: { bits_per_second?: number };
     sum_sent?: { retransmits?: number };
@@ -60,6 +61,15 @@ const TCP_LINKS = [
   ['tcp', 'TCP agg'],
   ['tcpwire', 'TCP wire'],
 ] as const;
+// per-round ratios printed where a series has both modes
+const ROUND_PAIRS = [
+  ['clear', 'off'],
+  ['clear', 'clearhook'],
+] as const;
+// the "parts" series: off (plain sender), offopt (module off, the sender's
+// own 32-octet Destination Options header), cleardata (rtr inserts into
+// lan -> wan only), clear (rtr inserts both ways)
+const PART_MODES = ['off', 'offopt', 'cleardata', 'clear'] as const;
 const MEMORY_GOAL = 512; // octets per flow
 
 function receivedBps(file: string, udp: boolean): number | null {
@@ -105,11 +115,15 @@ let missing = 0;
 
 // ---------------------------------------------------------------- throughput
 const tcpMedian = new Map<string, number>(); // key: series prefix + ' ' + mode
+let moduleOwn: number | undefined; // parts: median of the per-round clear/offopt
 for (const [proto, label] of [...TCP_LINKS, ['udp', 'UDP'] as const]) {
   const byRound = new Map<string, Map<string, number>>(); // mode -> round -> bit/s
+  const mss = new Map<string, number>(); // mode -> TCP payload per full segment
   for (const f of files) {
     const m = new RegExp(`^${proto}-(${MODES.join('|')})-(\\d+)\\.json$`).exec(f);
     if (!m) continue;
+    const segment = readJson<IperfEnd>(join(dir, f))?.start?.tcp_mss_default;
+    if (segment) mss.set(m[1]!, segment);
     const bps = receivedBps(join(dir, f), proto === 'udp');
     if (bps === null) missing++;
     else byRound.set(m[1]!, (byRound.get(m[1]!) ?? new Map<string, number>()).set(m[2]!, bps));
@@ -126,8 +140,16 @@ for (const [proto, label] of [...TCP_LINKS, ['udp', 'UDP'] as const]) {
   const enc = byMode.get('encrypted');
   const clear = byMode.get('clear');
   if (enc && clear) console.log(`${label} encrypted/clear ${pct(median(enc) / median(clear))}`);
+  // the option's octets come out of every full-size segment's payload (MSS clamping)
+  const [mssOff, mssClear] = [mss.get('off'), mss.get('clear')];
+  if (mssOff && mssClear) {
+    console.log(
+      `${label} payload per full-size segment (iperf3's MSS): off ${mssOff}, clear ${mssClear} octets, ${pct(mssClear / mssOff)}: ` +
+        'the most clear can reach where packets or octets per second are the limit',
+    );
+  }
   // the modes of a round ran back to back: their ratios per round show the noise
-  for (const [a, b] of [['clear', 'off'], ['clear', 'clearhook']] as const) {
+  for (const [a, b] of ROUND_PAIRS) {
     const per = perRound(byRound.get(a), byRound.get(b));
     if (per.length > 1) console.log(`${label} ${a}/${b} per round: ${per.map(pct).join(', ')}; median ${pct(median(per))}`);
   }
@@ -145,6 +167,87 @@ for (const [proto, label] of [...TCP_LINKS, ['udp', 'UDP'] as const]) {
     const v = byMode.get(mode);
     if (!v || !off) continue;
     console.log(`UDP forwarded ${mode.padEnd(9)} ${median(v).toFixed(0).padStart(8)} packets/s (rtr wan0, median of ${v.length})  ${pct(median(v) / median(off))} of module off`);
+  }
+}
+// What clear costs, in parts: the wire format (offopt/off: the same packets,
+// nothing done by rtr) and the module (clear/offopt)
+{
+  const byMode = new Map<string, Map<string, number>>(); // mode -> round -> bit/s
+  for (const f of files) {
+    const m = new RegExp(`^tcpparts-(${PART_MODES.join('|')})-(\\d+)\\.txt$`).exec(f);
+    if (!m) continue;
+    const r = /^received (\d+) octets in (\d+) ns/m.exec(readFileSync(join(dir, f), 'utf8'));
+    if (!r || Number(r[2]) <= 0) {
+      missing++;
+      continue;
+    }
+    const bps = (Number(r[1]) * 8e9) / Number(r[2]);
+    byMode.set(m[1]!, (byMode.get(m[1]!) ?? new Map<string, number>()).set(m[2]!, bps));
+  }
+  const medianOf = (mode: string): number | undefined => {
+    const r = byMode.get(mode);
+    return r ? median([...r.values()]) : undefined;
+  };
+  const off = medianOf('off');
+  for (const mode of PART_MODES) {
+    const v = medianOf(mode);
+    if (v === undefined || off === undefined) continue;
+    console.log(`TCP parts ${mode.padEnd(9)} ${(v / 1e6).toFixed(1).padStart(8)} Mbit/s (median of ${byMode.get(mode)!.size})  ${pct(v / off)} of module off`);
+  }
+  const parts = [
+    ['offopt', 'off', 'the wire format (32 octets per packet, no work at rtr)'],
+    ['clear', 'offopt', "rtr's module, for the same packets"],
+    ['cleardata', 'offopt', "rtr's module, lan -> wan only"],
+    ['clear', 'cleardata', 'the option in the ACKs (rtr inserting, lan receiving it)'],
+    ['clear', 'off', 'both'],
+  ] as const;
+  for (const [a, b, what] of parts) {
+    const per = perRound(byMode.get(a), byMode.get(b));
+    if (per.length) console.log(`TCP parts ${a}/${b} per round: ${per.map(pct).join(', ')}; median ${pct(median(per))}: ${what}`);
+    if (per.length && a === 'clear' && b === 'offopt') moduleOwn = median(per);
+  }
+}
+// Kernel profiles of one parts transfer in modes offopt and clear (the same
+// octets, the same packets on the wire): samples per function, every 50 us
+// of CPU time (kmod/test/ipsample.c); where clear spends more
+{
+  const readProfile = (mode: string): Map<string, number> | null => {
+    try {
+      const m = new Map<string, number>();
+      for (const line of readFileSync(join(dir, `profile-${mode}.txt`), 'utf8').split('\n')) {
+        const r = /^(\d+) (.+)$/.exec(line);
+        if (r) m.set(r[2]!, (m.get(r[2]!) ?? 0) + Number(r[1]));
+      }
+      return m;
+    } catch {
+      return null;
+    }
+  };
+  const base = readProfile('offopt');
+  const clear = readProfile('clear');
+  if (base && clear) {
+    const total = (m: Map<string, number>): number => [...m].filter(([k]) => k !== '(lost)').reduce((a, [, v]) => a + v, 0);
+    const [tb, tc] = [total(base), total(clear)];
+    const module = [...clear].filter(([k]) => k.endsWith(' [pdmv2]'));
+    const inModule = module.reduce((a, [, v]) => a + v, 0);
+    console.log(
+      `PROFILE samples (50 us of CPU each, same transfer): offopt ${tb}, clear ${tc} (${pct(tc / tb)}); ` +
+        `lost: offopt ${base.get('(lost)') ?? 0}, clear ${clear.get('(lost)') ?? 0}`,
+    );
+    console.log(
+      `PROFILE clear: ${inModule} samples in pdmv2.ko (${pct(inModule / tc)} of all): ` +
+        module
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 8)
+          .map(([k, v]) => `${k.replace(' [pdmv2]', '')} ${v}`)
+          .join(', '),
+    );
+    const diff = [...new Set([...base.keys(), ...clear.keys()])]
+      .filter((k) => k !== '(lost)')
+      .map((k) => [k, (clear.get(k) ?? 0) - (base.get(k) ?? 0)] as const)
+      .sort((a, b) => b[1] - a[1]);
+    console.log(`PROFILE clear - offopt, most grown: ${diff.slice(0, 12).map(([k, v]) => `${k} ${v > 0 ? '+' : ''}${v}`).join(', ')}`);
+    console.log(`PROFILE clear - offopt, most shrunk: ${diff.slice(-5).reverse().map(([k, v]) => `${k} ${v}`).join(', ')}`);
   }
 }
 // CPU cost of the same TCP traffic (fixed rate, wire link): busy jiffies per
@@ -179,13 +282,14 @@ if (missing) console.log(`${missing} runs without a result`);
 // losses behind the throughput: TCP retransmits (iperf3) and packets dropped on a full
 // input backlog (runs.txt: softnet_stat deltas; veth passes every packet through it)
 const perMode = (mp: Map<string, number[]>, prefix = ''): string =>
-  MODES.filter((mode) => mp.has(prefix + mode))
+  [...new Set<string>([...MODES, ...PART_MODES])]
+    .filter((mode) => mp.has(prefix + mode))
     .map((mode) => `${mode} ${median(mp.get(prefix + mode)!)}`)
     .join(', ');
 const backlog = new Map<string, number[]>();
 try {
   for (const line of readFileSync(join(dir, 'runs.txt'), 'utf8').split('\n')) {
-    const m = /^(tcp|tcpwire|udp) (\S+) \d+ .*backlog_drops (\d+)/.exec(line);
+    const m = /^(tcp|tcpwire|tcpparts|udp) (\S+) \d+ .*backlog_drops (\d+)/.exec(line);
     if (m) backlog.set(`${m[1]} ${m[2]}`, [...(backlog.get(`${m[1]} ${m[2]}`) ?? []), Number(m[3])]);
   }
 } catch {
@@ -200,7 +304,7 @@ for (const [proto, label] of TCP_LINKS) {
   }
   if (retransmits.size) console.log(`${label} retransmits per run (median): ${perMode(retransmits)}`);
 }
-for (const proto of ['tcp', 'tcpwire', 'udp']) {
+for (const proto of ['tcp', 'tcpwire', 'tcpparts', 'udp']) {
   if ([...backlog.keys()].some((k) => k.startsWith(`${proto} `))) {
     console.log(`${proto} input backlog drops per run (median): ${perMode(backlog, `${proto} `)}`);
   }
@@ -281,4 +385,12 @@ for (const [proto, label] of TCP_LINKS) {
     const v = tcpMedian.get(`${proto} ${mode}`);
     if (v && off) console.log(`GOAL ${label} ${mode} >= ${pct(goal)} of module off: ${pct(v / off)}, ${v / off >= goal ? 'met' : 'NOT met'}`);
   }
+}
+// the same goal for what the module itself costs: the same packets (the
+// format's 32 octets in both), rtr inserting them or not
+const clearGoal = TCP_GOALS.find(([mode]) => mode === 'clear')![1];
+if (moduleOwn !== undefined) {
+  console.log(
+    `GOAL TCP parts clear/offopt (the module's own cost) >= ${pct(clearGoal)}: ${pct(moduleOwn)}, ${moduleOwn >= clearGoal ? 'met' : 'NOT met'}`,
+  );
 }
