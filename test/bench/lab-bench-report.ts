@@ -72,17 +72,12 @@ const ROUND_PAIRS = [
 const PART_MODES = ['off', 'offopt', 'cleardata', 'clear'] as const;
 const MEMORY_GOAL = 512; // octets per flow
 
-function receivedBps(file: string, udp: boolean): number | null {
-  try {
-    const j = JSON.parse(readFileSync(file, 'utf8')) as IperfEnd;
-    if (udp) {
-      const s = j.end?.sum;
-      return s?.bits_per_second === undefined ? null : s.bits_per_second * (1 - (s.lost_percent ?? 0) / 100);
-    }
-    return j.end?.sum_received?.bits_per_second ?? null;
-  } catch {
-    return null;
+function receivedBps(j: IperfEnd, udp: boolean): number | null {
+  if (udp) {
+    const s = j.end?.sum;
+    return s?.bits_per_second === undefined ? null : s.bits_per_second * (1 - (s.lost_percent ?? 0) / 100);
   }
+  return j.end?.sum_received?.bits_per_second ?? null;
 }
 
 function readJson<T>(file: string): T | null {
@@ -122,9 +117,10 @@ for (const [proto, label] of [...TCP_LINKS, ['udp', 'UDP'] as const]) {
   for (const f of files) {
     const m = new RegExp(`^${proto}-(${MODES.join('|')})-(\\d+)\\.json$`).exec(f);
     if (!m) continue;
-    const segment = readJson<IperfEnd>(join(dir, f))?.start?.tcp_mss_default;
+    const run = readJson<IperfEnd>(join(dir, f));
+    const segment = run?.start?.tcp_mss_default;
     if (segment) mss.set(m[1]!, segment);
-    const bps = receivedBps(join(dir, f), proto === 'udp');
+    const bps = run ? receivedBps(run, proto === 'udp') : null;
     if (bps === null) missing++;
     else byRound.set(m[1]!, (byRound.get(m[1]!) ?? new Map<string, number>()).set(m[2]!, bps));
   }
