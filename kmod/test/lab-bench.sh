@@ -219,6 +219,19 @@ EOF
 	[ "$(nsx rtr nft list chain inet pdmv2 pre | grep -c 'meta mark set')" -eq 1 ]
 }
 mark_both() { nsx rtr nft delete table inet pdmv2 && nft_router; }
+# parts_mode_begin LABEL MODE / parts_mode_end LABEL MODE: rtr set up for a
+# mode of the parts series (clear*: module in clear; cleardata: nft marks
+# lan -> wan only) and back to both directions marked
+parts_mode_begin() {
+	case $2 in
+	clear*) ctl rtr "mode clear" ;;
+	*) ctl rtr "mode off" ;;
+	esac
+	[ "$2" != cleardata ] || lab_check "$1: nft marks lan -> wan only" mark_lan_to_wan_only
+}
+parts_mode_end() {
+	[ "$2" != cleardata ] || lab_check "$1: nft marks both ways again" mark_both
+}
 wan_tso() { nsx rtr ethtool -K wan0 tso "$1" >/dev/null; }
 wan_tso_is() { nsx rtr ethtool -k wan0 | grep -q "^tcp-segmentation-offload: $1"; }
 for round in $(seq 1 "$ROUNDS"); do
@@ -270,13 +283,9 @@ for round in $(seq 1 "$ROUNDS"); do
 	ctl rtr "gso_defer on"
 	for mode in off offopt cleardata clear; do
 		has parts || break
-		case $mode in
-		clear*) ctl rtr "mode clear" ;;
-		*) ctl rtr "mode off" ;;
-		esac
-		[ "$mode" != cleardata ] || lab_check "parts round $round: nft marks lan -> wan only" mark_lan_to_wan_only
+		parts_mode_begin "parts round $round" "$mode"
 		parts_run "$mode" "$round"
-		[ "$mode" != cleardata ] || lab_check "parts round $round: nft marks both ways again" mark_both
+		parts_mode_end "parts round $round" "$mode"
 	done
 	wan_tso on
 	for mode in off v1 clear encrypted; do
@@ -299,18 +308,14 @@ done
 if has profile; then
 	wan_tso off
 	for mode in ${BENCH_PROFILE_MODES:-offopt clear}; do
-		case $mode in
-		clear*) ctl rtr "mode clear" ;;
-		*) ctl rtr "mode off" ;;
-		esac
-		[ "$mode" != cleardata ] || lab_check "profile: nft marks lan -> wan only" mark_lan_to_wan_only
+		parts_mode_begin profile "$mode"
 		lab_bg "$IPSAMPLE" "$ARTIFACTS/profile-$mode.txt"
 		sampler=$LAB_LAST_PID
 		parts_run "$mode" profile
 		kill -INT "$sampler"
 		lab_wait_pid "$sampler" 30
 		lab_check "profile of mode $mode written" test -s "$ARTIFACTS/profile-$mode.txt"
-		[ "$mode" != cleardata ] || lab_check "profile: nft marks both ways again" mark_both
+		parts_mode_end profile "$mode"
 	done
 	wan_tso on
 fi
