@@ -17,7 +17,7 @@
 #   bench      forwarding throughput (off, v1, clear, encrypted), new flows per second,
 #              memory per flow (not in the default set)
 # --icount boots one vCPU whose clock advances by instructions executed
-# (qemu/run.sh --icount 1 --smp 1): benchmark figures that host load does not
+# (qemu/run.sh --icount 1): benchmark figures that host load does not
 # move (docs/lab.md, "Deterministic timing").
 # Artifacts: DIR/<scenario>/ (pcaps, stats, iperf3 JSON), DIR/dmesg.txt,
 # DIR/console.log; default DIR is artifacts/lab. Last line: "N passed, M failed".
@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--artifacts) artifacts=$(mkdir -p "$2" && cd "$2" && pwd); shift ;;
 	--timeout) timeout=$2; shift ;;
-	--icount) timing=(--icount 1 --smp 1) ;;
+	--icount) timing=(--icount 1) ;;
 	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "lab: unknown option $1" >&2; exit 2 ;;
 	*) [ -n "${SCRIPT[$1]:-}" ] || { echo "lab: unknown scenario '$1' (known: ${!SCRIPT[*]})" >&2; exit 2; }

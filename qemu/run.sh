@@ -12,12 +12,13 @@
 #   --timeout SEC     wall-clock limit for the whole boot (default 600)
 #   --share DIR       also export DIR (read-write) to the guest at /share
 #                     (e.g. the directory holding pdmv2.ko); $LAB_SHARE=/share
-#   --mem MB / --smp N  guest size (default 1024 / 2)
+#   --mem MB / --smp N  guest size (default 1024 / 2; 1 vCPU with --icount)
 #   --quiet           don't echo the guest console (it is still logged)
 #   --keep            keep the temporary 9p control directory
 #   --append ARGS     extra kernel command line arguments
-#   --icount SHIFT    deterministic timing for benchmarks: one vCPU thread,
-#                     the guest's clock advances 2^SHIFT ns per instruction
+#   --icount SHIFT    deterministic timing for benchmarks: one vCPU (the
+#                     default then; QEMU 7.2 never brings up a second), the
+#                     guest's clock advances 2^SHIFT ns per instruction
 #                     executed (-icount shift=SHIFT,sleep=off), so host load
 #                     does not reach the guest's figures (docs/lab.md)
 #   --extra DIR       bake DIR into the image (build-image.sh --extra; a
@@ -45,7 +46,7 @@ LAB_PROG=run.sh
 # shellcheck source=qemu/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-ARTIFACTS= TIMEOUT=600 SHARE= MEM=1024 SMP=2 QUIET= KEEP= SHELL_MODE= APPEND= NET= ICOUNT= SCRIPTS=() BUILD_ARGS=()
+ARTIFACTS= TIMEOUT=600 SHARE= MEM=1024 SMP= QUIET= KEEP= SHELL_MODE= APPEND= NET= ICOUNT= SCRIPTS=() BUILD_ARGS=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--artifacts) ARTIFACTS=$2; shift ;;
@@ -70,6 +71,11 @@ done
 [ ${#SCRIPTS[@]} -gt 0 ] || [ -n "$SHELL_MODE" ] || lab_die "no script given (usage: qemu/run.sh [opts] -- SCRIPT...)"
 [[ $TIMEOUT =~ ^[0-9]+$ ]] || lab_die "--timeout wants seconds"
 [ -z "$ICOUNT" ] || [[ $ICOUNT =~ ^[0-9]$ ]] || lab_die "--icount wants a shift of 0-9"
+if [ -n "$ICOUNT" ]; then
+	[ "${SMP:-1}" = 1 ] || lab_die "--icount boots one vCPU only (the second never comes up)"
+	SMP=1
+fi
+SMP=${SMP:-2}
 [ -z "$NET" ] || [[ $NET == user || $NET == user,* ]] || lab_die "--net supports user[,OPTS] only"
 for s in ${SCRIPTS[@]+"${SCRIPTS[@]}"}; do [ -f "$s" ] || lab_die "no such script: $s"; done
 
