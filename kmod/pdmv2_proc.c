@@ -165,6 +165,16 @@ static int pdmv2_parse_name(const char *arg, const char * const *names,
 	return 0;
 }
 
+static int pdmv2_parse_bool(const char *arg, bool *out)
+{
+	int i, err = pdmv2_parse_name(arg, pdmv2_bool_names,
+				      ARRAY_SIZE(pdmv2_bool_names), &i);
+
+	if (!err)
+		*out = i;
+	return err;
+}
+
 static int pdmv2_setting(struct pdmv2_cfg *cfg, const char *cmd,
 			 const char *arg)
 {
@@ -187,15 +197,10 @@ static int pdmv2_setting(struct pdmv2_cfg *cfg, const char *cmd,
 		return pdmv2_parse_name(arg, pdmv2_nokey_names,
 					ARRAY_SIZE(pdmv2_nokey_names),
 					&cfg->nokey_policy);
-	if (!strcmp(cmd, "verify") || !strcmp(cmd, "gso_defer")) {
-		err = pdmv2_parse_name(arg, pdmv2_bool_names,
-				       ARRAY_SIZE(pdmv2_bool_names), &i);
-		if (!err && cmd[0] == 'v')
-			cfg->verify = i;
-		else if (!err)
-			cfg->gso_defer = i;
-		return err;
-	}
+	if (!strcmp(cmd, "verify"))
+		return pdmv2_parse_bool(arg, &cfg->verify);
+	if (!strcmp(cmd, "gso_defer"))
+		return pdmv2_parse_bool(arg, &cfg->gso_defer);
 	if (!strcmp(cmd, "mark_mask"))
 		return pdmv2_parse_u32(arg, 1, U32_MAX, &cfg->mark_mask);
 	if (!strcmp(cmd, "max_flows"))
