@@ -13,8 +13,3 @@ export function repoRoot(): string {
     dir = parent;
   }
 }
-
-/** shared/ sits beside the repository (../shared), as in CI. */
-export function sharedDir(): string {
-  return join(repoRoot(), '..', 'shared');
-}

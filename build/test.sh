@@ -7,7 +7,6 @@ set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 export NO_COLOR=1 FORCE_COLOR=0
-shared="${PDMV2_SHARED:-$root/../shared}"
 only=" ${PDMV2_TEST_ONLY:-all} "
 log_dir=$(mktemp -d)
 trap 'rm -rf "$log_dir"' EXIT
@@ -90,12 +89,12 @@ if want node; then
     [[ $rc -ne 0 && $f -eq 0 ]] && f=1
     record "node-unit" "$passed" "$f"
   fi
-  stage_counted "kat-rfc9180" node .build/node/build/kat.js "$shared"/vectors/*.json
+  stage_counted "kat-rfc9180" node .build/node/build/kat.js test/vectors/rfc9180-*.json
 fi
 
 if want qjs; then
   stage_counted "qjs-selfcheck" build/qjs --std -m .build/qjs/selfcheck.mjs \
-    --rfc9180 "$shared"/vectors/*.json \
+    --rfc9180 test/vectors/rfc9180-*.json \
     --options test/vectors/pdmv2-options.json --keys test/vectors/pdmv2-keys.json
   stage_counted "qjs-polyfills" build/qjs --std -m .build/qjs/polyfills-check.mjs
   stage_counted "qjs-agent" build/qjs --std -m .build/qjs/agent-check.mjs

@@ -45,7 +45,7 @@ function repoRoot(): string {
   throw new Error('repository root (a directory with package.json) not found');
 }
 
-const SHARED_VECTORS = join(repoRoot(), '..', 'shared', 'vectors', 'rfc9180-x25519-sha256.json');
+const RFC9180_VECTORS = join(repoRoot(), 'test', 'vectors', 'rfc9180-x25519-sha256.json');
 
 function throwsHpke(fn: () => unknown, code: HpkeErrorCode, what: string): void {
   try {
@@ -111,8 +111,8 @@ function recipientParams(p: Party, mode: Mode, enc: Uint8Array) {
 // ---------------------------------------------------------------------------------------------
 // Known-answer tests
 
-test('shared RFC 9180 vectors: every entry passes', () => {
-  const entries = JSON.parse(readFileSync(SHARED_VECTORS, 'utf8')) as unknown[];
+test('RFC 9180 Appendix A vectors: every entry passes', () => {
+  const entries = JSON.parse(readFileSync(RFC9180_VECTORS, 'utf8')) as unknown[];
   assert.ok(entries.length >= 8, 'vector file has entries');
   const report = checkHpkeVectors(entries);
   assert.equal(report.failures, []);
@@ -121,8 +121,8 @@ test('shared RFC 9180 vectors: every entry passes', () => {
   assert.is(report.passed, entries.length);
 });
 
-test('shared vectors without sequence_number (official JSON layout) still pass', () => {
-  const entries = JSON.parse(readFileSync(SHARED_VECTORS, 'utf8')) as Record<string, unknown>[];
+test('RFC 9180 vectors without sequence_number (official JSON layout) still pass', () => {
+  const entries = JSON.parse(readFileSync(RFC9180_VECTORS, 'utf8')) as Record<string, unknown>[];
   for (const e of entries) {
     for (const enc of e['encryptions'] as Record<string, unknown>[]) delete enc['sequence_number'];
   }
@@ -213,7 +213,7 @@ test('RFC 9180 A.2.3/A.2.4 ChaCha20Poly1305 vectors pass', () => {
 });
 
 test('keySchedule() exposes the RFC intermediates (A.1.1)', () => {
-  const entries = JSON.parse(readFileSync(SHARED_VECTORS, 'utf8')) as Record<string, unknown>[];
+  const entries = JSON.parse(readFileSync(RFC9180_VECTORS, 'utf8')) as Record<string, unknown>[];
   const v = entries.find((e) => e['mode'] === 0 && e['aead_id'] === 1);
   assert.ok(v, 'base-mode AES-128-GCM entry present');
   const h = (k: string) => fromHex(v[k] as string);
@@ -457,7 +457,7 @@ test('destroy() makes the context unusable', () => {
 // KAT runner robustness
 
 test('checkHpkeVectors: malformed and unsupported entries fail (or skip) without throwing', () => {
-  const good = JSON.parse(readFileSync(SHARED_VECTORS, 'utf8')) as Record<string, unknown>[];
+  const good = JSON.parse(readFileSync(RFC9180_VECTORS, 'utf8')) as Record<string, unknown>[];
   const missingField = { ...good[0] };
   delete missingField['shared_secret'];
   const badHex = { ...good[1], key: 'xyz' };

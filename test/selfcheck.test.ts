@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, sharedDir } from '../build/repo-root.js';
+import { repoRoot } from '../build/repo-root.js';
 import { runSelfCheck } from './selfcheck-core.js';
 
 const random = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
@@ -13,7 +13,7 @@ const read = (...p: string[]): string => readFileSync(join(...p), 'utf8');
 
 function inputs(overrides: { options?: string } = {}) {
   return {
-    rfc9180: [{ path: 'rfc9180', text: read(sharedDir(), 'vectors', 'rfc9180-x25519-sha256.json') }],
+    rfc9180: [{ path: 'rfc9180', text: read(repoRoot(), 'test', 'vectors', 'rfc9180-x25519-sha256.json') }],
     options: overrides.options ?? read(repoRoot(), 'test', 'vectors', 'pdmv2-options.json'),
     keys: read(repoRoot(), 'test', 'vectors', 'pdmv2-keys.json'),
     random,

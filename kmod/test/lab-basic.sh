@@ -232,8 +232,10 @@ lab_check "foreign 0x1e: rtr segmented them in its hook" \
 	stat_ge rtr gso_segmented $((s0 + 5))
 lab_check "foreign 0x1e: every data segment has it unchanged, then the PDM option" \
 	cap_ok gsowire-foreign-wan "$LAN_IP > $WAN_IP: DSTOPT .*opt_type 0x1e: len=22.*$OPT_CLEAR.*\) [0-9]+ > 5310: .*length 1[0-9]{3}" 500
+# data segments only: the LAN host's last ACK may come from a TIME_WAIT
+# socket, which has no sticky options, and carries no data
 lab_check "foreign 0x1e: no data segment without it" \
-	cap_none gsowire-foreign-wan "$LAN_IP > $WAN_IP: DSTOPT \(padn\)\($OPT_CLEAR\).*\) [0-9]+ > 5310: "
+	cap_none gsowire-foreign-wan "$LAN_IP > $WAN_IP: DSTOPT \(padn\)\($OPT_CLEAR\).*\) [0-9]+ > 5310: .*, length [1-9][0-9]*$"
 ctl rtr "mode clear" "gso_defer off"
 s0=$(st rtr gso_segmented) d0=$(st rtr gso_deferred)
 lab_iperf_server wan 5208
