@@ -2,8 +2,8 @@
 // core. `--check` compares instead of writing and exits 1 on any difference.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildOptionVectors } from '../core/src/vectors-options.js';
-import { buildKeyVectors } from '../core/src/vectors-keys.js';
+import { buildOptionVectors } from '../core/src/vectors/options.js';
+import { buildKeyVectors } from '../core/src/vectors/keys.js';
 import { repoRoot } from './repo-root.js';
 
 const files: Array<[string, unknown]> = [

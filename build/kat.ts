@@ -11,7 +11,7 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { checkHpkeVectors } from '../core/src/hpke-vectors.js';
+import { checkHpkeVectors } from '../core/src/hpke/known-answers.js';
 
 function main(argv: string[]): number {
   let skipUnsupported = false;

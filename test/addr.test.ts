@@ -4,8 +4,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes, randomInt } from 'node:crypto';
 import { isIPv6 } from 'node:net';
-import { toHex } from '../core/src/bytes.js';
-import { AddressError, formatIpv6, formatPrefix, isLinkLocal, parseIpv6, parsePrefix } from '../core/src/addr.js';
+import { toHex } from '../core/src/util/bytes.js';
+import { AddressError, formatIpv6, formatPrefix, isLinkLocal, parseIpv6, parsePrefix } from '../core/src/wire/addr.js';
 
 function hex(text: string): string {
   return toHex(parseIpv6(text));

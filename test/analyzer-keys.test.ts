@@ -11,12 +11,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatIpv6, parseIpv6, parsePrefix } from '../core/src/addr.js';
-import { ascii, fromHex, toHex } from '../core/src/bytes.js';
-import { encodeAnalyzerKeys, sealAnalyzerKeys, type AnalyzerKeys } from '../core/src/enroll-export.js';
-import { clientKey, serverKey } from '../core/src/enroll-schedule.js';
-import { getKem, KemId } from '../core/src/hpke.js';
-import { insertPdmOption, parsePacket, type FiveTuple } from '../core/src/ipv6.js';
+import { formatIpv6, parseIpv6, parsePrefix } from '../core/src/wire/addr.js';
+import { ascii, fromHex, toHex } from '../core/src/util/bytes.js';
+import { encodeAnalyzerKeys, sealAnalyzerKeys, type AnalyzerKeys } from '../core/src/enroll/export.js';
+import { clientKey, serverKey } from '../core/src/enroll/schedule.js';
+import { getKem, KemId } from '../core/src/hpke/hpke.js';
+import { insertPdmOption, parsePacket, type FiveTuple } from '../core/src/wire/ipv6.js';
 import {
   AEAD_AES_128_GCM,
   AEAD_AES_256_GCM,
@@ -24,8 +24,8 @@ import {
   hostSecret,
   serverGroupSecret,
   sessionTemporaryKey,
-} from '../core/src/keys.js';
-import { sealOption } from '../core/src/seal.js';
+} from '../core/src/keys/schedule.js';
+import { sealOption } from '../core/src/keys/seal.js';
 import { decodeCapture, formatRecord, type KeyCandidate } from '../analyzer/src/decode.js';
 import { analyzeFlows } from '../analyzer/src/flows.js';
 import { AnalyzerKeyFileError, AnalyzerKeyRing, keySourceFromAnalyzerKeys, parseAnalyzerKeyFile, parseAnalyzerSecretKey } from '../analyzer/src/keys.js';

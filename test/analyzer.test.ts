@@ -2,14 +2,14 @@
 // of clear, v1 and encrypted options, and clear errors for bad files.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseIpv6 } from '../core/src/addr.js';
-import { insertPdmOption } from '../core/src/ipv6.js';
-import { AEAD_AES_128_GCM } from '../core/src/keys.js';
-import { encodeClear, encodeV1 } from '../core/src/options.js';
-import { sealOption } from '../core/src/seal.js';
+import { parseIpv6 } from '../core/src/wire/addr.js';
+import { insertPdmOption } from '../core/src/wire/ipv6.js';
+import { AEAD_AES_128_GCM } from '../core/src/keys/schedule.js';
+import { encodeClear, encodeV1 } from '../core/src/wire/options.js';
+import { sealOption } from '../core/src/keys/seal.js';
 import { decodeCapture, formatRecord, type PdmRecord } from '../analyzer/src/decode.js';
 import { analyzeFlows, formatFlowReport } from '../analyzer/src/flows.js';
-import { decodeNanoseconds, encodeNanoseconds } from '../core/src/time.js';
+import { decodeNanoseconds, encodeNanoseconds } from '../core/src/time/delta.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2, PcapError, readPcap } from '../analyzer/src/pcap.js';
 
 function udpPacket(): Uint8Array {

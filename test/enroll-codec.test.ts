@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
-import { concat, fromHex, toHex } from '../core/src/bytes.js';
+import { concat, fromHex, toHex } from '../core/src/util/bytes.js';
 import {
   base32,
   DEFAULT_SUITE,
@@ -19,17 +19,17 @@ import {
   tokenFromBytes,
   unbase32,
   MAX_REQUEST_ENVELOPE,
-} from '../core/src/enroll-codec.js';
+} from '../core/src/enroll/codec.js';
 import {
   encodeEnrollRequest,
   encodeEnrollResponse,
   parseEnrollRequest,
   parseEnrollResponse,
   type EnrollResponse,
-} from '../core/src/enroll-messages.js';
-import { openRequest, openResponse, pureSuites, SealError, sealResponse } from '../core/src/enroll-seal.js';
-import { buildEnrollRequest, EnrollClientError, readEnrollResponse } from '../core/src/enroll-client.js';
-import { checkSchedule, generationAt, generationsToIssue, nextRenewal, clientKey, serverKey } from '../core/src/enroll-schedule.js';
+} from '../core/src/enroll/messages.js';
+import { openRequest, openResponse, pureSuites, SealError, sealResponse } from '../core/src/enroll/seal.js';
+import { buildEnrollRequest, EnrollClientError, readEnrollResponse } from '../core/src/enroll/client.js';
+import { checkSchedule, generationAt, generationsToIssue, nextRenewal, clientKey, serverKey } from '../core/src/enroll/schedule.js';
 import {
   chooseSuite,
   encodeOffer,
@@ -42,11 +42,11 @@ import {
   responderFinish,
   encodeConfirm,
   parseConfirm,
-} from '../core/src/pairing-protocol.js';
-import { openAnalyzerKeys, sealAnalyzerKeys, keySecret } from '../core/src/enroll-export.js';
-import { clientPrefixSecret, serverGroupSecret } from '../core/src/keys.js';
-import { parsePrefix } from '../core/src/addr.js';
-import { createSuite, getKem, KemId, Mode, setupRecipient, setupSender } from '../core/src/hpke.js';
+} from '../core/src/pairing/protocol.js';
+import { openAnalyzerKeys, sealAnalyzerKeys, keySecret } from '../core/src/enroll/export.js';
+import { clientPrefixSecret, serverGroupSecret } from '../core/src/keys/schedule.js';
+import { parsePrefix } from '../core/src/wire/addr.js';
+import { createSuite, getKem, KemId, Mode, setupRecipient, setupSender } from '../core/src/hpke/hpke.js';
 import { fastKem, fastSuites } from '../primary/src/fast-suite.js';
 import { agentKem } from '../firmware/src/agent-kem.js';
 

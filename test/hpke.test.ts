@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ascii, fromHex, toHex } from '../core/src/bytes.js';
-import type { RandomBytes } from '../core/src/bytes.js';
+import { ascii, fromHex, toHex } from '../core/src/util/bytes.js';
+import type { RandomBytes } from '../core/src/util/bytes.js';
 import {
   AeadId,
   createSuite,
@@ -25,9 +25,9 @@ import {
   setupBaseS,
   setupRecipient,
   setupSender,
-} from '../core/src/hpke.js';
-import type { HpkeErrorCode, KeyPair, Suite } from '../core/src/hpke.js';
-import { checkHpkeVectors } from '../core/src/hpke-vectors.js';
+} from '../core/src/hpke/hpke.js';
+import type { HpkeErrorCode, KeyPair, Suite } from '../core/src/hpke/hpke.js';
+import { checkHpkeVectors } from '../core/src/hpke/known-answers.js';
 
 const random: RandomBytes = (n) => new Uint8Array(randomBytes(n));
 

@@ -5,8 +5,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes, randomInt } from 'node:crypto';
-import { fromHex, toHex } from '../core/src/bytes.js';
-import { parseIpv6 } from '../core/src/addr.js';
+import { fromHex, toHex } from '../core/src/util/bytes.js';
+import { parseIpv6 } from '../core/src/wire/addr.js';
 import {
   alignmentFor,
   buildDestOptsHeader,
@@ -26,8 +26,8 @@ import {
   type PacketError,
   type PacketResult,
   type PacketView,
-} from '../core/src/ipv6.js';
-import { decodeOption, encodeClear, encodeEncrypted, encodeV1 } from '../core/src/options.js';
+} from '../core/src/wire/ipv6.js';
+import { decodeOption, encodeClear, encodeEncrypted, encodeV1 } from '../core/src/wire/options.js';
 
 const PACKET_ERRORS: readonly PacketError[] = [
   'TRUNCATED',

@@ -8,9 +8,9 @@ import { createHmac, hkdfSync, randomBytes, randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../build/repo-root.js';
-import { toHex } from '../core/src/bytes.js';
-import { parseIpv6, parsePrefix } from '../core/src/addr.js';
-import { LABEL_PAIRING_INFO } from '../core/src/pairing-secret.js';
+import { toHex } from '../core/src/util/bytes.js';
+import { parseIpv6, parsePrefix } from '../core/src/wire/addr.js';
+import { LABEL_PAIRING_INFO } from '../core/src/pairing/secret.js';
 import {
   AEAD_AES_128_GCM,
   AEAD_AES_256_GCM,
@@ -40,7 +40,7 @@ import {
   type FlowTuple,
   type KeyScheduleErrorCode,
   type Prefix,
-} from '../core/src/keys.js';
+} from '../core/src/keys/schedule.js';
 
 // ---------------------------------------------------------------- independent reference (node:crypto only)
 

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes, randomInt } from 'node:crypto';
 import { randomClearFields } from './random-fields.js';
-import { fromHex, toHex } from '../core/src/bytes.js';
+import { fromHex, toHex } from '../core/src/util/bytes.js';
 import {
   decodeMetricsBlock,
   decodeOption,
@@ -32,7 +32,7 @@ import {
   type Pdmv2Clear,
   type Pdmv2DraftClear,
   type PdmV1,
-} from '../core/src/options.js';
+} from '../core/src/wire/options.js';
 
 /** The codes of PROTOCOL.md §1.6, and nothing else. */
 const DOCUMENTED_CODES: readonly OptionError[] = ['TRUNCATED', 'TRAILING_DATA', 'NOT_PDM', 'BAD_LENGTH', 'BAD_VERSION', 'RESERVED_NONZERO'];

@@ -1,7 +1,7 @@
 // Random PDMv2 clear-option fields for round-trip and fuzz tests, every field
 // drawn over its whole range (node:crypto's randomInt, uniform).
 import { randomInt } from 'node:crypto';
-import type { Pdmv2Clear } from '../core/src/options.js';
+import type { Pdmv2Clear } from '../core/src/wire/options.js';
 
 export type ClearFields = Omit<Pdmv2Clear, 'format'>;
 

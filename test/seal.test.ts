@@ -5,10 +5,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createCipheriv, createDecipheriv, randomBytes, randomInt } from 'node:crypto';
 import { randomClearFields } from './random-fields.js';
-import { toHex } from '../core/src/bytes.js';
-import { AEAD_AES_128_GCM, AEAD_AES_256_GCM, KeyScheduleError } from '../core/src/keys.js';
-import { decodeOption, encodeMetricsBlock, type Pdmv2Clear } from '../core/src/options.js';
-import { openOption, optionNonce, sealOption, sealOptionTrace, type OpenError } from '../core/src/seal.js';
+import { toHex } from '../core/src/util/bytes.js';
+import { AEAD_AES_128_GCM, AEAD_AES_256_GCM, KeyScheduleError } from '../core/src/keys/schedule.js';
+import { decodeOption, encodeMetricsBlock, type Pdmv2Clear } from '../core/src/wire/options.js';
+import { openOption, optionNonce, sealOption, sealOptionTrace, type OpenError } from '../core/src/keys/seal.js';
 
 type Fields = Omit<Pdmv2Clear, 'format'>;
 

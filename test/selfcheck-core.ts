@@ -1,17 +1,17 @@
 // Runtime-independent self-check used by the QuickJS bundle (and by a Node test
 // so both engines are held to the same checks). Pure: inputs come as text.
-import type { RandomBytes } from '../core/src/bytes.js';
-import { toHex } from '../core/src/bytes.js';
-import { checkHpkeVectors } from '../core/src/hpke-vectors.js';
-import { AeadId, createSuite, KdfId, KemId, Mode, setupRecipient, setupSender } from '../core/src/hpke.js';
-import { insertPdmOption, findPdmOption } from '../core/src/ipv6.js';
-import { AEAD_AES_128_GCM, AEAD_AES_256_GCM } from '../core/src/keys.js';
-import { decodeOption, encodeClear } from '../core/src/options.js';
-import { openOption, sealOption } from '../core/src/seal.js';
-import { decodeAttoseconds, encodeAttoseconds, encodingErrorBound } from '../core/src/time.js';
-import { buildOptionVectors, checkOptionVectors } from '../core/src/vectors-options.js';
-import { buildKeyVectors, checkKeyVectors } from '../core/src/vectors-keys.js';
-import { newReport, expectEqual, type CheckReport } from '../core/src/check-report.js';
+import type { RandomBytes } from '../core/src/util/bytes.js';
+import { toHex } from '../core/src/util/bytes.js';
+import { checkHpkeVectors } from '../core/src/hpke/known-answers.js';
+import { AeadId, createSuite, KdfId, KemId, Mode, setupRecipient, setupSender } from '../core/src/hpke/hpke.js';
+import { insertPdmOption, findPdmOption } from '../core/src/wire/ipv6.js';
+import { AEAD_AES_128_GCM, AEAD_AES_256_GCM } from '../core/src/keys/schedule.js';
+import { decodeOption, encodeClear } from '../core/src/wire/options.js';
+import { openOption, sealOption } from '../core/src/keys/seal.js';
+import { decodeAttoseconds, encodeAttoseconds, encodingErrorBound } from '../core/src/time/delta.js';
+import { buildOptionVectors, checkOptionVectors } from '../core/src/vectors/options.js';
+import { buildKeyVectors, checkKeyVectors } from '../core/src/vectors/keys.js';
+import { newReport, expectEqual, type CheckReport } from '../core/src/vectors/check-report.js';
 
 export interface SelfCheckInput {
   rfc9180: Array<{ path: string; text: string }>;

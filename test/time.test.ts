@@ -18,7 +18,7 @@ import {
   MAX_ENCODABLE_ATTOSECONDS,
   MAX_SCALE,
   type EncodedDelta,
-} from '../core/src/time.js';
+} from '../core/src/time/delta.js';
 
 const NS = 1_000_000_000n;
 const MAX = 0xffffn << 255n;

@@ -6,8 +6,8 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../build/repo-root.js';
-import { buildOptionVectors, checkOptionVectors } from '../core/src/vectors-options.js';
-import { buildKeyVectors, checkKeyVectors } from '../core/src/vectors-keys.js';
+import { buildOptionVectors, checkOptionVectors } from '../core/src/vectors/options.js';
+import { buildKeyVectors, checkKeyVectors } from '../core/src/vectors/keys.js';
 
 type Json = Record<string, unknown>;
 type Entry = Record<string, unknown>;

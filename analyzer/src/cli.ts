@@ -11,8 +11,8 @@
 // the primary that sealed them). Encrypted options are then opened and their
 // metrics decoded like clear ones (docs/analyzer.md).
 import { readFileSync } from 'node:fs';
-import { fromHex } from '../../core/src/bytes.js';
-import type { AnalyzerKeys } from '../../core/src/enroll-export.js';
+import { fromHex } from '../../core/src/util/bytes.js';
+import type { AnalyzerKeys } from '../../core/src/enroll/export.js';
 import { decodeCapture, formatRecord, type KeySource, type PdmRecord } from './decode.js';
 import { analyzeFlows, formatFlowReport } from './flows.js';
 import { AnalyzerKeyFileError, AnalyzerKeyRing, parseAnalyzerKeyFile, parseAnalyzerSecretKey } from './keys.js';

@@ -3,11 +3,11 @@
  * and decodes it; encrypted options are opened when a key source is given.
  * Pure: the CLI supplies the file bytes.
  */
-import { formatIpv6 } from '../../core/src/addr.js';
-import { parsePacket, type FiveTuple } from '../../core/src/ipv6.js';
-import { decodeOption, type OptionError, type PdmOption } from '../../core/src/options.js';
-import { openOption, type OpenError } from '../../core/src/seal.js';
-import { decodeNanoseconds } from '../../core/src/time.js';
+import { formatIpv6 } from '../../core/src/wire/addr.js';
+import { parsePacket, type FiveTuple } from '../../core/src/wire/ipv6.js';
+import { decodeOption, type OptionError, type PdmOption } from '../../core/src/wire/options.js';
+import { openOption, type OpenError } from '../../core/src/keys/seal.js';
+import { decodeNanoseconds } from '../../core/src/time/delta.js';
 import { ipv6Payload, type CapturedPacket } from './pcap.js';
 
 /** A key that may open an option: the STK and AEAD, and where it came from (for reports). */

@@ -23,12 +23,12 @@
  * candidate list per (tuple, epoch), so a capture of many packets of a few
  * flows derives each key once.
  */
-import { formatIpv6, parsePrefix } from '../../core/src/addr.js';
-import { fromHex, toHex } from '../../core/src/bytes.js';
-import { ENVELOPE_VERSION, MsgType } from '../../core/src/enroll-codec.js';
-import { openAnalyzerKeys, parseAnalyzerKeys, type AnalyzerKeys } from '../../core/src/enroll-export.js';
-import { FieldError } from '../../core/src/enroll-json.js';
-import { SealError } from '../../core/src/enroll-seal.js';
+import { formatIpv6, parsePrefix } from '../../core/src/wire/addr.js';
+import { fromHex, toHex } from '../../core/src/util/bytes.js';
+import { ENVELOPE_VERSION, MsgType } from '../../core/src/enroll/codec.js';
+import { openAnalyzerKeys, parseAnalyzerKeys, type AnalyzerKeys } from '../../core/src/enroll/export.js';
+import { FieldError } from '../../core/src/enroll/json.js';
+import { SealError } from '../../core/src/enroll/seal.js';
 import {
   aeadKeyLength,
   checkEpoch,
@@ -38,7 +38,7 @@ import {
   sessionTemporaryKey,
   type FlowTuple,
   type Prefix,
-} from '../../core/src/keys.js';
+} from '../../core/src/keys/schedule.js';
 import type { KeyCandidate, KeySource } from './decode.js';
 
 export class AnalyzerKeyFileError extends Error {

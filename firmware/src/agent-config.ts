@@ -1,8 +1,8 @@
 // The agent's configuration: UCI /etc/config/pdmv2, section 'main' (or the
 // first section of type 'pdmv2'). See docs/agent.md for every option. Pure.
-import { fromHex } from '../../core/src/bytes.js';
-import { normalizeToken } from '../../core/src/enroll-codec.js';
-import { canonicalPrefix, MODES, ROLES, type DataMode, type Role } from '../../core/src/enroll-messages.js';
+import { fromHex } from '../../core/src/util/bytes.js';
+import { normalizeToken } from '../../core/src/enroll/codec.js';
+import { canonicalPrefix, MODES, ROLES, type DataMode, type Role } from '../../core/src/enroll/messages.js';
 import { parseUci, type UciSection } from './agent-uci.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/config/pdmv2';

@@ -3,10 +3,10 @@
 // footprint against its size budget before the daemon exists.
 import './polyfills.js';
 
-export * from '../../core/src/options.js';
-export * from '../../core/src/time.js';
-export * from '../../core/src/keys.js';
-export * from '../../core/src/seal.js';
-export * from '../../core/src/addr.js';
-export * from '../../core/src/pairing-secret.js';
-export { createSuite, setupSender, setupRecipient, Mode, KemId, KdfId, AeadId, HpkeError } from '../../core/src/hpke.js';
+export * from '../../core/src/wire/options.js';
+export * from '../../core/src/time/delta.js';
+export * from '../../core/src/keys/schedule.js';
+export * from '../../core/src/keys/seal.js';
+export * from '../../core/src/wire/addr.js';
+export * from '../../core/src/pairing/secret.js';
+export { createSuite, setupSender, setupRecipient, Mode, KemId, KdfId, AeadId, HpkeError } from '../../core/src/hpke/hpke.js';

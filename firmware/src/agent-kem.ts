@@ -4,14 +4,14 @@
 // costs about 2.6 MB of RSS for the life of the process, more than the rest
 // of the agent together. The ladder is a little slower (a few ms per key on
 // qjs), which the agent does not notice. The KEM around it is the core's
-// (core/src/hpke-dhkem-x25519.ts), so the output is the core KEM's, byte for
+// (core/src/hpke/dhkem-x25519.ts), so the output is the core KEM's, byte for
 // byte (checked in test/enroll-codec.test.ts and test/qjs/agent-check.ts).
 import { montgomery } from '@noble/curves/abstract/montgomery.js';
 import { pow } from '@noble/curves/abstract/modular.js';
-import type { RandomBytes } from '../../core/src/bytes.js';
-import { suitesWithKem, type SuiteProvider } from '../../core/src/enroll-seal.js';
-import { dhkemX25519With, type X25519Private } from '../../core/src/hpke-dhkem-x25519.js';
-import type { Kem } from '../../core/src/hpke.js';
+import type { RandomBytes } from '../../core/src/util/bytes.js';
+import { suitesWithKem, type SuiteProvider } from '../../core/src/enroll/seal.js';
+import { dhkemX25519With, type X25519Private } from '../../core/src/hpke/dhkem-x25519.js';
+import type { Kem } from '../../core/src/hpke/hpke.js';
 
 const P = 2n ** 255n - 19n;
 

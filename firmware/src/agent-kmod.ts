@@ -3,7 +3,7 @@
 // the agent (docs/agent.md "Kernel control"); this is the one place that
 // writes them, so adapting to the module's final syntax is a local change.
 // Planning is pure; applying uses agent-sys.
-import type { DataMode, Grant, Role } from '../../core/src/enroll-messages.js';
+import type { DataMode, Grant, Role } from '../../core/src/enroll/messages.js';
 
 export type KernelMode = 'off' | DataMode;
 

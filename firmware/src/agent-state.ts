@@ -1,10 +1,10 @@
 // The agent's persistent state: the device key (state_dir/device.key, 0600)
 // and state.json (0600, the only place besides the kernel where secrets are
 // kept). Both are written atomically.
-import { fromHex, toHex } from '../../core/src/bytes.js';
-import { fingerprint } from '../../core/src/enroll-codec.js';
-import { FieldError, isObj } from '../../core/src/enroll-json.js';
-import { parseGrant, type Grant } from '../../core/src/enroll-messages.js';
+import { fromHex, toHex } from '../../core/src/util/bytes.js';
+import { fingerprint } from '../../core/src/enroll/codec.js';
+import { FieldError, isObj } from '../../core/src/enroll/json.js';
+import { parseGrant, type Grant } from '../../core/src/enroll/messages.js';
 import type { KernelPlan } from './agent-kmod.js';
 import { createExclusive, mkdirs, readText, stat, writeAtomic } from './agent-sys.js';
 import { randomBytes } from './qjs-runtime.js';

@@ -1,10 +1,10 @@
 // The agent: enrollment attempts and what follows from their answers
 // (install, wipe, schedule), the daemon loop with its timers and signals,
 // and the status the CLI and rpcd show. See docs/agent.md.
-import { toHex } from '../../core/src/bytes.js';
-import { formatPrefix } from '../../core/src/addr.js';
-import { buildEnrollRequest, describeRejection, EnrollClientError, plainError, readEnrollResponse } from '../../core/src/enroll-client.js';
-import type { EnrollResponse, Grant } from '../../core/src/enroll-messages.js';
+import { toHex } from '../../core/src/util/bytes.js';
+import { formatPrefix } from '../../core/src/wire/addr.js';
+import { buildEnrollRequest, describeRejection, EnrollClientError, plainError, readEnrollResponse } from '../../core/src/enroll/client.js';
+import type { EnrollResponse, Grant } from '../../core/src/enroll/messages.js';
 import { configFromText, type AgentConfig } from './agent-config.js';
 import { agentSuites } from './agent-kem.js';
 import { httpPost, HttpError } from './agent-http.js';

@@ -5,7 +5,7 @@
 //
 // See docs/agent.md.
 import './polyfills.js';
-import { toHex } from '../../core/src/bytes.js';
+import { toHex } from '../../core/src/util/bytes.js';
 import { DEFAULT_CONFIG_PATH } from './agent-config.js';
 import { setUciOption } from './agent-uci.js';
 import { Agent, AGENT_VERSION, formatStatus, loadConfig, log, runningPid, statusReport } from './agent.js';

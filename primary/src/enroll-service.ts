@@ -8,8 +8,8 @@
  * key gets the same plain UNAUTHENTICATED whether or not that device exists,
  * and every answer about a device is sealed to that device's key.
  */
-import { fromHex, type RandomBytes } from '../../core/src/bytes.js';
-import { fingerprint, MsgType } from '../../core/src/enroll-codec.js';
+import { fromHex, type RandomBytes } from '../../core/src/util/bytes.js';
+import { fingerprint, MsgType } from '../../core/src/enroll/codec.js';
 import {
   encodeEnrollResponse,
   parseEnrollRequest,
@@ -21,9 +21,9 @@ import {
   type GrantPairing,
   type PlainError,
   type RejectReason,
-} from '../../core/src/enroll-messages.js';
-import { clientKey, generationsToIssue, nextRenewal, serverKey } from '../../core/src/enroll-schedule.js';
-import { openRequest, SealError, sealResponse } from '../../core/src/enroll-seal.js';
+} from '../../core/src/enroll/messages.js';
+import { clientKey, generationsToIssue, nextRenewal, serverKey } from '../../core/src/enroll/schedule.js';
+import { openRequest, SealError, sealResponse } from '../../core/src/enroll/seal.js';
 import { fastSuites } from './fast-suite.js';
 import { secretDigest, type Device, type Store } from './store.js';
 

@@ -3,9 +3,9 @@
  * pairing, for a range of generations, sealed to the analyzer's public key
  * (docs/PROTOCOL.md §7.8).
  */
-import { sealAnalyzerKeys, type AnalyzerKeys } from '../../core/src/enroll-export.js';
-import type { GrantKey } from '../../core/src/enroll-messages.js';
-import { clientKey, generationAt, generationStart, serverKey, type KeyWindow } from '../../core/src/enroll-schedule.js';
+import { sealAnalyzerKeys, type AnalyzerKeys } from '../../core/src/enroll/export.js';
+import type { GrantKey } from '../../core/src/enroll/messages.js';
+import { clientKey, generationAt, generationStart, serverKey, type KeyWindow } from '../../core/src/enroll/schedule.js';
 import type { Identity } from './enroll-service.js';
 import { fastSuites, nodeRandom } from './fast-suite.js';
 import { AdminError, prefixText, type Store } from './store.js';

@@ -1,15 +1,15 @@
 /**
  * DHKEM(X25519, HKDF-SHA256) with the X25519 operations done by node:crypto
  * (OpenSSL), about 30 times faster than the pure-JS curve. The KEM around
- * them (core/src/hpke-dhkem-x25519.ts), the key schedule and the AEAD stay
+ * them (core/src/hpke/dhkem-x25519.ts), the key schedule and the AEAD stay
  * the core's, so the result is the same HPKE byte for byte (test/enroll-fast-suite.test.ts
  * checks it against the pure suite and the RFC 9180 vectors).
  */
 import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import type { RandomBytes } from '../../core/src/bytes.js';
-import { suitesWithKem, type SuiteProvider } from '../../core/src/enroll-seal.js';
-import { dhkemX25519With, type X25519Private } from '../../core/src/hpke-dhkem-x25519.js';
-import { HpkeError, type Kem, type KeyPair } from '../../core/src/hpke.js';
+import type { RandomBytes } from '../../core/src/util/bytes.js';
+import { suitesWithKem, type SuiteProvider } from '../../core/src/enroll/seal.js';
+import { dhkemX25519With, type X25519Private } from '../../core/src/hpke/dhkem-x25519.js';
+import { HpkeError, type Kem, type KeyPair } from '../../core/src/hpke/hpke.js';
 
 const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
 

@@ -4,8 +4,8 @@
  * own key and for analyzer keys made by `analyzer-keygen`.
  */
 import { closeSync, fsyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
-import { fromHex, toHex } from '../../core/src/bytes.js';
-import { fingerprint } from '../../core/src/enroll-codec.js';
+import { fromHex, toHex } from '../../core/src/util/bytes.js';
+import { fingerprint } from '../../core/src/enroll/codec.js';
 import { fastKem, generateX25519 } from './fast-suite.js';
 
 export interface LoadedKey {

@@ -5,11 +5,11 @@
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { constantTimeEqual, fromHex, toHex, type RandomBytes } from '../../core/src/bytes.js';
-import { DEFAULT_SUITE, MsgType } from '../../core/src/enroll-codec.js';
-import { FieldError, hexField, jsonToAscii, parseJsonObject, reqInt, reqStr } from '../../core/src/enroll-json.js';
-import { MAX_PEER_PREFIXES, MAX_TIME, NONCE_OCTETS, PROTOCOL_VERSION, prefixList, type DataMode, type Role } from '../../core/src/enroll-messages.js';
-import { openRequest, openResponse, SealError, sealRequest, sealResponse } from '../../core/src/enroll-seal.js';
+import { constantTimeEqual, fromHex, toHex, type RandomBytes } from '../../core/src/util/bytes.js';
+import { DEFAULT_SUITE, MsgType } from '../../core/src/enroll/codec.js';
+import { FieldError, hexField, jsonToAscii, parseJsonObject, reqInt, reqStr } from '../../core/src/enroll/json.js';
+import { MAX_PEER_PREFIXES, MAX_TIME, NONCE_OCTETS, PROTOCOL_VERSION, prefixList, type DataMode, type Role } from '../../core/src/enroll/messages.js';
+import { openRequest, openResponse, SealError, sealRequest, sealResponse } from '../../core/src/enroll/seal.js';
 import {
   chooseSuite,
   encodeChoice,
@@ -27,8 +27,8 @@ import {
   responderFinish,
   SESSION_OCTETS,
   type PairErrorCode,
-} from '../../core/src/pairing-protocol.js';
-import { wipe } from '../../core/src/bytes.js';
+} from '../../core/src/pairing/protocol.js';
+import { wipe } from '../../core/src/util/bytes.js';
 import { plainAnswer, type HttpAnswer, type Identity, type Logger } from './enroll-service.js';
 import { fastSuites } from './fast-suite.js';
 import { AdminError, type Store } from './store.js';

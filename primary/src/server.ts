@@ -6,8 +6,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIPv6 } from 'node:net';
-import { toHex } from '../../core/src/bytes.js';
-import { MAX_REQUEST_ENVELOPE } from '../../core/src/enroll-codec.js';
+import { toHex } from '../../core/src/util/bytes.js';
+import { MAX_REQUEST_ENVELOPE } from '../../core/src/enroll/codec.js';
 import { plainAnswer, type EnrollService, type HttpAnswer, type Identity, type Logger } from './enroll-service.js';
 import type { PairingResponder } from './pairing-service.js';
 

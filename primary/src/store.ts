@@ -4,10 +4,10 @@
  * synchronous (better-sqlite3); callers group them in transactions.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { formatToken, normalizeFingerprint, normalizeToken, tokenDigest, tokenFromBytes, TOKEN_OCTETS } from '../../core/src/enroll-codec.js';
-import { canonicalPrefix, MODES, ROLES, type DataMode, type Role } from '../../core/src/enroll-messages.js';
-import { parsePrefix } from '../../core/src/addr.js';
-import { prefixContains } from '../../core/src/keys.js';
+import { formatToken, normalizeFingerprint, normalizeToken, tokenDigest, tokenFromBytes, TOKEN_OCTETS } from '../../core/src/enroll/codec.js';
+import { canonicalPrefix, MODES, ROLES, type DataMode, type Role } from '../../core/src/enroll/messages.js';
+import { parsePrefix } from '../../core/src/wire/addr.js';
+import { prefixContains } from '../../core/src/keys/schedule.js';
 import type Database from 'better-sqlite3';
 import type { Db } from './db.js';
 

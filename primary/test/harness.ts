@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildEnrollRequest, plainError, readEnrollResponse, type BuiltRequest } from '../../core/src/enroll-client.js';
-import type { EnrollResponse, Role } from '../../core/src/enroll-messages.js';
-import type { SuiteProvider } from '../../core/src/enroll-seal.js';
+import { buildEnrollRequest, plainError, readEnrollResponse, type BuiltRequest } from '../../core/src/enroll/client.js';
+import type { EnrollResponse, Role } from '../../core/src/enroll/messages.js';
+import type { SuiteProvider } from '../../core/src/enroll/seal.js';
 import { fastSuites, generateX25519, nodeRandom } from '../src/fast-suite.js';
 
 export const MAIN_JS = fileURLToPath(new URL('../src/main.js', import.meta.url));

@@ -1,10 +1,10 @@
 // Benchmark body shared by the Node and QuickJS entries: each runtime supplies
 // its clock and randomness. Reports the mean time per operation.
 import { x25519 } from '@noble/curves/ed25519.js';
-import type { RandomBytes } from '../../core/src/bytes.js';
-import { AeadId, createSuite, KdfId, KemId, Mode, setupRecipient, setupSender } from '../../core/src/hpke.js';
-import { AEAD_AES_128_GCM, sessionTemporaryKey } from '../../core/src/keys.js';
-import { sealOption } from '../../core/src/seal.js';
+import type { RandomBytes } from '../../core/src/util/bytes.js';
+import { AeadId, createSuite, KdfId, KemId, Mode, setupRecipient, setupSender } from '../../core/src/hpke/hpke.js';
+import { AEAD_AES_128_GCM, sessionTemporaryKey } from '../../core/src/keys/schedule.js';
+import { sealOption } from '../../core/src/keys/seal.js';
 
 export interface BenchResult {
   name: string;

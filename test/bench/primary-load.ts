@@ -18,7 +18,7 @@ import { openDb } from '../../primary/src/db.js';
 import { Store } from '../../primary/src/store.js';
 import { nodeRandom } from '../../primary/src/fast-suite.js';
 import { MAIN_JS, SimDevice, tempDir } from '../../primary/test/harness.js';
-import { fromHex } from '../../core/src/bytes.js';
+import { fromHex } from '../../core/src/util/bytes.js';
 
 /** Only as a program: test runners that load every file under .build/node/test (uvu 'primary') must not start it. */
 function isMain(): boolean {

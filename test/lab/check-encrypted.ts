@@ -59,10 +59,10 @@
 // (generation 2 after 1, never the reverse).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatIpv6, parseIpv6, parsePrefix } from '../../core/src/addr.js';
-import type { AnalyzerKeys } from '../../core/src/enroll-export.js';
-import { prefixContains } from '../../core/src/keys.js';
-import type { Pdmv2Clear } from '../../core/src/options.js';
+import { formatIpv6, parseIpv6, parsePrefix } from '../../core/src/wire/addr.js';
+import type { AnalyzerKeys } from '../../core/src/enroll/export.js';
+import { prefixContains } from '../../core/src/keys/schedule.js';
+import type { Pdmv2Clear } from '../../core/src/wire/options.js';
 import { decodeCapture, type KeySource, type PdmRecord } from '../../analyzer/src/decode.js';
 import { AnalyzerKeyRing, parseAnalyzerKeyFile } from '../../analyzer/src/keys.js';
 import { readPcap, type CapturedPacket } from '../../analyzer/src/pcap.js';

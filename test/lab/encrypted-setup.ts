@@ -28,11 +28,11 @@
 //   expect.json         pairing, prefixes, addresses, the injected tuple and PSNs
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatPrefix, parseIpv6, parsePrefix } from '../../core/src/addr.js';
-import { ascii, toHex } from '../../core/src/bytes.js';
-import { encodeAnalyzerKeys, parseAnalyzerKeys, type AnalyzerKeys } from '../../core/src/enroll-export.js';
-import { generationStart, serverKey, type Schedule } from '../../core/src/enroll-schedule.js';
-import { buildDestOptsHeader, buildPacket, NH_DEST_OPTS, NH_UDP, parsePacket } from '../../core/src/ipv6.js';
+import { formatPrefix, parseIpv6, parsePrefix } from '../../core/src/wire/addr.js';
+import { ascii, toHex } from '../../core/src/util/bytes.js';
+import { encodeAnalyzerKeys, parseAnalyzerKeys, type AnalyzerKeys } from '../../core/src/enroll/export.js';
+import { generationStart, serverKey, type Schedule } from '../../core/src/enroll/schedule.js';
+import { buildDestOptsHeader, buildPacket, NH_DEST_OPTS, NH_UDP, parsePacket } from '../../core/src/wire/ipv6.js';
 import {
   AEAD_AES_128_GCM,
   clientPrefixSecret,
@@ -41,9 +41,9 @@ import {
   serverGroupSecret,
   sessionTemporaryKey,
   type FlowTuple,
-} from '../../core/src/keys.js';
-import { decodeOption, OPT_LEN_ENCRYPTED, PDM_OPTION_TYPE } from '../../core/src/options.js';
-import { sealOption } from '../../core/src/seal.js';
+} from '../../core/src/keys/schedule.js';
+import { decodeOption, OPT_LEN_ENCRYPTED, PDM_OPTION_TYPE } from '../../core/src/wire/options.js';
+import { sealOption } from '../../core/src/keys/seal.js';
 
 /** TEST VALUE: the lab's Pairing Master Secret (32 ASCII octets). Not secret, never for real use. */
 export const LAB_TEST_PMS = ascii('pdmv2 lab test PMS (not secret)!');

@@ -4,10 +4,10 @@
 // router's and the server's ingress parsers meet them on real traffic.
 //   node .build/node/test/lab/malformed-packets.js OUT_FILE
 import { writeFileSync } from 'node:fs';
-import { parseIpv6 } from '../../core/src/addr.js';
-import { toHex } from '../../core/src/bytes.js';
-import { buildPacket } from '../../core/src/ipv6.js';
-import { encodeClear } from '../../core/src/options.js';
+import { parseIpv6 } from '../../core/src/wire/addr.js';
+import { toHex } from '../../core/src/util/bytes.js';
+import { buildPacket } from '../../core/src/wire/ipv6.js';
+import { encodeClear } from '../../core/src/wire/options.js';
 
 const LAN_IP = '2001:db8:1::2';
 const WAN_IP = '2001:db8:2::2';

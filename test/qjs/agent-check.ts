@@ -4,13 +4,13 @@
 // subprocesses with timeouts and limits, HTTP output parsing.
 // Prints "N passed, M failed".
 import '../../firmware/src/polyfills.js';
-import { toHex } from '../../core/src/bytes.js';
-import { parsePrefix } from '../../core/src/addr.js';
-import { fingerprint, MsgType } from '../../core/src/enroll-codec.js';
-import type { Grant } from '../../core/src/enroll-messages.js';
-import { openRequest, sealRequest } from '../../core/src/enroll-seal.js';
-import { createSuite, getKem, KemId } from '../../core/src/hpke.js';
-import { clientPrefixSecret, serverGroupSecret } from '../../core/src/keys.js';
+import { toHex } from '../../core/src/util/bytes.js';
+import { parsePrefix } from '../../core/src/wire/addr.js';
+import { fingerprint, MsgType } from '../../core/src/enroll/codec.js';
+import type { Grant } from '../../core/src/enroll/messages.js';
+import { openRequest, sealRequest } from '../../core/src/enroll/seal.js';
+import { createSuite, getKem, KemId } from '../../core/src/hpke/hpke.js';
+import { clientPrefixSecret, serverGroupSecret } from '../../core/src/keys/schedule.js';
 import { configFromText } from '../../firmware/src/agent-config.js';
 import { splitHeaders, statusFromStderr } from '../../firmware/src/agent-http.js';
 import { agentKem, agentSuites } from '../../firmware/src/agent-kem.js';

@@ -5,10 +5,10 @@
  * hands out is a deterministic function of (PMS, generation, prefix), so a
  * restarted primary gives out exactly the same secrets again. Pure.
  */
-import { parsePrefix } from './addr.js';
-import { toHex, wipe } from './bytes.js';
-import { clientPrefixSecret, serverGroupSecret } from './keys.js';
-import type { GrantKey } from './enroll-messages.js';
+import { parsePrefix } from '../wire/addr.js';
+import { toHex, wipe } from '../util/bytes.js';
+import { clientPrefixSecret, serverGroupSecret } from '../keys/schedule.js';
+import type { GrantKey } from './messages.js';
 
 export interface Schedule {
   /** Unix seconds at which generation 0 starts. */

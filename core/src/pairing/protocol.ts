@@ -14,8 +14,8 @@
  */
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { ascii, concat, constantTimeEqual, fromHex, toHex, u8, u32, wipe, type RandomBytes } from './bytes.js';
-import { PK_LEN } from './enroll-codec.js';
+import { ascii, concat, constantTimeEqual, fromHex, toHex, u8, u32, wipe, type RandomBytes } from '../util/bytes.js';
+import { PK_LEN } from '../enroll/codec.js';
 import {
   FieldError,
   hexField,
@@ -28,12 +28,12 @@ import {
   reqInt,
   reqStr,
   type Obj,
-} from './enroll-json.js';
-import { MAX_PEER_PREFIXES, MAX_TIME, MODES, PROTOCOL_VERSION, prefixList, type DataMode } from './enroll-messages.js';
-import { checkSchedule, type Schedule } from './enroll-schedule.js';
-import { createSuite, isHpkeError, Mode, setupRecipient, setupSender, type Suite } from './hpke.js';
-import { kdf, PAIRING_SALT_LEN, SECRET_LEN } from './keys.js';
-import { pairingInfo, pairMasterSecret } from './pairing-secret.js';
+} from '../enroll/json.js';
+import { MAX_PEER_PREFIXES, MAX_TIME, MODES, PROTOCOL_VERSION, prefixList, type DataMode } from '../enroll/messages.js';
+import { checkSchedule, type Schedule } from '../enroll/schedule.js';
+import { createSuite, isHpkeError, Mode, setupRecipient, setupSender, type Suite } from '../hpke/hpke.js';
+import { kdf, PAIRING_SALT_LEN, SECRET_LEN } from '../keys/schedule.js';
+import { pairingInfo, pairMasterSecret } from './secret.js';
 
 export const LABEL_PAIR_TRANSCRIPT = 'pdmv2 v1 pair transcript';
 export const LABEL_PAIR_CONFIRM = 'pdmv2 v1 pair confirm';

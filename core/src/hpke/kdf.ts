@@ -6,8 +6,8 @@
 import { expand, extract } from '@noble/hashes/hkdf.js';
 import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
 import type { CHash } from '@noble/hashes/utils.js';
-import { ascii, concat, u16, wipe } from './bytes.js';
-import { HpkeError } from './hpke-errors.js';
+import { ascii, concat, u16, wipe } from '../util/bytes.js';
+import { HpkeError } from './errors.js';
 
 export const KdfId = {
   HkdfSha256: 0x0001,

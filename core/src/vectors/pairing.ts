@@ -1,8 +1,8 @@
 /** Pairing section of the keys vectors: HPKE auth mode between two primaries, then PMS and SGS. */
-import { fromHex, toHex } from './bytes.js';
-import { createSuite, Mode, setupRecipient, setupSender, KemId, KdfId, AeadId } from './hpke.js';
-import { pmsExporterContext, serverGroupSecret } from './keys.js';
-import { pairingInfo, pairMasterSecret } from './pairing-secret.js';
+import { fromHex, toHex } from '../util/bytes.js';
+import { createSuite, Mode, setupRecipient, setupSender, KemId, KdfId, AeadId } from '../hpke/hpke.js';
+import { pmsExporterContext, serverGroupSecret } from '../keys/schedule.js';
+import { pairingInfo, pairMasterSecret } from '../pairing/secret.js';
 import { expectEqual } from './check-report.js';
 
 type Json = Record<string, unknown>;

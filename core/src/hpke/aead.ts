@@ -5,7 +5,7 @@
 
 import { gcm } from '@noble/ciphers/aes.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { HpkeError } from './hpke-errors.js';
+import { HpkeError } from './errors.js';
 
 export const AeadId = {
   Aes128Gcm: 0x0001,

@@ -1,5 +1,5 @@
 /** IPv6 address and prefix text forms (RFC 4291 §2.2 input, RFC 5952 output). */
-import type { Prefix } from './keys.js';
+import type { Prefix } from '../keys/schedule.js';
 
 export class AddressError extends Error {
   constructor(message: string) {

@@ -3,8 +3,8 @@
  * inputs, time encodings, header construction, whole-packet insertion and
  * sealed options. Pure, so the same checks run on Node and on QuickJS.
  */
-import { fromHex, toHex } from './bytes.js';
-import { parseIpv6 } from './addr.js';
+import { fromHex, toHex } from '../util/bytes.js';
+import { parseIpv6 } from '../wire/addr.js';
 import {
   buildDestOptsHeader,
   buildPacket,
@@ -14,8 +14,8 @@ import {
   NH_TCP,
   NH_UDP,
   type PacketError,
-} from './ipv6.js';
-import { AEAD_AES_128_GCM, AEAD_AES_256_GCM } from './keys.js';
+} from '../wire/ipv6.js';
+import { AEAD_AES_128_GCM, AEAD_AES_256_GCM } from '../keys/schedule.js';
 import {
   decodeOption,
   encodeClear,
@@ -23,9 +23,9 @@ import {
   encodeV1,
   type PdmOption,
   type Pdmv2Clear,
-} from './options.js';
-import { openOption, sealOptionTrace } from './seal.js';
-import { decodeAttoseconds, encodeAttoseconds, MAX_ENCODABLE_ATTOSECONDS } from './time.js';
+} from '../wire/options.js';
+import { openOption, sealOptionTrace } from '../keys/seal.js';
+import { decodeAttoseconds, encodeAttoseconds, MAX_ENCODABLE_ATTOSECONDS } from '../time/delta.js';
 import { type CheckReport, newReport, expectEqual } from './check-report.js';
 
 type Json = Record<string, unknown>;

@@ -3,9 +3,9 @@
  * (docs/PROTOCOL.md §5.2). The pairing messages themselves live with the
  * enrollment protocol; this is the part the key schedule depends on.
  */
-import { ascii, concat, u8, u16 } from './bytes.js';
-import { pmsExporterContext, SECRET_LEN } from './keys.js';
-import type { SenderContext, RecipientContext, Suite } from './hpke.js';
+import { ascii, concat, u8, u16 } from '../util/bytes.js';
+import { pmsExporterContext, SECRET_LEN } from '../keys/schedule.js';
+import type { SenderContext, RecipientContext, Suite } from '../hpke/hpke.js';
 
 export const LABEL_PAIRING_INFO = 'pdmv2 v1 pairing';
 

@@ -4,7 +4,7 @@
  * (docs/PROTOCOL.md §7.1, §7.3, §7.4). Pure: no runtime API.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { ascii, concat, readU16, u8, u16 } from './bytes.js';
+import { ascii, concat, readU16, u8, u16 } from '../util/bytes.js';
 
 export const ENVELOPE_VERSION = 1;
 

@@ -7,10 +7,10 @@
  * their auth forms, RFC 9180 §4.1) is this one piece of code, so every
  * backend yields the core KEM's bytes exactly.
  */
-import { ascii, concat, constantTimeEqual, u16, wipe, type RandomBytes } from './bytes.js';
-import { HpkeError } from './hpke-errors.js';
-import { getKdf, KdfId, labeledExpand, labeledExtract } from './hpke-kdf.js';
-import { getKem, KemId, type EncapResult, type EphemeralSource, type Kem, type KeyPair } from './hpke-kem.js';
+import { ascii, concat, constantTimeEqual, u16, wipe, type RandomBytes } from '../util/bytes.js';
+import { HpkeError } from './errors.js';
+import { getKdf, KdfId, labeledExpand, labeledExtract } from './kdf.js';
+import { getKem, KemId, type EncapResult, type EphemeralSource, type Kem, type KeyPair } from './kem.js';
 
 /** A private key in the backend's own form, with its serialized public key. */
 export interface X25519Private<K> {

@@ -6,7 +6,7 @@
  * Pure; the HPKE suite is injectable so the primary can use a faster KEM.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { ascii, concat, constantTimeEqual, u8, u16, type RandomBytes } from './bytes.js';
+import { ascii, concat, constantTimeEqual, u8, u16, type RandomBytes } from '../util/bytes.js';
 import {
   MSG_LABELS,
   parseRequestEnvelope,
@@ -18,8 +18,8 @@ import {
   MsgType,
   type EnvelopeError,
   type SuiteIds,
-} from './enroll-codec.js';
-import { createSuite, HpkeError, isHpkeError, Mode, setupRecipient, setupSender, suiteWithKem, type Kem, type Suite } from './hpke.js';
+} from './codec.js';
+import { createSuite, HpkeError, isHpkeError, Mode, setupRecipient, setupSender, suiteWithKem, type Kem, type Suite } from '../hpke/hpke.js';
 
 export type SealErrorCode = EnvelopeError | 'UNAUTHENTICATED' | 'WRONG_SENDER' | 'SUITE_MISMATCH';
 

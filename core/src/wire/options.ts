@@ -4,7 +4,7 @@
  * bad input; encoders throw RangeError on out-of-range fields, because those
  * are programming errors, not wire errors.
  */
-import { readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { readU16, readU32, writeU16, writeU32 } from '../util/bytes.js';
 
 export const PDM_OPTION_TYPE = 0x0f;
 export const PDMV2_VERSION = 2;

@@ -5,7 +5,7 @@
  */
 import { extract, expand } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { ascii, concat, u8, u16, u32, wipe } from './bytes.js';
+import { ascii, concat, u8, u16, u32, wipe } from '../util/bytes.js';
 
 export const LABEL_PMS = 'pdmv2 v1 pms';
 export const LABEL_SGS = 'pdmv2 v1 sgs';

@@ -6,8 +6,8 @@
  * malformed or unsupported entries become failures (or skips) with a reason.
  */
 
-import { constantTimeEqual, fromHex, toHex } from './bytes.js';
-import { HpkeError } from './hpke-errors.js';
+import { constantTimeEqual, fromHex, toHex } from '../util/bytes.js';
+import { HpkeError } from './errors.js';
 import {
   computeNonce,
   createSuite,

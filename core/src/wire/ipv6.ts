@@ -4,7 +4,7 @@
  * option into the Destination Options header that precedes the upper layer
  * (docs/PROTOCOL.md §2). Used by the analyzer, the lab checks and the vectors.
  */
-import { readU16, writeU16 } from './bytes.js';
+import { readU16, writeU16 } from '../util/bytes.js';
 import { PDM_OPTION_TYPE } from './options.js';
 
 export const NH_HOP_BY_HOP = 0;

@@ -5,8 +5,8 @@
  * EnrollClientError with a code and a message meant for the operator;
  * nothing here installs anything. Pure.
  */
-import { toHex, type RandomBytes } from './bytes.js';
-import { DEFAULT_SUITE, fingerprint, MsgType, type SuiteIds } from './enroll-codec.js';
+import { toHex, type RandomBytes } from '../util/bytes.js';
+import { DEFAULT_SUITE, fingerprint, MsgType, type SuiteIds } from './codec.js';
 import {
   encodeEnrollRequest,
   parseEnrollResponse,
@@ -18,8 +18,8 @@ import {
   type PlainError,
   type RejectReason,
   type Role,
-} from './enroll-messages.js';
-import { openResponse, SealError, sealRequest, type SuiteProvider } from './enroll-seal.js';
+} from './messages.js';
+import { openResponse, SealError, sealRequest, type SuiteProvider } from './seal.js';
 
 export type ClientErrorCode =
   | PlainError

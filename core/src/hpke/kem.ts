@@ -10,11 +10,11 @@
  */
 
 import { x25519 } from '@noble/curves/ed25519.js';
-import { concat, constantTimeEqual, u16, ascii, wipe } from './bytes.js';
-import type { RandomBytes } from './bytes.js';
-import { HpkeError } from './hpke-errors.js';
-import { getKdf, KdfId, labeledExpand, labeledExtract } from './hpke-kdf.js';
-import type { Kdf } from './hpke-kdf.js';
+import { concat, constantTimeEqual, u16, ascii, wipe } from '../util/bytes.js';
+import type { RandomBytes } from '../util/bytes.js';
+import { HpkeError } from './errors.js';
+import { getKdf, KdfId, labeledExpand, labeledExtract } from './kdf.js';
+import type { Kdf } from './kdf.js';
 
 export const KemId = {
   DhkemX25519HkdfSha256: 0x0020,

@@ -1,8 +1,8 @@
 /**
  * RFC 9180 Hybrid Public Key Encryption: key schedule, encryption contexts, the setup
  * functions of the four modes and the single-shot APIs. The primitives live in
- * hpke-kem.ts (DHKEM(X25519, HKDF-SHA256)), hpke-kdf.ts (HKDF-SHA256/384/512) and
- * hpke-aead.ts (AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305, export-only).
+ * kem.ts (DHKEM(X25519, HKDF-SHA256)), kdf.ts (HKDF-SHA256/384/512) and
+ * aead.ts (AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305, export-only).
  *
  * Pure: no runtime API; randomness is injected (`RandomBytes`). Built on @noble rather than
  * @hpke/core because the latter needs WebCrypto (crypto.subtle), which QuickJS lacks.
@@ -11,25 +11,25 @@
  * are wiped by `destroy()`. In JS this is best effort only: the engine may keep copies.
  */
 
-import { ascii, concat, u8, u16, wipe } from './bytes.js';
-import type { RandomBytes } from './bytes.js';
-import { getAead } from './hpke-aead.js';
-import type { Aead } from './hpke-aead.js';
-import { HpkeError } from './hpke-errors.js';
-import { getKdf, labeledExpand, labeledExtract } from './hpke-kdf.js';
-import type { Kdf } from './hpke-kdf.js';
-import { getKem } from './hpke-kem.js';
-import type { EphemeralSource, Kem, KeyPair } from './hpke-kem.js';
+import { ascii, concat, u8, u16, wipe } from '../util/bytes.js';
+import type { RandomBytes } from '../util/bytes.js';
+import { getAead } from './aead.js';
+import type { Aead } from './aead.js';
+import { HpkeError } from './errors.js';
+import { getKdf, labeledExpand, labeledExtract } from './kdf.js';
+import type { Kdf } from './kdf.js';
+import { getKem } from './kem.js';
+import type { EphemeralSource, Kem, KeyPair } from './kem.js';
 
-export { HpkeError, isHpkeError } from './hpke-errors.js';
-export type { HpkeErrorCode } from './hpke-errors.js';
-export { AeadId, getAead } from './hpke-aead.js';
-export type { Aead } from './hpke-aead.js';
-export { KdfId, getKdf, labeledExpand, labeledExtract } from './hpke-kdf.js';
-export type { Kdf } from './hpke-kdf.js';
-export { KemId, getKem } from './hpke-kem.js';
-export type { EncapResult, EphemeralSource, Kem, KeyPair } from './hpke-kem.js';
-export type { RandomBytes } from './bytes.js';
+export { HpkeError, isHpkeError } from './errors.js';
+export type { HpkeErrorCode } from './errors.js';
+export { AeadId, getAead } from './aead.js';
+export type { Aead } from './aead.js';
+export { KdfId, getKdf, labeledExpand, labeledExtract } from './kdf.js';
+export type { Kdf } from './kdf.js';
+export { KemId, getKem } from './kem.js';
+export type { EncapResult, EphemeralSource, Kem, KeyPair } from './kem.js';
+export type { RandomBytes } from '../util/bytes.js';
 
 export const Mode = {
   Base: 0x00,

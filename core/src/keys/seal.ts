@@ -3,8 +3,8 @@
  * (docs/PROTOCOL.md §5.4).
  */
 import { ctr, gcm } from '@noble/ciphers/aes.js';
-import { concat, constantTimeEqual, readU16, readU32, wipe } from './bytes.js';
-import { aeadKeyLength } from './keys.js';
+import { concat, constantTimeEqual, readU16, readU32, wipe } from '../util/bytes.js';
+import { aeadKeyLength } from './schedule.js';
 import {
   decodeMetricsBlock,
   encodeEncrypted,
@@ -18,7 +18,7 @@ import {
   TAG_LEN,
   type OptionError,
   type Pdmv2Clear,
-} from './options.js';
+} from '../wire/options.js';
 
 const NONCE_LEN = 12;
 

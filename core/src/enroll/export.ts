@@ -4,9 +4,9 @@
  * key to an analyzer's public key. The file is the request-shaped envelope of
  * type 0x05; the plaintext is ASCII JSON. Pure.
  */
-import { fromHex, type RandomBytes } from './bytes.js';
-import { DEFAULT_SUITE, MsgType, type SuiteIds } from './enroll-codec.js';
-import { FieldError, isObj, jsonToAscii, parseJsonObject, reqArray, reqEnum, reqInt, reqStr } from './enroll-json.js';
+import { fromHex, type RandomBytes } from '../util/bytes.js';
+import { DEFAULT_SUITE, MsgType, type SuiteIds } from './codec.js';
+import { FieldError, isObj, jsonToAscii, parseJsonObject, reqArray, reqEnum, reqInt, reqStr } from './json.js';
 import {
   MAX_PEER_PREFIXES,
   MAX_TIME,
@@ -18,8 +18,8 @@ import {
   type DataMode,
   type GrantKey,
   type Role,
-} from './enroll-messages.js';
-import { openRequest, sealRequest, type SuiteProvider } from './enroll-seal.js';
+} from './messages.js';
+import { openRequest, sealRequest, type SuiteProvider } from './seal.js';
 
 export interface AnalyzerKeys {
   /** Pairing id (16 hex). */

@@ -4,8 +4,8 @@
  * produce ASCII JSON; parsers validate every field they use and return
  * canonical values (prefixes in RFC 5952 form). Pure.
  */
-import { formatPrefix, parsePrefix } from './addr.js';
-import { normalizeFingerprint, TOKEN_WIRE_RE } from './enroll-codec.js';
+import { formatPrefix, parsePrefix } from '../wire/addr.js';
+import { normalizeFingerprint, TOKEN_WIRE_RE } from './codec.js';
 import {
   FieldError,
   hexField,
@@ -19,7 +19,7 @@ import {
   reqInt,
   reqStr,
   type Obj,
-} from './enroll-json.js';
+} from './json.js';
 
 export const PROTOCOL_VERSION = 1;
 export const ROLES = ['client', 'server'] as const;

@@ -2,8 +2,8 @@
  * Builds and checks test/vectors/pdmv2-keys.json: the key schedule from the
  * pairing master secret to per-flow keys, with every PRK and info string.
  */
-import { fromHex, toHex } from './bytes.js';
-import { formatPrefix, parseIpv6, parsePrefix } from './addr.js';
+import { fromHex, toHex } from '../util/bytes.js';
+import { formatPrefix, parseIpv6, parsePrefix } from '../wire/addr.js';
 import {
   AEAD_AES_128_GCM,
   AEAD_AES_256_GCM,
@@ -25,10 +25,10 @@ import {
   stkContext,
   type FlowTuple,
   type Prefix,
-} from './keys.js';
-import { u32 } from './bytes.js';
+} from '../keys/schedule.js';
+import { u32 } from '../util/bytes.js';
 import { type CheckReport, newReport, expectEqual } from './check-report.js';
-import { pairingVectors, checkPairingVector } from './vectors-pairing.js';
+import { pairingVectors, checkPairingVector } from './pairing.js';
 
 type Json = Record<string, unknown>;
 
