@@ -11,7 +11,7 @@ cd "$root"
 art="$root/artifacts/demo"
 rc=0
 qemu/lab.sh --artifacts "$art" datapath encrypted || rc=$?
-dir="$art/lab-basic"
+dir="$art/datapath"
 analyze() { node .build/node/analyzer/src/cli.js "$@"; }
 
 show() { # PCAP TITLE [TSHARK_PDM_FIELDS [ANALYZER_ARGS...]]
@@ -34,7 +34,7 @@ show() { # PCAP TITLE [TSHARK_PDM_FIELDS [ANALYZER_ARGS...]]
 show learn-wan.pcap "ping6 lan -> wan, router and server both emitting PDMv2 (clear)"
 show tcp-wan.pcap "TCP (iperf3) through the router, both directions"
 show v1-wan.pcap "RFC 8250 PDM (v1 mode)" with-pdm-fields
-dir="$art/lab-encrypted"
+dir="$art/encrypted"
 show enc-wan.pcap "encrypted PDMv2, without keys: only PSNTP and the epoch are readable" ""
 show enc-wan.pcap "encrypted PDMv2, opened with the lab's analyzer key file (secrets.json)" "" \
 	--keys "$dir/secrets.json"

@@ -19,15 +19,17 @@
 # --icount boots one vCPU whose clock advances by instructions executed
 # (qemu/run.sh --icount 1): benchmark figures that host load does not
 # move (docs/lab.md, "Deterministic timing").
+# Each scenario is qemu/scenarios/NAME.sh (guest helpers in qemu/scenarios/lib/);
+# the traffic tools of qemu/tools/ are built static into .build/lab/tools/,
+# which the guest sees, with pdmv2.ko and the test inputs, at /share.
 # Artifacts: DIR/<scenario>/ (pcaps, stats, iperf3 JSON), DIR/dmesg.txt,
 # DIR/console.log; default DIR is artifacts/lab. Last line: "N passed, M failed".
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-declare -A SCRIPT=([topology]=qemu/scenarios/topology.sh [datapath]=kmod/test/lab-basic.sh
-	[encrypted]=kmod/test/lab-encrypted.sh [bench]=kmod/test/lab-bench.sh
-	[e2e]=kmod/test/lab-e2e.sh)
+declare -A SCRIPT=()
+for n in topology datapath encrypted e2e bench; do SCRIPT[$n]=qemu/scenarios/$n.sh; done
 ORDER=(topology datapath encrypted e2e)	# the default set; bench runs only when named
 artifacts="$root/artifacts/lab"
 timeout=1200
@@ -51,23 +53,25 @@ node build/build.mjs >/dev/null
 qemu/build-image.sh >&2
 eval "$(qemu/kernel-env.sh --check)"
 make -s -C "$KDIR" M="$root/kmod" modules >&2
-# Guest-side helpers reach the guest through the kmod share (/share).
-mkdir -p kmod/test/.build
-node .build/node/test/lab/malformed-packets.js kmod/test/.build/malformed.hex >&2
+# What the guest needs from the host reaches it through one share (/share,
+# $LAB_SHARE): .build/lab holds pdmv2.ko, the traffic tools of qemu/tools/,
+# the crafted packets and the test secrets
+share=.build/lab
+mkdir -p "$share/tools"
+cp kmod/pdmv2.ko "$share/pdmv2.ko"
+node .build/node/test/lab/malformed-packets.js "$share/malformed.hex" >&2
 ran() { [[ " ${names[*]} " == *" $1 "* ]]; }	# SCENARIO: named for this boot
 scenario_dir() { echo "$artifacts/$(basename "${SCRIPT[$1]}" .sh)"; }
 if ran encrypted || ran bench; then
-	rm -rf kmod/test/.build/enc
-	node .build/node/test/lab/encrypted-setup.js kmod/test/.build/enc >&2
+	rm -rf "$share/enc"
+	node .build/node/test/lab/encrypted-setup.js "$share/enc" >&2
 fi
-gcc -static -O2 -Wall -Wextra -Werror -o kmod/test/.build/pdm-inject kmod/test/pdm-inject.c
-gcc -static -O2 -Wall -Wextra -Werror -o kmod/test/.build/flowgen kmod/test/flowgen.c
-gcc -static -O2 -Wall -Wextra -Werror -o kmod/test/.build/udpgso kmod/test/udpgso.c
-gcc -static -O2 -Wall -Wextra -Werror -o kmod/test/.build/dstopt-send kmod/test/dstopt-send.c
-gcc -static -O2 -Wall -Wextra -Werror -o kmod/test/.build/ipsample kmod/test/ipsample.c
+for tool in qemu/tools/*.c; do
+	gcc -static -O2 -Wall -Wextra -Werror -o "$share/tools/$(basename "$tool" .c)" "$tool"
+done
 
 # e2e: QuickJS, the agent bundle and a snapshot of the host-side JS in a
-# directory private to this run (kmod/.build/e2e-PID: the guest sees it in the
+# directory private to this run (.build/lab/e2e-PID: the guest sees it in the
 # share, named by pdmv2.e2e=; concurrent lab runs, rebuilds of .build/node and
 # `make -C kmod/test clean` leave it alone); the host side (primaries) starts
 # now and runs alongside the boot; the guest reaches it through QEMU user
@@ -82,12 +86,12 @@ stop_e2e_host() { # let the host side finish (it ends after the guest's 'done'),
 }
 trap 'stop_e2e_host; [ -z "$e2e_dir" ] || rm -rf "$e2e_dir"' EXIT
 if ran e2e; then
-	for d in kmod/.build/e2e-*; do # left by runs that were killed
+	for d in .build/lab/e2e-*; do # left by runs that were killed
 		[ -d "$d" ] && ! kill -0 "${d##*-}" 2>/dev/null && rm -rf "$d"
 	done
 	build/fetch-quickjs.sh >&2
 	q=$(readlink -f "${PDMV2_CACHE:-$HOME/.cache/pdmv2}/quickjs/current")
-	e2e_dir=kmod/.build/e2e-$$
+	e2e_dir=.build/lab/e2e-$$
 	mkdir -p "$e2e_dir/qjs" "$e2e_dir/sync" "$artifacts"
 	cp -L "$q/ld.so" "$q/qjs" "$q/lib/libc.so.6" "$q/lib/libm.so.6" "$e2e_dir/qjs/"
 	cp .build/qjs/pdmv2d.min.mjs "$e2e_dir/pdmv2d.mjs"
@@ -95,7 +99,7 @@ if ran e2e; then
 	node "$e2e_dir/host/test/lab/e2e-host.js" serve --sync "$e2e_dir/sync" \
 		--state "$artifacts/e2e-host" --timeout "$timeout" >"$artifacts/e2e-host.txt" 2>&1 &
 	e2e_pid=$!
-	net=(--net user --append "pdmv2.e2e=${e2e_dir#kmod/}")
+	net=(--net user --append "pdmv2.e2e=${e2e_dir#"$share"/}")
 fi
 
 scripts=()
@@ -114,7 +118,7 @@ host_checks() { # OUT CMD...: a host-side check program, its output kept and cou
 }
 
 rc=0
-qemu/run.sh --quiet --timeout "$timeout" --artifacts "$artifacts" --share kmod ${timing[@]+"${timing[@]}"} \
+qemu/run.sh --quiet --timeout "$timeout" --artifacts "$artifacts" --share "$share" ${timing[@]+"${timing[@]}"} \
 	${net[@]+"${net[@]}"} -- "${scripts[@]}" || rc=$?
 stop_e2e_host
 echo "lab: $(tail -n 1 "$artifacts/summary.txt" 2>/dev/null || echo "qemu/run.sh exit $rc")"
@@ -132,7 +136,7 @@ if ran bench; then
 	echo "== lab benchmark (one boot, medians of interleaved rounds; ratios to module off and encrypted/clear)${timing[*]:+; timing by instruction count: ${timing[*]}}"
 	# results.txt comes back only from a boot that ran: never report an older boot's files
 	if [ -f "$artifacts/results.txt" ]; then
-		node .build/node/test/bench/lab-bench-report.js "$artifacts/lab-bench" | tee "$artifacts/bench.txt"
+		node .build/node/test/bench/lab-bench-report.js "$artifacts/bench" | tee "$artifacts/bench.txt"
 	else
 		echo "lab: no benchmark results from this boot" | tee "$artifacts/bench.txt"
 	fi

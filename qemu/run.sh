@@ -31,7 +31,7 @@
 #                     only (ipv6=off). Default: no NIC at all.
 #
 # All scripts run in one boot, in order, under bash, each with
-# ARTIFACTS=/host/artifacts/<name> and LAB_LIB=/host/scenarios/lib.sh.
+# ARTIFACTS=/host/artifacts/<name> and LAB_LIB=/host/scenarios/lib/lab.sh.
 # Artifacts come back through the 9p share, not the console.
 #
 # Exit status: 0 pass; 1 a script failed; 3 the kernel log has an oops,

@@ -19,10 +19,10 @@ expect() { # name expected-rc run.sh args...
 for c in "${CASES[@]}"; do
 	case $c in
 	topology) expect topology 0 -- qemu/scenarios/topology.sh ;;
-	fail-exit) expect fail-exit 1 -- qemu/selftest/fail-exit.sh ;;
-	kernel-warning) expect kernel-warning 3 -- qemu/selftest/kernel-warning.sh ;;
-	hang) expect hang 124 --timeout 45 -- qemu/selftest/hang.sh ;;
-	panic) expect panic 4 --timeout 60 -- qemu/selftest/panic.sh ;;
+	fail-exit) expect fail-exit 1 -- qemu/scenarios/selftest/fail-exit.sh ;;
+	kernel-warning) expect kernel-warning 3 -- qemu/scenarios/selftest/kernel-warning.sh ;;
+	hang) expect hang 124 --timeout 45 -- qemu/scenarios/selftest/hang.sh ;;
+	panic) expect panic 4 --timeout 60 -- qemu/scenarios/selftest/panic.sh ;;
 	insmod)
 		# build a trivial out-of-tree module against the lab kernel, load it in the guest
 		d=$(mktemp -d)
@@ -34,7 +34,7 @@ for c in "${CASES[@]}"; do
 		eval "$(qemu/kernel-env.sh --check)"
 		if make -s -C "$KDIR" M="$d" modules >"$d/build.log" 2>&1; then
 			rm -f "$d"/*.o "$d"/*.mod* "$d"/.*.cmd
-			expect insmod 0 --share "$d" -- qemu/selftest/insmod-share.sh
+			expect insmod 0 --share "$d" -- qemu/scenarios/selftest/insmod-share.sh
 		else
 			cat "$d/build.log"; echo "not ok - insmod (module build failed)"; fail=$((fail + 1))
 		fi

@@ -4,7 +4,7 @@
 # the 9p control share (/host) before boot:
 #   /host/scripts.list      one script name per line, in order
 #   /host/scripts/NAME      the scripts themselves
-#   /host/scenarios/lib.sh  helper library ($LAB_LIB)
+#   /host/scenarios/lib/lab.sh  helper library ($LAB_LIB)
 # Each script runs under bash with ARTIFACTS=/host/artifacts/<name without .sh>
 # (its output is also kept there as output.log);
 # results go to /host/results.txt ("name rc seconds"). Exit status: the first
@@ -12,7 +12,7 @@
 # scripts so each one starts from a clean guest.
 
 export LAB_HOST=/host
-export LAB_LIB=/host/scenarios/lib.sh
+export LAB_LIB=/host/scenarios/lib/lab.sh
 export LAB_SCENARIOS=/host/scenarios
 if grep -q ' /share 9p ' /proc/mounts; then export LAB_SHARE=/share; fi
 

@@ -9,7 +9,7 @@
 #     WAN wire (offloads off there, so packets are wire-sized).
 # Artifacts: topology-*.txt, routes-*.txt, nft-*.txt, wan-*.pcap (+ .txt
 # decode), iperf3-*.json, dmesg.txt.
-. "${LAB_LIB:-$(dirname "$0")/lib.sh}"
+. "${LAB_LIB:-$(dirname "$0")/lib/lab.sh}"
 
 MARK=0x00000a11
 NFT_RULES="

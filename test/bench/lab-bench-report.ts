@@ -1,4 +1,4 @@
-// Host side of the lab benchmark (kmod/test/lab-bench.sh), all from one boot:
+// Host side of the lab benchmark (qemu/scenarios/bench.sh), all from one boot:
 //  - throughput: the iperf3 JSON per run (tcp|tcpwire|udp-MODE-ROUND.json:
 //    TCP over the "agg" WAN link, where module-off aggregates cross whole, and
 //    over the "wire" WAN link, where rtr's WAN port segments them in software;
@@ -205,7 +205,7 @@ for (const [proto, label] of [...TCP_LINKS, ['udp', 'UDP'] as const]) {
 }
 // Kernel profiles of one parts transfer in modes offopt and clear (the same
 // octets, the same packets on the wire): samples per function, every 50 us
-// of CPU time (kmod/test/ipsample.c); where clear spends more
+// of CPU time (qemu/tools/ipsample.c); where clear spends more
 {
   const readProfile = (mode: string): Map<string, number> | null => {
     try {

@@ -1,5 +1,5 @@
 /// <reference types="node" />
-// Host side of the lab's end-to-end enrollment scenario (kmod/test/lab-e2e.sh,
+// Host side of the lab's end-to-end enrollment scenario (qemu/scenarios/e2e.sh,
 // docs/enrollment.md "End to end in the lab"). Two commands, both run by
 // qemu/lab.sh:
 //
@@ -17,7 +17,7 @@
 // (test/lab/checks.ts).
 //
 // Coordination with the guest goes through the 9p share (--sync DIR, the
-// guest's /share/test/.build/e2e/sync), files written whole and renamed:
+// guest's /share/e2e-PID/sync), files written whole and renamed:
 //   env             host -> guest, shell assignments: URLs, public keys, pairing,
 //                   tokens, renew period (the guest waits for it)
 //   req-NAME        guest -> host, one line of arguments; the host handles it once
@@ -39,7 +39,7 @@ import { check as report, finish, info } from './checks.js';
 const MAIN_JS = fileURLToPath(new URL('../../primary/src/main.js', import.meta.url));
 const ANALYZER_JS = fileURLToPath(new URL('../../analyzer/src/cli.js', import.meta.url));
 
-export const CLIENT_P = '2001:db8:1::/64'; // the lab's LAN (qemu/scenarios/lib.sh)
+export const CLIENT_P = '2001:db8:1::/64'; // the lab's LAN (qemu/scenarios/lib/lab.sh)
 export const CLIENT_P_EXTRA = '2001:db8:3::/64'; // a second client prefix of the Primary Client, granted to no one
 export const SERVER_P = '2001:db8:2::/64'; // the lab's WAN, where the server lives
 

@@ -5,7 +5,7 @@
 //
 // Everything derives from a fixed TEST Pairing Master Secret (below): these are
 // test values, published in the repository, never to be used for real traffic.
-// Topology (qemu/scenarios/lib.sh): lan host 2001:db8:1::2 in 2001:db8:1::/64
+// Topology (qemu/scenarios/lib/lab.sh): lan host 2001:db8:1::2 in 2001:db8:1::/64
 // (the client prefix) behind rtr; server 2001:db8:2::2 in 2001:db8:2::/64 (the
 // server prefix). Pairing 00000000000000a1, AEAD 1 (AES-128-GCM), generations
 // 1 and 2 (SGS = KDF(PMS, "pdmv2 v1 sgs", generation), docs/PROTOCOL.md §5).
@@ -23,7 +23,7 @@
 //   bad-control.txt     router control writes that must each be rejected, after
 //                       rtr-gen1.ctl: blocks separated by a line `---`, each a
 //                       `# name` comment line and the line(s) of one write
-//   inject-encrypted.hex  "name hex" lines for kmod/test/pdm-inject.c: whole
+//   inject-encrypted.hex  "name hex" lines for qemu/tools/pdm-inject.c: whole
 //                       IPv6/UDP packets lan:4242 -> server:9 with one PDMv2 option
 //   expect.json         pairing, prefixes, addresses, the injected tuple and PSNs
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -55,7 +55,7 @@ export const OTHER_PAIRING = '00000000000000b2';
 export const AEAD = AEAD_AES_128_GCM;
 export const GENERATIONS = [1, 2] as const;
 
-// qemu/scenarios/lib.sh
+// qemu/scenarios/lib/lab.sh
 export const CLIENT_PREFIX = '2001:db8:1::/64';
 export const SERVER_PREFIX = '2001:db8:2::/64';
 export const LAN_IP = '2001:db8:1::2';

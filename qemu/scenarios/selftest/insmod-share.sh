@@ -2,8 +2,8 @@
 # Loads every *.ko found in the --share directory ($LAB_SHARE) with
 # lab_insmod, lists it, unloads it. Proves the headers/KDIR -> guest path:
 #   eval "$(qemu/kernel-env.sh)"; make -C "$KDIR" M=$PWD/DIR modules
-#   qemu/run.sh --share DIR -- qemu/selftest/insmod-share.sh
-. "${LAB_LIB:-$(dirname "$0")/../scenarios/lib.sh}"
+#   qemu/run.sh --share DIR -- qemu/scenarios/selftest/insmod-share.sh
+. "${LAB_LIB:-$(dirname "$0")/../lib/lab.sh}"
 [ -n "${LAB_SHARE:-}" ] || { echo "no /share (use qemu/run.sh --share DIR)"; exit 1; }
 n=0
 for ko in "$LAB_SHARE"/*.ko; do

@@ -1,6 +1,6 @@
 # Sourced by the lab scenarios (guest side): the nftables rulesets that select
 # flows for pdmv2 by setting $MARK, in their own table, as an operator would.
-# Needs LAN_NET, WAN_NET (qemu/scenarios/lib.sh), MARK and nsx.
+# Needs LAN_NET, WAN_NET (qemu/scenarios/lib/lab.sh), MARK and nsx.
 
 # rtr: mark forwarded lan<->wan traffic and its own traffic to both sides
 nft_router() {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Lab helper: new-flow generator for the benchmark (kmod/test/lab-bench.sh).
+ * Lab helper: new-flow generator for the benchmark (qemu/scenarios/bench.sh).
  *
  *   flowgen [-n COUNT] [-s FIRST_SPORT] [-p DPORT] [-l PAYLOAD] SRC DST
  *

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Helpers for lab scenarios (bash, inside the guest). Source it with
-#   . "${LAB_LIB:-$(dirname "$0")/lib.sh}"
+#   . "${LAB_LIB:-$(dirname "$0")/lib/lab.sh}"
 #
 # Topology (lab_topology_up):
 #

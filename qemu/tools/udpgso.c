@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Lab helper: UDP GSO sender (kmod/test/lab-basic.sh).
+ * Lab helper: UDP GSO sender (qemu/scenarios/datapath.sh).
  *
  *   udpgso [-n COUNT] [-m SEGMENT] [-l LENGTH] [-p DPORT] DST
  *

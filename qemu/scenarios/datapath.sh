@@ -1,40 +1,39 @@
 #!/bin/bash
 # pdmv2.ko lab scenario (runs inside the QEMU guest, see qemu/run.sh).
 #
-#   qemu/run.sh --share kmod -- kmod/test/lab-basic.sh
+#   npm run lab -- datapath   (qemu/lab.sh prepares the share .build/lab)
 #
-# The module is $PDMV2_KO, else pdmv2.ko or kmod/pdmv2.ko in the share
-# ($LAB_SHARE, i.e. /share), else /host/kmod/pdmv2.ko.
+# The module is $PDMV2_KO, else pdmv2.ko in the share ($LAB_SHARE, i.e.
+# /share, which qemu/lab.sh fills from .build/lab).
 #
-# lan ---- rtr ---- wan (qemu/scenarios/lib.sh). rtr marks lan<->wan IPv6
+# lan ---- rtr ---- wan (qemu/scenarios/lib/lab.sh). rtr marks lan<->wan IPv6
 # with nft table inet pdmv2 and runs the module in mode clear; later wan
 # does too (server role) so that both learn from each other. Checks option
 # presence on the wire, counters, PSNLR learning, TCP/UDP/GSO, MTU handling
 # (Packet Too Big with MTU minus overhead, skip policy), strict control
 # parsing, namespace teardown and unload under traffic.
 # shellcheck source=/dev/null
-. "${LAB_LIB:-/host/scenarios/lib.sh}"
+. "${LAB_LIB:-/host/scenarios/lib/lab.sh}"
 
 KO=
-for c in "${PDMV2_KO:-}" "${LAB_SHARE:-/share}/pdmv2.ko" \
-	 "${LAB_SHARE:-/share}/kmod/pdmv2.ko" /host/kmod/pdmv2.ko; do
+for c in "${PDMV2_KO:-}" "${LAB_SHARE:-/share}/pdmv2.ko"; do
 	if [ -n "$c" ] && [ -f "$c" ]; then KO=$c; break; fi
 done
 if [ -z "$KO" ]; then
-	echo "not ok - pdmv2.ko not found (set PDMV2_KO or --share the kmod directory)"
+	echo "not ok - pdmv2.ko not found (set PDMV2_KO or share a directory holding it)"
 	echo "0 passed, 1 failed"
 	exit 1
 fi
 
 MARK=0x100
 # cap_start/cap_stop/cap_ok/cap_none, ctl, st, stat_ge/eq/delta, save_state
-# shellcheck source=kmod/test/lab-pdmv2.sh
-. "${LAB_SHARE:-/share}/test/lab-pdmv2.sh"
+# shellcheck source=qemu/scenarios/lib/pdmv2.sh
+. "${LAB_SCENARIOS:-/host/scenarios}/lib/pdmv2.sh"
 
 
-# nft_router / nft_server: the marking rulesets, shared with lab-bench.sh
-# shellcheck source=kmod/test/lab-nft.sh
-. "${LAB_SHARE:-/share}/test/lab-nft.sh"
+# nft_router / nft_server: the marking rulesets, shared with bench.sh
+# shellcheck source=qemu/scenarios/lib/nft.sh
+. "${LAB_SCENARIOS:-/host/scenarios}/lib/nft.sh"
 
 OPT_CLEAR='opt_type 0x0f: len=22'
 OPT_V1='opt_type 0x0f: len=10'
@@ -73,7 +72,7 @@ lab_check "junk, signs, extra words and binary rejected" sh -c '
 		"cat > /proc/net/pdmv2/control" 2>/dev/null && exit 1
 	cmp -s /dev/stdin "'"$ARTIFACTS"'/control-good.txt" \
 		< <(ip netns exec rtr cat /proc/net/pdmv2/control)'
-lab_check "mode encrypted accepted (keys: lab-encrypted.sh)" ctl rtr "mode encrypted"
+lab_check "mode encrypted accepted (keys: encrypted.sh)" ctl rtr "mode encrypted"
 lab_check "back to mode clear" ctl rtr "mode clear"
 lab_check "namespaces are independent" sh -c \
 	'ip netns exec wan grep -qx "mode off" /proc/net/pdmv2/control'
@@ -198,7 +197,7 @@ ctl wan "mode off"
 gso_wire_run v1 5207 gsowire-v1-wan "$OPT_V1" -n 20M
 ctl wan "mode clear"
 # UDP GSO (UDP_SEGMENT) from the LAN host: 20 datagrams of 10 segments
-UDPGSO=${LAB_SHARE:-/share}/test/.build/udpgso
+UDPGSO=${LAB_SHARE:-/share}/tools/udpgso
 nsx rtr ethtool -K wan0 tx-udp-segmentation off >/dev/null
 ctl rtr "mode clear" flush
 d0=$(st rtr gso_deferred)
@@ -218,7 +217,7 @@ nsx rtr ethtool -K wan0 tx-udp-segmentation on >/dev/null
 # the LAN host's own Destination Options header (sticky IPV6_DSTOPTS): the
 # router must not take it for its pending option, so it segments those GSO
 # packets in its hook, and the option crosses unchanged beside the PDM one
-DSTOPT_SEND=${LAB_SHARE:-/share}/test/.build/dstopt-send
+DSTOPT_SEND=${LAB_SHARE:-/share}/tools/dstopt-send
 d0=$(st rtr gso_deferred) s0=$(st rtr gso_segmented)
 cap_start wan eth0 gsowire-foreign-wan ip6
 lab_bg nsx wan "$DSTOPT_SEND" -l -p 5310
@@ -311,8 +310,8 @@ save_state mtu1400
 # through the router to the server, both running the module: wrong lengths,
 # bad versions, reserved bits, a TLV overrunning its header, two PDM options,
 # PDM inside fragments. Counted and ignored, never trusted, never a crash.
-INJECT=${LAB_SHARE:-/share}/test/.build/pdm-inject
-MALFORMED=${LAB_SHARE:-/share}/test/.build/malformed.hex
+INJECT=${LAB_SHARE:-/share}/tools/pdm-inject
+MALFORMED=${LAB_SHARE:-/share}/malformed.hex
 lab_topology_down
 lab_topology_up 1500 1500
 nft_router

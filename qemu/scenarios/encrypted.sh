@@ -1,10 +1,10 @@
 #!/bin/bash
 # pdmv2.ko encrypted-mode lab scenario (runs inside the QEMU guest).
 #
-#   qemu/run.sh --share kmod -- kmod/test/lab-encrypted.sh
+#   npm run lab -- encrypted   (qemu/lab.sh prepares the share .build/lab)
 #
 # Inputs, made on the host by test/lab/encrypted-setup.ts into
-# kmod/test/.build/enc/ (the share's test/.build/enc): control files with
+# .build/lab/enc/ (the share's enc/): control files with
 # the test secrets (rtr: CS(P) of the LAN prefix; wan: the SGS, from which
 # the module derives CS(P) itself), bad control writes, encrypted packets to
 # inject, and secrets.json / wrong-secrets.json (analyzer key files, copied
@@ -18,12 +18,12 @@
 # with a small interval, a generation change in the middle of a flow with
 # overlap and wipe, keyflush and the no-key policy, unload with keys.
 # shellcheck source=/dev/null
-. "${LAB_LIB:-/host/scenarios/lib.sh}"
+. "${LAB_LIB:-/host/scenarios/lib/lab.sh}"
 
 SHARE=${LAB_SHARE:-/share}
-ENC=$SHARE/test/.build/enc
+ENC=$SHARE/enc
 KO=
-for c in "${PDMV2_KO:-}" "$SHARE/pdmv2.ko" /host/kmod/pdmv2.ko; do
+for c in "${PDMV2_KO:-}" "$SHARE/pdmv2.ko"; do
 	if [ -n "$c" ] && [ -f "$c" ]; then KO=$c; break; fi
 done
 if [ -z "$KO" ] || [ ! -f "$ENC/rtr-gen1.ctl" ]; then
@@ -38,8 +38,8 @@ OPT_ENC='opt_type 0x0f: len=34'
 OPT_CLEAR='opt_type 0x0f: len=22'
 TRACE=/sys/kernel/tracing
 # cap_start/cap_stop/cap_ok/cap_none, ctl, st, stat_ge/eq/delta, save_state
-# shellcheck source=kmod/test/lab-pdmv2.sh
-. "$SHARE/test/lab-pdmv2.sh"
+# shellcheck source=qemu/scenarios/lib/pdmv2.sh
+. "${LAB_SCENARIOS:-/host/scenarios}/lib/pdmv2.sh"
 
 ctl_file() { # NS FILE: the whole file in one write
 	nsx "$1" sh -c 'cat > /proc/net/pdmv2/control' <"$2"
@@ -50,8 +50,8 @@ trace_save() { # TAG: the emitted options so far, then an empty buffer
 	echo >"$TRACE/trace"
 }
 
-# shellcheck source=kmod/test/lab-nft.sh
-. "$SHARE/test/lab-nft.sh"
+# shellcheck source=qemu/scenarios/lib/nft.sh
+. "${LAB_SCENARIOS:-/host/scenarios}/lib/nft.sh"
 
 cp "$ENC/secrets.json" "$ENC/wrong-secrets.json" "$ARTIFACTS/"
 
@@ -180,7 +180,7 @@ lab_check "no secret readable back (control, stats, flows, keys, dmesg, trace)" 
 inject() { # NAME...: send these packets from lan
 	local n
 	for n in "$@"; do grep "^$n " "$ENC/inject-encrypted.hex"; done |
-		nsx lan "$SHARE/test/.build/pdm-inject"
+		nsx lan "$SHARE/tools/pdm-inject"
 }
 v0=$(st wan ingress_verified) r0=$(st wan ingress_replayed)
 t0=$(st wan ingress_tag_failed) i0=$(st wan ingress_invalid)

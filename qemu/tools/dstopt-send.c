@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Lab helper: a TCP sender whose every packet carries a Destination
- * Options header of its own (kmod/test/lab-basic.sh), and the bulk sender
- * and sink of the benchmark's "parts" series (kmod/test/lab-bench.sh).
+ * Options header of its own (qemu/scenarios/datapath.sh), and the bulk sender
+ * and sink of the benchmark's "parts" series (qemu/scenarios/bench.sh).
  *
  *   dstopt-send [-n] [-b BYTES] [-p PORT] DST
  *   dstopt-send -l [-p PORT]       the sink: accept one connection, read

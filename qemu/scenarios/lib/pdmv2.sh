@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Sourced by the pdmv2.ko lab scenarios (guest side): captures on the lab
 # links, the module's control file and counters. Needs nsx, lab_wait_for and
-# LAB_PIDS (qemu/scenarios/lib.sh) and ARTIFACTS.
+# LAB_PIDS (qemu/scenarios/lib/lab.sh) and ARTIFACTS.
 
 declare -A CAP_PID=()
 

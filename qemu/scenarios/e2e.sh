@@ -23,20 +23,20 @@
 # namespace, HTTP through BusyBox wget (http_client auto).
 #
 # Inputs in the share (/share = kmod/), in a directory private to the lab run
-# (kmod/.build/e2e-PID, named by pdmv2.e2e= on the kernel command line),
+# (.build/lab/e2e-PID, named by pdmv2.e2e= on the kernel command line),
 # prepared by qemu/lab.sh:
 #   qjs/        QuickJS (Debian trixie's qjs with its own ld.so, libc, libm)
 #   pdmv2d.mjs  the agent bundle (.build/qjs/pdmv2d.min.mjs)
 #   sync/       coordination with the host side (header of test/lab/e2e-host.ts)
 # shellcheck source=/dev/null
-. "${LAB_LIB:-/host/scenarios/lib.sh}"
+. "${LAB_LIB:-/host/scenarios/lib/lab.sh}"
 
 SHARE=${LAB_SHARE:-/share}
 E2E=$SHARE/$(sed -n 's/.*pdmv2\.e2e=\([^ ]*\).*/\1/p' /proc/cmdline)
 SYNC=$E2E/sync
 W=/tmp/e2e
 KO=
-for c in "${PDMV2_KO:-}" "$SHARE/pdmv2.ko" /host/kmod/pdmv2.ko; do
+for c in "${PDMV2_KO:-}" "$SHARE/pdmv2.ko"; do
 	if [ -n "$c" ] && [ -f "$c" ]; then KO=$c; break; fi
 done
 if [ -z "$KO" ] || [ ! -x "$E2E/qjs/qjs" ] || [ ! -f "$E2E/pdmv2d.mjs" ] || [ ! -d "$SYNC" ]; then
@@ -48,8 +48,8 @@ fi
 # ---------------------------------------------------------------- helpers
 # cap_start/cap_stop/cap_ok/cap_none, st/stat_ge/stat_eq (shared with the other
 # pdmv2.ko scenarios)
-# shellcheck source=kmod/test/lab-pdmv2.sh
-. "$SHARE/test/lab-pdmv2.sh"
+# shellcheck source=qemu/scenarios/lib/pdmv2.sh
+. "${LAB_SCENARIOS:-/host/scenarios}/lib/pdmv2.sh"
 up() { cut -d' ' -f1 /proc/uptime; }
 since() { awk -v a="$1" -v b="$(up)" 'BEGIN { printf "%.1f", b - a }'; } # seconds since an up value
 keys() { nsx "$1" grep -v '^#' /proc/net/pdmv2/keys; } # without the header line

@@ -25,7 +25,7 @@
 #    tcpcost-iperf-MODE-ROUND.json): what the same traffic costs.
 #    Parts: what clear costs over module off, split into the share of the
 #    wire format and the share of the router's module, on the wire link.
-#    kmod/test/dstopt-send.c sends $BENCH_PARTS_BYTES (200 MiB) lan -> wan
+#    qemu/tools/dstopt-send.c sends $BENCH_PARTS_BYTES (200 MiB) lan -> wan
 #    to its sink, which times it (tcpparts-MODE-ROUND.txt). Modes: off (a
 #    plain TCP sender); offopt (module off, the sender's own sticky
 #    32-octet Destination Options header, the size clear's makes: the
@@ -36,7 +36,7 @@
 #    inserts both ways, as everywhere else). clear/offopt is then the
 #    module's own cost, and clear/cleardata the share of the ACKs.
 #    Profile: one transfer of the parts series in modes offopt and clear
-#    under kmod/test/ipsample.c (the kernel's instruction pointer sampled
+#    under qemu/tools/ipsample.c (the kernel's instruction pointer sampled
 #    every 50 us of CPU time): samples per kernel function,
 #    profile-MODE.txt; the host report prints where clear spends more.
 #    $BENCH_SERIES (default "agg wire cost udp parts profile flows") picks
@@ -47,7 +47,7 @@
 #    run's wall time (udpfwd-MODE-ROUND.json: forwarding rate, which the
 #    receiving socket's drops do not change); the rtr counters each run
 #    moved: runs.txt.
-# 2. New-flow rate: kmod/test/flowgen.c sends $BENCH_FLOWS (20000) UDP
+# 2. New-flow rate: qemu/tools/flowgen.c sends $BENCH_FLOWS (20000) UDP
 #    packets lan -> wan, each from another source port (a new flow at rtr),
 #    in mode off, clear and encrypted (one STK derivation per flow), five
 #    rounds ($BENCH_FLOW_ROUNDS); rtr's flow table is flushed and the slab
@@ -61,14 +61,14 @@
 # The host (qemu/lab.sh, via test/bench/lab-bench-report.ts) turns them into
 # medians and ratios.
 # shellcheck source=/dev/null
-. "${LAB_LIB:-/host/scenarios/lib.sh}"
+. "${LAB_LIB:-/host/scenarios/lib/lab.sh}"
 MARK=0x100
 SHARE=${LAB_SHARE:-/share}
-# shellcheck source=kmod/test/lab-nft.sh
-. "$SHARE/test/lab-nft.sh"
+# shellcheck source=qemu/scenarios/lib/nft.sh
+. "${LAB_SCENARIOS:-/host/scenarios}/lib/nft.sh"
 KO=${PDMV2_KO:-$SHARE/pdmv2.ko}
-ENC=$SHARE/test/.build/enc
-FLOWGEN=$SHARE/test/.build/flowgen
+ENC=$SHARE/enc
+FLOWGEN=$SHARE/tools/flowgen
 FLOWS=${BENCH_FLOWS:-20000}
 ROUNDS=${BENCH_ROUNDS:-5}
 FLOW_ROUNDS=${BENCH_FLOW_ROUNDS:-5}
@@ -193,8 +193,8 @@ SERIES=" ${BENCH_SERIES:-agg wire cost udp parts profile flows} "
 has() { [[ $SERIES == *" $1 "* ]]; }
 # parts_run MODE ROUND: one timed bulk transfer lan -> wan, no iperf3 (its
 # sender cannot set a Destination Options header)
-DSTOPT_SEND=$SHARE/test/.build/dstopt-send
-IPSAMPLE=$SHARE/test/.build/ipsample
+DSTOPT_SEND=$SHARE/tools/dstopt-send
+IPSAMPLE=$SHARE/tools/ipsample
 PARTS_BYTES=${BENCH_PARTS_BYTES:-209715200}
 parts_run() {
 	local out=$ARTIFACTS/tcpparts-$1-$2.txt sink plain=-n
