@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Lab helper: a kernel profile by sampling, for the benchmark's "profile"
- * series (qemu/scenarios/bench.sh, docs/kmod.md "Where the time goes").
+ * series (qemu/scenarios/bench.sh, docs/bench/forwarding-2026-12-06.md).
  *
  *   ipsample [-p PERIOD_NS] OUTFILE
  *
