@@ -75,10 +75,15 @@ fi
 
 if want node; then
   stage_check "vectors-up-to-date" node .build/node/build/gen-vectors.js --check
-  # uvu prints Total/Passed per run; it exits 1 on any failure.
+  # uvu prints Total/Passed per run; it exits 1 on any failure. uvu has no
+  # per-test time limit, and a failed assertion can leave a test's child
+  # process holding the event loop: bound the whole stage, so that a hang is
+  # a failure with its log rather than a CI run that never ends.
   out="$log_dir/uvu.log"
-  node_modules/.bin/uvu .build/node/test '\.test\.js$' >"$out" 2>&1
+  timeout -k 10 "${PDMV2_NODE_UNIT_TIMEOUT:-1200}" \
+    node_modules/.bin/uvu .build/node/test '\.test\.js$' >"$out" 2>&1
   rc=$?
+  [[ $rc -eq 124 || $rc -eq 137 ]] && echo "!! node-unit stopped after ${PDMV2_NODE_UNIT_TIMEOUT:-1200} s" >>"$out"
   cat "$out"
   total=$(sed -nE 's/^ *Total: *([0-9]+).*/\1/p' "$out" | tail -n 1)
   passed=$(sed -nE 's/^ *Passed: *([0-9]+).*/\1/p' "$out" | tail -n 1)
