@@ -586,6 +586,8 @@ static unsigned int pdmv2_mtu(struct sk_buff *skb, struct pdmv2_flow *flow)
 
 static bool pdmv2_fits(struct sk_buff *skb, unsigned int mtu, int grow)
 {
+	u16 frag_max = IP6CB(skb)->frag_max_size;
+
 	if (grow <= 0)
 		return true;
 	if (mtu < (unsigned int)grow)
@@ -594,6 +596,15 @@ static bool pdmv2_fits(struct sk_buff *skb, unsigned int mtu, int grow)
 		return skb_gso_validate_network_len(skb, mtu - grow);
 	if (skb->len + grow <= mtu)
 		return true;
+	/*
+	 * Reassembled by conntrack's IPv6 defragmentation: ip6_fragment()
+	 * cuts it again into fragments no larger than the largest that came
+	 * in, whatever its length, so the option only needs that size to fit
+	 * (ip6_pkt_too_big() decided the same in ip6_forward()). The option
+	 * lands in the first fragment, behind the Fragment header.
+	 */
+	if (frag_max && skb->ignore_df)
+		return frag_max <= mtu;
 	/* a local sender that allows fragmentation: ip6_fragment() will */
 	return skb->ignore_df && skb->sk;
 }
