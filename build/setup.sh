@@ -2,9 +2,10 @@
 # Installs what the project needs on a fresh Debian bookworm machine, then does
 # nothing on later runs. Downloads are cached outside the repository in
 # ${PDMV2_CACHE:-$HOME/.cache/pdmv2}.
-#   build/setup.sh [core] [kmod] [lab]
+#   build/setup.sh [core] [kmod] [kmod-lint] [lab]
 #   core: npm packages and QuickJS (always)
 #   kmod: compiler and sanitizer runtimes for the module's user-space core
+#   kmod-lint: sparse, for `make -C kmod C=1 W=1` (docs/kmod.md, "Build")
 #   lab:  what the QEMU lab needs on the host (qemu, cpio, tshark); the guest's
 #         packages are fetched by qemu/build-image.sh
 set -euo pipefail
@@ -48,6 +49,7 @@ for part in "$@"; do
   case "$part" in
     core) ;;
     kmod) need_apt gcc make libc6-dev libssl-dev ;;
+    kmod-lint) need_apt sparse ;;
     lab) need_apt qemu-system-x86 cpio tshark ;;
     *) echo "setup: unknown part '$part'" >&2; exit 2 ;;
   esac

@@ -17,6 +17,7 @@
 #include <linux/percpu.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/u64_stats_sync.h>
 #include <linux/workqueue.h>
 
 #include <crypto/aes.h>
@@ -92,11 +93,21 @@ enum pdmv2_stat {
 	PDMV2_STAT_INGRESS_REPLAYED,
 	PDMV2_STAT_SECRETS_INSTALLED,
 	PDMV2_STAT_SECRETS_WIPED,
+	PDMV2_STAT_INGRESS_KEY_UNKNOWN,
+	PDMV2_STAT_TABLE_FULL_MODULE,
+	PDMV2_STAT_SOURCES_FULL_MODULE,
+	PDMV2_STAT_INGRESS_DERIVE_LIMITED,
 	PDMV2_STAT_MAX,
 };
 
+/*
+ * One CPU's counters. u64_stats: on 64-bit a local64_t each (no lock); on
+ * 32-bit a reader retries while a writer on that CPU is between the two
+ * halves of an update, so a sum never sees a torn value.
+ */
 struct pdmv2_stats {
-	u64 c[PDMV2_STAT_MAX];
+	u64_stats_t c[PDMV2_STAT_MAX];
+	struct u64_stats_sync syncp;
 };
 
 /* 5-tuple in the sender's direction; ports in host order, 0 if none */
@@ -299,15 +310,26 @@ extern unsigned int pdmv2_net_id;
 
 struct pdmv2_net *pdmv2_pernet(const struct net *net);
 
-static inline void pdmv2_stat_inc(struct pdmv2_net *pn, enum pdmv2_stat s)
-{
-	this_cpu_inc(pn->stats->c[s]);
-}
-
+/*
+ * Any context: process (local output), softirq (forwarding), and the
+ * irqsave form keeps an interrupt on this CPU from nesting an update on
+ * 32-bit (a no-op on 64-bit).
+ */
 static inline void pdmv2_stat_add(struct pdmv2_net *pn, enum pdmv2_stat s,
 				  u64 v)
 {
-	this_cpu_add(pn->stats->c[s], v);
+	struct pdmv2_stats *st = get_cpu_ptr(pn->stats);
+	unsigned long flags;
+
+	flags = u64_stats_update_begin_irqsave(&st->syncp);
+	u64_stats_add(&st->c[s], v);
+	u64_stats_update_end_irqrestore(&st->syncp, flags);
+	put_cpu_ptr(pn->stats);
+}
+
+static inline void pdmv2_stat_inc(struct pdmv2_net *pn, enum pdmv2_stat s)
+{
+	pdmv2_stat_add(pn, s, 1);
 }
 
 u64 pdmv2_stat_read(struct pdmv2_net *pn, enum pdmv2_stat s);

@@ -355,4 +355,12 @@ bool pdmv2_pending_finish(u8 *opt, u32 index);
 /* PSNTP of the pending option at @opt: 32 bits (clear) or 16 (v1). */
 u32 pdmv2_pending_psntp(const u8 *opt);
 
+/*
+ * A number of the control file at @s (NUL-terminated): decimal digits, or
+ * "0x" and hex digits; no sign, no blank, at most U32 max. Leading zeros
+ * are decimal ("010" is ten, never octal eight). Returns true and the value
+ * in @out, or false changing nothing.
+ */
+bool pdmv2_number_parse(const char *s, u32 *out);
+
 #endif /* PDMV2_CORE_H */

@@ -37,8 +37,17 @@ u64 pdmv2_stat_read(struct pdmv2_net *pn, enum pdmv2_stat s)
 	u64 sum = 0;
 	int cpu;
 
-	for_each_possible_cpu(cpu)
-		sum += READ_ONCE(per_cpu_ptr(pn->stats, cpu)->c[s]);
+	for_each_possible_cpu(cpu) {
+		const struct pdmv2_stats *st = per_cpu_ptr(pn->stats, cpu);
+		unsigned int start;
+		u64 v;
+
+		do {
+			start = u64_stats_fetch_begin(&st->syncp);
+			v = u64_stats_read(&st->c[s]);
+		} while (u64_stats_fetch_retry(&st->syncp, start));
+		sum += v;
+	}
 	return sum;
 }
 
@@ -81,7 +90,7 @@ static const struct nf_hook_ops pdmv2_nf_ops[] = {
 static int __net_init pdmv2_net_init(struct net *net)
 {
 	struct pdmv2_net *pn = pdmv2_pernet(net);
-	int err;
+	int cpu, err;
 
 	pn->net = net;
 	mutex_init(&pn->cfg_lock);
@@ -102,6 +111,8 @@ static int __net_init pdmv2_net_init(struct net *net)
 	pn->stats = alloc_percpu(struct pdmv2_stats);
 	if (!pn->stats)
 		return -ENOMEM;
+	for_each_possible_cpu(cpu)
+		u64_stats_init(&per_cpu_ptr(pn->stats, cpu)->syncp);
 	err = pdmv2_tables_init(pn, hash_buckets);
 	if (err)
 		goto err_stats;

@@ -136,8 +136,7 @@ static int pdmv2_parse_u32(const char *arg, u32 min, u32 max, u32 *out)
 {
 	u32 v;
 
-	/* digits only (0x for hex): no sign, no blanks */
-	if (!isdigit(arg[0]) || kstrtou32(arg, 0, &v) || v < min || v > max)
+	if (!pdmv2_number_parse(arg, &v) || v < min || v > max)
 		return -EINVAL;
 	*out = v;
 	return 0;

@@ -286,14 +286,19 @@ static int pdmv2_fill(struct pdmv2_sender *snd, int grow, u8 *opt, u32 n)
 	u32 i;
 	int err;
 
-	pdmv2_metrics_on_send(&flow->m, ktime_get_ns(), &tx);
+	/*
+	 * On a copy: a packet that leaves without the option (the emitter
+	 * failed) consumes no PSN and is no send time of the flow.
+	 */
+	pdmv2_metrics_on_send(&m, ktime_get_ns(), &tx);
 	pdmv2_opt_from_tx(&fields, snd->ops->fmt, 0, &tx, snd->gp);
 	err = snd->ops->emit(snd->pn, flow, &fields, opt, &snd->batch);
-	if (tx.negative)
-		pdmv2_stat_add(snd->pn, PDMV2_STAT_NEGATIVE_DELTA, tx.negative);
 	if (err)
 		return err;
-	flow->m.psn_next += n - 1;
+	if (tx.negative)
+		pdmv2_stat_add(snd->pn, PDMV2_STAT_NEGATIVE_DELTA, tx.negative);
+	m.psn_next += n - 1;
+	flow->m = m;
 	flow->tx_packets += n;
 	flow->last_grow = grow > 0 ? grow : 0;
 	trace_pdmv2_emit(snd->pn->net, &flow->key, &fields);
