@@ -153,7 +153,11 @@ struct pdmv2_flow {
 	u64 tx_packets;
 	u64 rx_packets;
 	u16 last_grow;			/* octets added to the last packet */
+	u16 rx_derives;			/* rx key derivations since rx_derive_at */
+	u8 forwarded;			/* not a local sender's (READ/WRITE_ONCE) */
 	u32 pmtu;			/* learned from an adjusted PTB, 0: none */
+	unsigned long pmtu_expires;	/* jiffies: pmtu is forgotten then */
+	unsigned long rx_derive_at;	/* jiffies: start of the derivation second */
 	struct pdmv2_flow_key_state tx;	/* encrypted mode: our key */
 	struct pdmv2_flow_key_state rx;	/* ingress verification */
 	struct pdmv2_replay replay;
@@ -348,6 +352,8 @@ struct pdmv2_flow *pdmv2_flow_get(struct pdmv2_net *pn,
 				  const struct pdmv2_flow_key *key);
 struct pdmv2_source *pdmv2_source_get(struct pdmv2_net *pn,
 				      const struct in6_addr *addr);
+unsigned int pdmv2_flows_module(void);
+unsigned int pdmv2_sources_module(void);
 
 /* pdmv2_xmit.c */
 unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,

@@ -93,6 +93,10 @@ static const char * const pdmv2_stat_names[PDMV2_STAT_MAX] = {
 	[PDMV2_STAT_INGRESS_REPLAYED]		= "ingress_replayed",
 	[PDMV2_STAT_SECRETS_INSTALLED]		= "secrets_installed",
 	[PDMV2_STAT_SECRETS_WIPED]		= "secrets_wiped",
+	[PDMV2_STAT_INGRESS_KEY_UNKNOWN]	= "ingress_key_unknown",
+	[PDMV2_STAT_TABLE_FULL_MODULE]		= "table_full_module",
+	[PDMV2_STAT_SOURCES_FULL_MODULE]	= "sources_full_module",
+	[PDMV2_STAT_INGRESS_DERIVE_LIMITED]	= "ingress_derive_limited",
 };
 
 /* ---- control ----------------------------------------------------------- */
@@ -285,7 +289,13 @@ static int pdmv2_control_write(struct file *file, char *buf, size_t size)
 	size_t i;
 	int err = 0;
 
-	if (!ns_capable(net->user_ns, CAP_NET_ADMIN))
+	/*
+	 * Both the opener and the writer: a descriptor opened by an
+	 * unprivileged process and written by a privileged one (its stdout
+	 * handed to a setuid program) changes nothing, nor the reverse.
+	 */
+	if (!file_ns_capable(file, net->user_ns, CAP_NET_ADMIN) ||
+	    !ns_capable(net->user_ns, CAP_NET_ADMIN))
 		return -EPERM;
 	if (size > PDMV2_CONTROL_MAX)
 		err = -EINVAL;
@@ -346,6 +356,8 @@ static int pdmv2_stats_show(struct seq_file *seq, void *v)
 			   pdmv2_stat_read(pn, i));
 	seq_printf(seq, "flows %d\n", atomic_read(&pn->flows.count));
 	seq_printf(seq, "sources %d\n", atomic_read(&pn->sources.count));
+	seq_printf(seq, "flows_module %u\n", pdmv2_flows_module());
+	seq_printf(seq, "sources_module %u\n", pdmv2_sources_module());
 	return 0;
 }
 

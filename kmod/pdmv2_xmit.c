@@ -217,6 +217,19 @@ static void pdmv2_count_refusal(struct pdmv2_net *pn, int err)
 		pdmv2_stat_inc(pn, PDMV2_STAT_PARSE_ERRORS);
 }
 
+/* a flow or source that could not be had: which limit, or memory */
+static void pdmv2_count_no_room(struct pdmv2_net *pn, int err, bool flow)
+{
+	enum pdmv2_stat s = PDMV2_STAT_SKIP_NOMEM;
+
+	if (err == -ENOSPC)
+		s = flow ? PDMV2_STAT_TABLE_FULL : PDMV2_STAT_SOURCES_FULL;
+	else if (err == -EDQUOT)
+		s = flow ? PDMV2_STAT_TABLE_FULL_MODULE :
+			   PDMV2_STAT_SOURCES_FULL_MODULE;
+	pdmv2_stat_inc(pn, s);
+}
+
 static enum pdmv2_stat pdmv2_key_stat(int err)
 {
 	switch (err) {
@@ -707,16 +720,16 @@ unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
 	pdmv2_key_from(&key, skb->data, &info, false);
 	flow = pdmv2_flow_get(pn, &key);
 	if (IS_ERR(flow)) {
-		pdmv2_stat_inc(pn, PTR_ERR(flow) == -ENOSPC ?
-			       PDMV2_STAT_TABLE_FULL : PDMV2_STAT_SKIP_NOMEM);
+		pdmv2_count_no_room(pn, PTR_ERR(flow), true);
 		return NF_ACCEPT;
 	}
 	src = pdmv2_source_get(pn, &ipv6_hdr(skb)->saddr);
 	if (IS_ERR(src)) {
-		pdmv2_stat_inc(pn, PTR_ERR(src) == -ENOSPC ?
-			       PDMV2_STAT_SOURCES_FULL : PDMV2_STAT_SKIP_NOMEM);
+		pdmv2_count_no_room(pn, PTR_ERR(src), false);
 		return NF_ACCEPT;
 	}
+	if (!skb->sk && !READ_ONCE(flow->forwarded))
+		WRITE_ONCE(flow->forwarded, 1);
 
 	if (ops->fmt == PDMV2_FMT_ENCRYPTED) {
 		ops = pdmv2_encrypted_or_policy(pn, skb, flow, ops, &info,
@@ -963,8 +976,7 @@ unsigned int pdmv2_ingress(struct pdmv2_net *pn, struct sk_buff *skb,
 	else
 		flow = pdmv2_flow_lookup(pn, &key);
 	if (IS_ERR(flow)) {
-		pdmv2_stat_inc(pn, PTR_ERR(flow) == -ENOSPC ?
-			       PDMV2_STAT_TABLE_FULL : PDMV2_STAT_SKIP_NOMEM);
+		pdmv2_count_no_room(pn, PTR_ERR(flow), true);
 		return NF_ACCEPT;
 	}
 	if (!flow) {
