@@ -303,6 +303,14 @@ struct pdmv2_emit_ops {
 #define PDMV2_DEFAULT_REKEY_PACKETS	U32_MAX
 #define PDMV2_DEFAULT_KEY_OVERLAP	600
 #define PDMV2_KEY_OVERLAP_LIMIT		(7 * 86400)
+/*
+ * Receive-side STK derivations (three HMAC-SHA256 and a key expansion
+ * each) per flow and second: the epoch of a received option is the
+ * sender's choice, and a forger alternating epochs would otherwise buy
+ * one derivation per packet under the flow lock. A peer rekeys far less
+ * often (once per rekey_packets PSNs, a generation change).
+ */
+#define PDMV2_RX_DERIVES_PER_SEC	4
 
 /* netfilter priorities: after mangle-priority marking chains, before DNAT
  * on ingress; after SNAT, before conntrack helpers and confirm on egress
@@ -392,6 +400,8 @@ int pdmv2_flow_tx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 int pdmv2_flow_rx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		      u16 epoch);
 void pdmv2_flow_key_wipe(struct pdmv2_flow_key_state *k);
+bool pdmv2_flow_in_pairing(struct pdmv2_net *pn,
+			   const struct pdmv2_flow *flow);
 bool pdmv2_replay_check(struct pdmv2_replay *r, u32 psn);
 void pdmv2_keys_show(struct seq_file *seq, struct pdmv2_net *pn);
 

@@ -35,6 +35,7 @@ static const char * const pdmv2_err_names[PDMV2_ERR_COUNT] = {
 	[PDMV2_ERR_BAD_EPOCH] = "BAD_EPOCH",
 	[PDMV2_ERR_CRYPTO] = "CRYPTO",
 	[PDMV2_ERR_REPLAYED] = "REPLAYED",
+	[PDMV2_ERR_UNKNOWN_EPOCH] = "UNKNOWN_EPOCH",
 };
 
 const char *pdmv2_err_name(int err)

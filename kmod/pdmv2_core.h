@@ -81,6 +81,7 @@ enum pdmv2_err {
 	PDMV2_ERR_BAD_EPOCH,
 	PDMV2_ERR_CRYPTO,	/* the backend failed */
 	PDMV2_ERR_REPLAYED,	/* PSNTP already seen or too old (ingress) */
+	PDMV2_ERR_UNKNOWN_EPOCH,	/* a pairing's flow, no key for the epoch */
 	PDMV2_ERR_COUNT
 };
 

@@ -457,7 +457,8 @@ static int pdmv2_flows_show(struct seq_file *seq, void *v)
 	rxd = f->m.flags & PDMV2_M_RX;
 	tx = f->tx_packets;
 	rx = f->rx_packets;
-	pmtu = f->pmtu;
+	pmtu = time_before(now, READ_ONCE(f->pmtu_expires)) ?
+	       READ_ONCE(f->pmtu) : 0;
 	spin_unlock_bh(&f->lock);
 
 	seq_printf(seq, "%pI6c %u %pI6c %u %u %u %s%u %llu %llu %lu %lu %u\n",

@@ -294,6 +294,7 @@ static void pdmv2_send_end(struct pdmv2_sender *snd)
 static int pdmv2_fill(struct pdmv2_sender *snd, int grow, u8 *opt, u32 n)
 {
 	struct pdmv2_flow *flow = snd->flow;
+	struct pdmv2_metrics m = flow->m;
 	struct pdmv2_opt fields;
 	struct pdmv2_tx tx;
 	u32 i;
@@ -595,9 +596,14 @@ static unsigned int pdmv2_mtu(struct sk_buff *skb, struct pdmv2_flow *flow)
 		mtu = ip6_skb_dst_mtu(skb);
 	else
 		mtu = skb->dev ? READ_ONCE(skb->dev->mtu) : IPV6_MIN_MTU;
-	/* a smaller MTU further on, learned from a PTB we adjusted */
+	/*
+	 * A smaller MTU further on, learned from a PTB we adjusted; forgotten
+	 * when the route's would be (net.ipv6.route.mtu_expires), so that one
+	 * spoofed PTB does not lower the flow for good.
+	 */
 	pmtu = READ_ONCE(flow->pmtu);
-	if (pmtu && pmtu < mtu)
+	if (pmtu && pmtu < mtu &&
+	    time_before(jiffies, READ_ONCE(flow->pmtu_expires)))
 		mtu = pmtu;
 	return mtu;
 }
@@ -639,7 +645,8 @@ static unsigned int pdmv2_too_big(struct pdmv2_net *pn, struct sk_buff *skb,
 	 */
 	if (!skb->sk && READ_ONCE(pn->cfg.mtu_policy) == PDMV2_MTU_ICMP &&
 	    mtu >= IPV6_MIN_MTU + (unsigned int)grow) {
-		icmpv6_send(skb, ICMPV6_PKT_TOOBIG, 0, mtu - grow);
+		/* to the source before SNAT (NAT66), as a tunnel would */
+		icmpv6_ndo_send(skb, ICMPV6_PKT_TOOBIG, 0, mtu - grow);
 		pdmv2_stat_inc(pn, PDMV2_STAT_MTU_EVENTS);
 		return NF_DROP;
 	}
@@ -783,11 +790,15 @@ static void pdmv2_ptb_adjust(struct pdmv2_net *pn, struct sk_buff *skb,
 		return;
 	pdmv2_key_from(&key, skb->data + icmp_off + sizeof(*ic), &info,
 		       false);
-	/* flows of local senders: see pdmv2_too_big() */
-	if (ipv6_chk_addr(pn->net, &key.saddr, NULL, 0))
-		return;
+	/*
+	 * Forwarded flows only (local senders: see pdmv2_too_big()). Told by
+	 * the flow, not by the quoted source address: behind NAT66 that is
+	 * one of ours for a forwarded flow (the egress hook runs after SNAT,
+	 * and so does the flow key; this hook runs before conntrack turns the
+	 * message back towards the inside host).
+	 */
 	flow = pdmv2_flow_lookup(pn, &key);
-	if (!flow)
+	if (!flow || !READ_ONCE(flow->forwarded))
 		return;
 	spin_lock_bh(&flow->lock);
 	grow = flow->last_grow;
@@ -797,6 +808,8 @@ static void pdmv2_ptb_adjust(struct pdmv2_net *pn, struct sk_buff *skb,
 
 	ic = (struct icmp6hdr *)(skb->data + icmp_off);
 	mtu = ntohl(ic->icmp6_mtu);
+	WRITE_ONCE(flow->pmtu_expires, jiffies +
+		   READ_ONCE(pn->net->ipv6.sysctl.ip6_rt_mtu_expires));
 	WRITE_ONCE(flow->pmtu, max_t(u32, mtu, IPV6_MIN_MTU));
 	new_mtu = mtu >= IPV6_MIN_MTU + grow ? mtu - grow : IPV6_MIN_MTU;
 	if (new_mtu >= mtu)
@@ -901,7 +914,17 @@ static int pdmv2_verify(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 	struct pdmv2_opt o;
 	int err;
 
-	if (pdmv2_flow_rx_key(pn, flow, epoch)) {
+	err = pdmv2_flow_rx_key(pn, flow, epoch);
+	if (err == -EBUSY) {
+		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_DERIVE_LIMITED);
+		return PDMV2_ERR_CRYPTO;
+	}
+	if (err) {
+		/* the sender chooses the epoch: no key is no pass */
+		if (pdmv2_flow_in_pairing(pn, flow)) {
+			pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_KEY_UNKNOWN);
+			return PDMV2_ERR_UNKNOWN_EPOCH;
+		}
 		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_UNVERIFIED);
 		return 0;
 	}
