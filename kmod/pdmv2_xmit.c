@@ -65,9 +65,10 @@ static DEFINE_PER_CPU(struct pdmv2_aes, pdmv2_aes_scratch);
 
 /*
  * GCM state of a flow key in the per-CPU scratch: a flow keeps only its 16
- * or 32 octet STK, which keeps the flow small (docs/bench/encrypted-2026-11-22.md, memory per flow); the
- * schedule is expanded for one packet, or the packets of one batch
- * (struct pdmv2_emit_batch), and wiped by pdmv2_gcm_put().
+ * or 32 octet STK, which keeps the flow small (memory per flow in
+ * docs/bench/encrypted-2026-11-22.md); the schedule is expanded for one
+ * packet, or the packets of one batch (struct pdmv2_emit_batch), and wiped
+ * by pdmv2_gcm_put().
  */
 static int pdmv2_gcm_get(struct pdmv2_gcm *gcm,
 			 const struct pdmv2_flow_key_state *k)
