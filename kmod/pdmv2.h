@@ -97,6 +97,7 @@ enum pdmv2_stat {
 	PDMV2_STAT_TABLE_FULL_MODULE,
 	PDMV2_STAT_SOURCES_FULL_MODULE,
 	PDMV2_STAT_INGRESS_DERIVE_LIMITED,
+	PDMV2_STAT_FLOWS_OFFLOADED,
 	PDMV2_STAT_MAX,
 };
 
@@ -155,6 +156,7 @@ struct pdmv2_flow {
 	u16 last_grow;			/* octets added to the last packet */
 	u16 rx_derives;			/* rx key derivations since rx_derive_at */
 	u8 forwarded;			/* not a local sender's (READ/WRITE_ONCE) */
+	u8 offloaded;			/* a flowtable took it (READ/WRITE_ONCE) */
 	u32 pmtu;			/* learned from an adjusted PTB, 0: none */
 	unsigned long pmtu_expires;	/* jiffies: pmtu is forgotten then */
 	unsigned long rx_derive_at;	/* jiffies: start of the derivation second */

@@ -30,6 +30,7 @@
 #include <net/ipv6.h>
 #include <net/addrconf.h>
 #include <net/tcp.h>
+#include <net/netfilter/nf_conntrack.h>
 #ifdef PDMV2_HAVE_NET_GSO_H	/* 6.5 and later, see Kbuild */
 #include <net/gso.h>
 #endif
@@ -683,6 +684,30 @@ pdmv2_encrypted_or_policy(struct pdmv2_net *pn, struct sk_buff *skb,
 	return ops;
 }
 
+/*
+ * A flowtable (nft `flow add`, fw4's flow_offloading) takes an established
+ * flow past the netfilter hooks: its later packets leave without the
+ * option, and the module never sees them again. Nothing here can keep the
+ * flow out (the forward chain decided before this hook); the packet that
+ * made the decision still comes by, with the conntrack entry marked
+ * IPS_OFFLOAD, and the flow is counted once (flows_offloaded), for stats
+ * and the agent's status to report.
+ */
+static void pdmv2_note_offload(struct pdmv2_net *pn, const struct sk_buff *skb,
+			       struct pdmv2_flow *flow)
+{
+#if IS_ENABLED(CONFIG_NF_CONNTRACK)
+	enum ip_conntrack_info ctinfo;
+	const struct nf_conn *ct = nf_ct_get(skb, &ctinfo);
+
+	if (ct && test_bit(IPS_OFFLOAD_BIT, &ct->status) &&
+	    !READ_ONCE(flow->offloaded)) {
+		WRITE_ONCE(flow->offloaded, 1);
+		pdmv2_stat_inc(pn, PDMV2_STAT_FLOWS_OFFLOADED);
+	}
+#endif
+}
+
 unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
 			  const struct nf_hook_state *state)
 {
@@ -738,6 +763,7 @@ unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
 	}
 	if (!skb->sk && !READ_ONCE(flow->forwarded))
 		WRITE_ONCE(flow->forwarded, 1);
+	pdmv2_note_offload(pn, skb, flow);
 
 	if (ops->fmt == PDMV2_FMT_ENCRYPTED) {
 		ops = pdmv2_encrypted_or_policy(pn, skb, flow, ops, &info,
