@@ -98,6 +98,7 @@ static const char * const pdmv2_stat_names[PDMV2_STAT_MAX] = {
 	[PDMV2_STAT_SOURCES_FULL_MODULE]	= "sources_full_module",
 	[PDMV2_STAT_INGRESS_DERIVE_LIMITED]	= "ingress_derive_limited",
 	[PDMV2_STAT_FLOWS_OFFLOADED]		= "flows_offloaded",
+	[PDMV2_STAT_REFRAGMENTED]		= "refragmented",
 };
 
 /* ---- control ----------------------------------------------------------- */

@@ -656,6 +656,97 @@ static unsigned int pdmv2_too_big(struct pdmv2_net *pn, struct sk_buff *skb,
 	return NF_ACCEPT;
 }
 
+/* what ip6_fragment() gives each fragment of the packet it cuts */
+static void pdmv2_frag_copy_meta(struct sk_buff *to, const struct sk_buff *from)
+{
+	to->pkt_type = from->pkt_type;
+	to->priority = from->priority;
+	to->protocol = from->protocol;
+	to->dev = from->dev;
+	to->mark = from->mark;
+	to->tstamp = from->tstamp;
+	skb_dst_set(to, dst_clone(skb_dst(from)));
+	skb_copy_hash(to, from);
+	skb_copy_secmark(to, from);
+	/* conntrack confirms the entry with the first fragment */
+	__nf_copy(to, from, false);
+}
+
+/*
+ * Fragment a datagram that conntrack reassembled, now with the option, at
+ * the size of the largest fragment that came in, the way RFC 8200 section
+ * 4.5 has it: the option's Destination Options header (at @unfrag, behind
+ * any Hop-by-Hop and Routing headers) goes into the fragmentable part, so
+ * only the first fragment carries it. The kernel's ip6_fragment() would
+ * keep a Destination Options header that no Routing header precedes in
+ * the unfragmentable part and repeat the option, with its one PSN, in
+ * every fragment. Each fragment goes on through the hooks behind ours and
+ * the output function; if one cannot be made, the datagram is left to the
+ * kernel (the option then in every fragment).
+ */
+static unsigned int pdmv2_refragment(struct pdmv2_net *pn, struct sk_buff *skb,
+				     const struct nf_hook_state *state,
+				     unsigned int unfrag, unsigned int mtu)
+{
+	unsigned int size = min_t(unsigned int, IP6CB(skb)->frag_max_size, mtu);
+	unsigned int nh_off = offsetof(struct ipv6hdr, nexthdr);
+	unsigned int off = 0, left, chunk, max, hoff, room;
+	struct pdmv2_hooks_after after;
+	struct sk_buff_head frags;
+	struct sk_buff *frag;
+	struct frag_hdr *fh;
+	__be32 id;
+	u8 nexthdr;
+
+	if (!skb->dev || size < unfrag + sizeof(*fh) + 8 ||
+	    (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb)))
+		goto kernel;
+	/* the Next Header octet that names the option's header */
+	for (hoff = sizeof(struct ipv6hdr); hoff < unfrag;
+	     hoff += (skb->data[hoff + 1] + 1) * 8)
+		nh_off = hoff;
+	nexthdr = skb->data[nh_off];
+	max = (size - unfrag - sizeof(*fh)) & ~7U;
+	room = LL_RESERVED_SPACE(skb->dev);
+	id = ipv6_select_ident(state->net, &ipv6_hdr(skb)->daddr,
+			       &ipv6_hdr(skb)->saddr);
+	__skb_queue_head_init(&frags);
+	for (left = skb->len - unfrag; left; left -= chunk, off += chunk) {
+		chunk = min(left, max);
+		frag = alloc_skb(room + unfrag + sizeof(*fh) + chunk +
+				 skb->dev->needed_tailroom, GFP_ATOMIC);
+		if (!frag)
+			goto purge;
+		__skb_queue_tail(&frags, frag);
+		skb_reserve(frag, room);
+		skb_put_data(frag, skb->data, unfrag);
+		fh = skb_put(frag, sizeof(*fh));
+		fh->nexthdr = nexthdr;
+		fh->reserved = 0;
+		fh->frag_off = htons(off | (left > chunk ? IP6_MF : 0));
+		fh->identification = id;
+		if (skb_copy_bits(skb, unfrag + off, skb_put(frag, chunk), chunk))
+			goto purge;
+		skb_reset_network_header(frag);
+		frag->data[nh_off] = NEXTHDR_FRAGMENT;
+		ipv6_hdr(frag)->payload_len =
+			htons(frag->len - sizeof(struct ipv6hdr));
+		pdmv2_frag_copy_meta(frag, skb);
+	}
+	pdmv2_stat_inc(pn, PDMV2_STAT_REFRAGMENTED);
+	pdmv2_find_hooks_after(state, &after);
+	while ((frag = __skb_dequeue(&frags)))
+		pdmv2_continue(frag, state, &after);
+	consume_skb(skb);
+	return NF_STOLEN;
+
+purge:
+	__skb_queue_purge(&frags);
+kernel:
+	pdmv2_stat_inc(pn, PDMV2_STAT_SKIP_NOMEM);
+	return NF_ACCEPT;
+}
+
 /*
  * A flow in encrypted mode without a usable key: send the clear option
  * instead (policy clear, replanned for its length) or nothing.
@@ -789,6 +880,9 @@ unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
 	pdmv2_send_end(&snd);
 	if (segs)
 		pdmv2_gso_arm_inserted(skb, inserted);
+	else if (inserted && IP6CB(skb)->frag_max_size && skb->ignore_df &&
+		 skb->len > min_t(unsigned int, IP6CB(skb)->frag_max_size, mtu))
+		return pdmv2_refragment(pn, skb, state, plan.hdr_off, mtu);
 	return NF_ACCEPT;
 }
 
