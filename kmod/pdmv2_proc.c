@@ -99,6 +99,7 @@ static const char * const pdmv2_stat_names[PDMV2_STAT_MAX] = {
 	[PDMV2_STAT_INGRESS_DERIVE_LIMITED]	= "ingress_derive_limited",
 	[PDMV2_STAT_FLOWS_OFFLOADED]		= "flows_offloaded",
 	[PDMV2_STAT_REFRAGMENTED]		= "refragmented",
+	[PDMV2_STAT_INGRESS_NOT_EXAMINED]	= "ingress_not_examined",
 };
 
 /* ---- control ----------------------------------------------------------- */

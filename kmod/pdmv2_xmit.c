@@ -171,6 +171,36 @@ static int pdmv2_skb_parse(struct sk_buff *skb, unsigned int off,
 	return PDMV2_ERR_BAD_HEADER;
 }
 
+/*
+ * Ingress: walk the headers of a received packet without changing it. All
+ * traffic crosses the ingress hook, most of it not ours: its headers are
+ * read where they are (the linear area, almost always), or from a copy of
+ * at most @cap octets, never pulled linear. Returns where the headers are
+ * (valid while @buf is), with the walker's result in @err; headers that
+ * reach beyond @cap are PDMV2_ERR_TOO_LONG (not examined).
+ */
+static const u8 *pdmv2_skb_peek(const struct sk_buff *skb, u8 *buf,
+				unsigned int cap, struct pdmv2_pkt *info,
+				int *err)
+{
+	unsigned int n;
+	const u8 *p;
+
+	*err = pdmv2_pkt_parse(skb->data, skb_headlen(skb), skb->len, info);
+	if (*err != PDMV2_ERR_NEED_MORE)
+		return skb->data;
+	n = min(skb->len, cap);
+	p = skb_header_pointer(skb, 0, n, buf);
+	if (!p) {
+		*err = PDMV2_ERR_BAD_PACKET;
+		return NULL;
+	}
+	*err = pdmv2_pkt_parse(p, n, skb->len, info);
+	if (*err == PDMV2_ERR_NEED_MORE)
+		*err = PDMV2_ERR_TOO_LONG;
+	return p;
+}
+
 static void pdmv2_key_from(struct pdmv2_flow_key *key, const u8 *ip6,
 			   const struct pdmv2_pkt *info, bool reverse)
 {
@@ -904,7 +934,9 @@ static void pdmv2_ptb_adjust(struct pdmv2_net *pn, struct sk_buff *skb,
 	u32 mtu, new_mtu;
 	u16 grow;
 
-	if (skb->data[icmp_off + 1] != 0)
+	/* a Packet Too Big (rare, and acted upon): its headers may be pulled */
+	if (!pskb_may_pull(skb, icmp_off + sizeof(*ic)) ||
+	    skb->data[icmp_off + 1] != 0)
 		return;
 	if (pdmv2_skb_parse(skb, icmp_off + sizeof(*ic), &info) ||
 	    !info.pdm_off || !(info.flags & PDMV2_PKT_KEY))
@@ -1005,18 +1037,22 @@ static void pdmv2_mss_clamp(struct pdmv2_net *pn, struct sk_buff *skb,
 
 /* a SYN of a flow whose reverse direction gets the option */
 static void pdmv2_ingress_tcp(struct pdmv2_net *pn, struct sk_buff *skb,
-			      const struct pdmv2_pkt *info,
+			      const u8 *hdr, const struct pdmv2_pkt *info,
 			      const struct nf_hook_state *state)
 {
 	const struct pdmv2_emit_ops *ops;
 	struct pdmv2_flow_key key;
+	const u8 *flags;
+	u8 flags_buf;
 
 	ops = pdmv2_emit_ops_for(READ_ONCE(pn->cfg.mode));
-	if (!ops || !pskb_may_pull(skb, info->l4_off + 14) ||
-	    !(skb->data[info->l4_off + 13] & TCPHDR_SYN))
+	if (!ops)
+		return;
+	flags = skb_header_pointer(skb, info->l4_off + 13, 1, &flags_buf);
+	if (!flags || !(*flags & TCPHDR_SYN))
 		return;
 	if (!(skb->mark & READ_ONCE(pn->cfg.mark_mask))) {
-		pdmv2_key_from(&key, skb->data, info, true);
+		pdmv2_key_from(&key, hdr, info, true);
 		if (!pdmv2_flow_lookup(pn, &key))
 			return;
 	}
@@ -1066,8 +1102,9 @@ static int pdmv2_verify(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 	return 0;
 }
 
-unsigned int pdmv2_ingress(struct pdmv2_net *pn, struct sk_buff *skb,
-			   const struct nf_hook_state *state)
+/* Learn from the PDM option of a received packet whose headers are at @hdr. */
+static void pdmv2_ingress_learn(struct pdmv2_net *pn, struct sk_buff *skb,
+				const u8 *hdr, const struct pdmv2_pkt *info)
 {
 	static const u8 fmt_stat[] = {
 		[PDMV2_FMT_V1]		= PDMV2_STAT_INGRESS_V1,
@@ -1077,60 +1114,42 @@ unsigned int pdmv2_ingress(struct pdmv2_net *pn, struct sk_buff *skb,
 	};
 	struct pdmv2_flow_key key;
 	struct pdmv2_flow *flow;
-	struct pdmv2_pkt info;
 	struct pdmv2_opt o;
 	int err;
 
-	if (skb_network_offset(skb))
-		return NF_ACCEPT;
-	err = pdmv2_skb_parse(skb, 0, &info);
-	if (err) {
-		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_PARSE_ERRORS);
-		return NF_ACCEPT;
-	}
-	if (info.proto == IPPROTO_ICMPV6 && (info.flags & PDMV2_PKT_KEY) &&
-	    info.icmp_type == ICMPV6_PKT_TOOBIG)
-		pdmv2_ptb_adjust(pn, skb, &info);
-	if (info.proto == IPPROTO_TCP && (info.flags & PDMV2_PKT_KEY) &&
-	    !(info.flags & PDMV2_PKT_FRAG))
-		pdmv2_ingress_tcp(pn, skb, &info, state);
-	if (!info.pdm_off)
-		return NF_ACCEPT;
-
 	pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_PDM);
 	/* lenient: receivers ignore reserved bits; only PSNTP is needed */
-	err = pdmv2_opt_decode(skb->data + info.pdm_off, info.pdm_len, false,
-			       &o);
+	err = pdmv2_opt_decode(hdr + info->pdm_off, info->pdm_len, false, &o);
 	if (err) {
 		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_INVALID);
-		return NF_ACCEPT;
+		return;
 	}
 	pdmv2_stat_inc(pn, fmt_stat[o.fmt]);
 	if (o.reserved_nonzero)
 		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_RESERVED);
-	if (!(info.flags & PDMV2_PKT_KEY)) {
+	if (!(info->flags & PDMV2_PKT_KEY)) {
 		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_NO_FLOW);
-		return NF_ACCEPT;
+		return;
 	}
 
 	/* the state of our sending direction: the reversed 5-tuple */
-	pdmv2_key_from(&key, skb->data, &info, true);
+	pdmv2_key_from(&key, hdr, info, true);
 	if (skb->mark & READ_ONCE(pn->cfg.mark_mask))
 		flow = pdmv2_flow_get(pn, &key);
 	else
 		flow = pdmv2_flow_lookup(pn, &key);
 	if (IS_ERR(flow)) {
 		pdmv2_count_no_room(pn, PTR_ERR(flow), true);
-		return NF_ACCEPT;
+		return;
 	}
 	if (!flow) {
 		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_NO_FLOW);
-		return NF_ACCEPT;
+		return;
 	}
 	spin_lock_bh(&flow->lock);
 	if (o.fmt == PDMV2_FMT_ENCRYPTED && READ_ONCE(pn->cfg.verify))
-		err = pdmv2_verify(pn, flow, skb->data + info.pdm_off,
-				   info.pdm_len, o.epoch, o.psntp);
+		err = pdmv2_verify(pn, flow, hdr + info->pdm_off,
+				   info->pdm_len, o.epoch, o.psntp);
 	if (!err) {
 		pdmv2_metrics_on_receive(&flow->m, ktime_get_ns(), o.psntp);
 		flow->rx_packets++;
@@ -1141,5 +1160,37 @@ unsigned int pdmv2_ingress(struct pdmv2_net *pn, struct sk_buff *skb,
 				     &ipv6_hdr(skb)->saddr);
 	if (!err)
 		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_LEARNED);
+}
+
+/* headers of a received packet looked at in place or in a copy this long */
+#define PDMV2_INGRESS_PEEK	256
+
+unsigned int pdmv2_ingress(struct pdmv2_net *pn, struct sk_buff *skb,
+			   const struct nf_hook_state *state)
+{
+	u8 peek[PDMV2_INGRESS_PEEK];
+	struct pdmv2_pkt info;
+	const u8 *hdr;
+	int err;
+
+	if (skb_network_offset(skb))
+		return NF_ACCEPT;
+	hdr = pdmv2_skb_peek(skb, peek, sizeof(peek), &info, &err);
+	if (err) {
+		pdmv2_stat_inc(pn, err == PDMV2_ERR_TOO_LONG ?
+			       PDMV2_STAT_INGRESS_NOT_EXAMINED :
+			       PDMV2_STAT_INGRESS_PARSE_ERRORS);
+		return NF_ACCEPT;
+	}
+	if (info.pdm_off)
+		pdmv2_ingress_learn(pn, skb, hdr, &info);
+	/* both may pull or write the packet: @hdr is not used after them */
+	if (info.proto == IPPROTO_TCP && (info.flags & PDMV2_PKT_KEY) &&
+	    !(info.flags & PDMV2_PKT_FRAG))
+		pdmv2_ingress_tcp(pn, skb, hdr, &info, state);
+	else if (info.proto == IPPROTO_ICMPV6 &&
+		 (info.flags & PDMV2_PKT_KEY) &&
+		 info.icmp_type == ICMPV6_PKT_TOOBIG)
+		pdmv2_ptb_adjust(pn, skb, &info);
 	return NF_ACCEPT;
 }
