@@ -2,9 +2,11 @@
 # Installs what the project needs on a fresh Debian bookworm machine, then does
 # nothing on later runs. Downloads are cached outside the repository in
 # ${PDMV2_CACHE:-$HOME/.cache/pdmv2}.
-#   build/setup.sh [core] [kmod] [lab]
+#   build/setup.sh [core] [kmod] [kmod-lint] [lab]
 #   core: npm packages and QuickJS (always)
 #   kmod: compiler and sanitizer runtimes for the module's user-space core
+#   kmod-lint: sparse (make -C kmod C=1 W=1) and checkpatch.pl in
+#         $PDMV2_CACHE/checkpatch (docs/kmod.md, "Build")
 #   lab:  what the QEMU lab needs on the host (qemu, cpio, tshark); the guest's
 #         packages are fetched by qemu/build-image.sh
 set -euo pipefail
@@ -43,11 +45,30 @@ setup_core() {
   "$root/build/fetch-quickjs.sh" </dev/null >&2
 }
 
+# checkpatch.pl is in no headers or kbuild package; Debian ships it in the
+# kernel source tarball (linux-source-6.1, ~140 MB, fetched once): its three
+# files go to $PDMV2_CACHE/checkpatch (make -C kmod checkpatch CHECKPATCH=...)
+setup_checkpatch() {
+  local dir="$PDMV2_CACHE/checkpatch" tmp
+  [[ -f "$dir/checkpatch.pl" ]] && return 0
+  need_apt xz-utils
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download linux-source-6.1 >&2)
+  mkdir -p "$dir"
+  dpkg-deb --fsys-tarfile "$tmp"/linux-source-6.1_*.deb |
+    tar -x -O ./usr/src/linux-source-6.1.tar.xz |
+    tar -xJ -C "$tmp" --wildcards 'linux-source-6.1/scripts/checkpatch.pl' \
+      'linux-source-6.1/scripts/spelling.txt' 'linux-source-6.1/scripts/const_structs.checkpatch'
+  cp "$tmp"/linux-source-6.1/scripts/{checkpatch.pl,spelling.txt,const_structs.checkpatch} "$dir/"
+  rm -rf "$tmp"
+}
+
 setup_core
 for part in "$@"; do
   case "$part" in
     core) ;;
     kmod) need_apt gcc make libc6-dev libssl-dev ;;
+    kmod-lint) need_apt sparse; setup_checkpatch ;;
     lab) need_apt qemu-system-x86 cpio tshark ;;
     *) echo "setup: unknown part '$part'" >&2; exit 2 ;;
   esac

@@ -17,6 +17,7 @@
 #include <linux/percpu.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/u64_stats_sync.h>
 #include <linux/workqueue.h>
 
 #include <crypto/aes.h>
@@ -92,11 +93,24 @@ enum pdmv2_stat {
 	PDMV2_STAT_INGRESS_REPLAYED,
 	PDMV2_STAT_SECRETS_INSTALLED,
 	PDMV2_STAT_SECRETS_WIPED,
+	PDMV2_STAT_INGRESS_KEY_UNKNOWN,
+	PDMV2_STAT_TABLE_FULL_MODULE,
+	PDMV2_STAT_SOURCES_FULL_MODULE,
+	PDMV2_STAT_INGRESS_DERIVE_LIMITED,
+	PDMV2_STAT_FLOWS_OFFLOADED,
+	PDMV2_STAT_REFRAGMENTED,
+	PDMV2_STAT_INGRESS_NOT_EXAMINED,
 	PDMV2_STAT_MAX,
 };
 
+/*
+ * One CPU's counters. u64_stats: on 64-bit a local64_t each (no lock); on
+ * 32-bit a reader retries while a writer on that CPU is between the two
+ * halves of an update, so a sum never sees a torn value.
+ */
 struct pdmv2_stats {
-	u64 c[PDMV2_STAT_MAX];
+	u64_stats_t c[PDMV2_STAT_MAX];
+	struct u64_stats_sync syncp;
 };
 
 /* 5-tuple in the sender's direction; ports in host order, 0 if none */
@@ -142,7 +156,12 @@ struct pdmv2_flow {
 	u64 tx_packets;
 	u64 rx_packets;
 	u16 last_grow;			/* octets added to the last packet */
+	u16 rx_derives;			/* rx key derivations since rx_derive_at */
+	u8 forwarded;			/* not a local sender's (READ/WRITE_ONCE) */
+	u8 offloaded;			/* a flowtable took it (READ/WRITE_ONCE) */
 	u32 pmtu;			/* learned from an adjusted PTB, 0: none */
+	unsigned long pmtu_expires;	/* jiffies: pmtu is forgotten then */
+	unsigned long rx_derive_at;	/* jiffies: start of the derivation second */
 	struct pdmv2_flow_key_state tx;	/* encrypted mode: our key */
 	struct pdmv2_flow_key_state rx;	/* ingress verification */
 	struct pdmv2_replay replay;
@@ -288,6 +307,14 @@ struct pdmv2_emit_ops {
 #define PDMV2_DEFAULT_REKEY_PACKETS	U32_MAX
 #define PDMV2_DEFAULT_KEY_OVERLAP	600
 #define PDMV2_KEY_OVERLAP_LIMIT		(7 * 86400)
+/*
+ * Receive-side STK derivations (three HMAC-SHA256 and a key expansion
+ * each) per flow and second: the epoch of a received option is the
+ * sender's choice, and a forger alternating epochs would otherwise buy
+ * one derivation per packet under the flow lock. A peer rekeys far less
+ * often (once per rekey_packets PSNs, a generation change).
+ */
+#define PDMV2_RX_DERIVES_PER_SEC	4
 
 /* netfilter priorities: after mangle-priority marking chains, before DNAT
  * on ingress; after SNAT, before conntrack helpers and confirm on egress
@@ -299,15 +326,26 @@ extern unsigned int pdmv2_net_id;
 
 struct pdmv2_net *pdmv2_pernet(const struct net *net);
 
-static inline void pdmv2_stat_inc(struct pdmv2_net *pn, enum pdmv2_stat s)
-{
-	this_cpu_inc(pn->stats->c[s]);
-}
-
+/*
+ * Any context: process (local output), softirq (forwarding), and the
+ * irqsave form keeps an interrupt on this CPU from nesting an update on
+ * 32-bit (a no-op on 64-bit).
+ */
 static inline void pdmv2_stat_add(struct pdmv2_net *pn, enum pdmv2_stat s,
 				  u64 v)
 {
-	this_cpu_add(pn->stats->c[s], v);
+	struct pdmv2_stats *st = get_cpu_ptr(pn->stats);
+	unsigned long flags;
+
+	flags = u64_stats_update_begin_irqsave(&st->syncp);
+	u64_stats_add(&st->c[s], v);
+	u64_stats_update_end_irqrestore(&st->syncp, flags);
+	put_cpu_ptr(pn->stats);
+}
+
+static inline void pdmv2_stat_inc(struct pdmv2_net *pn, enum pdmv2_stat s)
+{
+	pdmv2_stat_add(pn, s, 1);
 }
 
 u64 pdmv2_stat_read(struct pdmv2_net *pn, enum pdmv2_stat s);
@@ -326,6 +364,8 @@ struct pdmv2_flow *pdmv2_flow_get(struct pdmv2_net *pn,
 				  const struct pdmv2_flow_key *key);
 struct pdmv2_source *pdmv2_source_get(struct pdmv2_net *pn,
 				      const struct in6_addr *addr);
+unsigned int pdmv2_flows_module(void);
+unsigned int pdmv2_sources_module(void);
 
 /* pdmv2_xmit.c */
 unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
@@ -364,6 +404,8 @@ int pdmv2_flow_tx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 int pdmv2_flow_rx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		      u16 epoch);
 void pdmv2_flow_key_wipe(struct pdmv2_flow_key_state *k);
+bool pdmv2_flow_in_pairing(struct pdmv2_net *pn,
+			   const struct pdmv2_flow *flow);
 bool pdmv2_replay_check(struct pdmv2_replay *r, u32 psn);
 void pdmv2_keys_show(struct seq_file *seq, struct pdmv2_net *pn);
 

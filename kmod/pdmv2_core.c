@@ -35,6 +35,7 @@ static const char * const pdmv2_err_names[PDMV2_ERR_COUNT] = {
 	[PDMV2_ERR_BAD_EPOCH] = "BAD_EPOCH",
 	[PDMV2_ERR_CRYPTO] = "CRYPTO",
 	[PDMV2_ERR_REPLAYED] = "REPLAYED",
+	[PDMV2_ERR_UNKNOWN_EPOCH] = "UNKNOWN_EPOCH",
 };
 
 const char *pdmv2_err_name(int err)
@@ -971,4 +972,32 @@ u32 pdmv2_pending_psntp(const u8 *opt)
 {
 	return opt[1] == PDMV2_DLEN_V1 ? get_unaligned_be16(opt + 4) :
 					 get_unaligned_be32(opt + 4);
+}
+
+bool pdmv2_number_parse(const char *s, u32 *out)
+{
+	unsigned int base = 10, digit, n = 0;
+	u32 v = 0;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	for (; *s; s++, n++) {
+		if (*s >= '0' && *s <= '9')
+			digit = *s - '0';
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			digit = *s - 'a' + 10;
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			digit = *s - 'A' + 10;
+		else
+			return false;
+		if (v > (0xffffffffU - digit) / base)
+			return false;
+		v = v * base + digit;
+	}
+	if (!n)
+		return false;
+	*out = v;
+	return true;
 }

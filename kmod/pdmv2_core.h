@@ -81,6 +81,7 @@ enum pdmv2_err {
 	PDMV2_ERR_BAD_EPOCH,
 	PDMV2_ERR_CRYPTO,	/* the backend failed */
 	PDMV2_ERR_REPLAYED,	/* PSNTP already seen or too old (ingress) */
+	PDMV2_ERR_UNKNOWN_EPOCH,	/* a pairing's flow, no key for the epoch */
 	PDMV2_ERR_COUNT
 };
 
@@ -354,5 +355,13 @@ bool pdmv2_pending_finish(u8 *opt, u32 index);
 
 /* PSNTP of the pending option at @opt: 32 bits (clear) or 16 (v1). */
 u32 pdmv2_pending_psntp(const u8 *opt);
+
+/*
+ * A number of the control file at @s (NUL-terminated): decimal digits, or
+ * "0x" and hex digits; no sign, no blank, at most U32 max. Leading zeros
+ * are decimal ("010" is ten, never octal eight). Returns true and the value
+ * in @out, or false changing nothing.
+ */
+bool pdmv2_number_parse(const char *s, u32 *out);
 
 #endif /* PDMV2_CORE_H */

@@ -17,6 +17,8 @@
 
 /* setkey changes the transform: one per CPU, used with BHs off */
 static struct crypto_shash * __percpu *pdmv2_hmac_tfm;
+/* what a transform is keyed with between two uses */
+static const u8 pdmv2_hmac_nokey[PDMV2_HASH_LEN];
 
 int pdmv2_hmac_sha256(const u8 *key, size_t key_len,
 		      const struct pdmv2_hmac_part *parts, unsigned int n,
@@ -41,6 +43,13 @@ int pdmv2_hmac_sha256(const u8 *key, size_t key_len,
 			err = crypto_shash_final(desc, out);
 		shash_desc_zero(desc);
 	}
+	/*
+	 * The transform keeps the key's inner and outer pad states, which
+	 * are as good as the key (a PRK or a host secret): leave it with
+	 * the pads of a zero key instead.
+	 */
+	if (crypto_shash_setkey(tfm, pdmv2_hmac_nokey, sizeof(pdmv2_hmac_nokey)))
+		err = err ?: -EIO;
 	local_bh_enable();
 	return err;
 }

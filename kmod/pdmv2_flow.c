@@ -21,6 +21,62 @@
 
 #define PDMV2_SOURCE_BUCKETS	256
 
+/*
+ * Module-wide bounds: every namespace has its own max_flows/max_sources,
+ * but a router running containers has as many namespaces as it likes, and
+ * the entries are GFP_ATOMIC allocations that no memory cgroup is charged
+ * for (they are made in softirq, on behalf of no task). The sum over all
+ * namespaces stops here; a refusal is counted (table_full_module,
+ * sources_full_module) in the namespace that asked.
+ */
+static unsigned int max_flows_total = 65536;
+module_param(max_flows_total, uint, 0644);
+MODULE_PARM_DESC(max_flows_total,
+		 "flows in all network namespaces together (default 65536)");
+static unsigned int max_sources_total = 16384;
+module_param(max_sources_total, uint, 0644);
+MODULE_PARM_DESC(max_sources_total,
+		 "Global Pointer sources in all network namespaces together (default 16384)");
+
+static atomic_t pdmv2_flows_total = ATOMIC_INIT(0);
+static atomic_t pdmv2_sources_total = ATOMIC_INIT(0);
+
+unsigned int pdmv2_flows_module(void)
+{
+	return atomic_read(&pdmv2_flows_total);
+}
+
+unsigned int pdmv2_sources_module(void)
+{
+	return atomic_read(&pdmv2_sources_total);
+}
+
+/*
+ * Take room for one entry in @t (at most @max) and in the module's @total
+ * (at most @max_total): 0, -ENOSPC (the namespace's limit) or -EDQUOT
+ * (the module's).
+ */
+static int pdmv2_room_take(struct pdmv2_table *t, u32 max, atomic_t *total,
+			   unsigned int max_total)
+{
+	if (atomic_inc_return(&t->count) > max) {
+		atomic_dec(&t->count);
+		return -ENOSPC;
+	}
+	if (atomic_inc_return(total) > max_total) {
+		atomic_dec(total);
+		atomic_dec(&t->count);
+		return -EDQUOT;
+	}
+	return 0;
+}
+
+static void pdmv2_room_give(struct pdmv2_table *t, atomic_t *total)
+{
+	atomic_dec(total);
+	atomic_dec(&t->count);
+}
+
 /* own cache: memory per flow is visible in /proc/slabinfo (pdmv2_flow) */
 static struct kmem_cache *pdmv2_flow_cache __read_mostly;
 
@@ -94,6 +150,8 @@ void pdmv2_tables_destroy(struct pdmv2_net *pn)
 						  &pn->flows.buckets[i].head,
 						  node) {
 				hlist_del(&f->node);
+				pdmv2_room_give(&pn->flows,
+						&pdmv2_flows_total);
 				pdmv2_flow_free(f);
 			}
 		kvfree(pn->flows.buckets);
@@ -105,6 +163,8 @@ void pdmv2_tables_destroy(struct pdmv2_net *pn)
 						  &pn->sources.buckets[i].head,
 						  node) {
 				hlist_del(&s->node);
+				pdmv2_room_give(&pn->sources,
+						&pdmv2_sources_total);
 				kfree(s);
 			}
 		kvfree(pn->sources.buckets);
@@ -154,13 +214,15 @@ struct pdmv2_flow *pdmv2_flow_lookup(struct pdmv2_net *pn,
 
 /*
  * Find or create the flow; caller holds rcu_read_lock(). Returns
- * ERR_PTR(-ENOSPC) when the table is full, ERR_PTR(-ENOMEM) when memory is.
+ * ERR_PTR(-ENOSPC) when the table is full, ERR_PTR(-EDQUOT) when the
+ * module's flows in all namespaces are, ERR_PTR(-ENOMEM) when memory is.
  */
 struct pdmv2_flow *pdmv2_flow_get(struct pdmv2_net *pn,
 				  const struct pdmv2_flow_key *key)
 {
 	struct pdmv2_bucket *b;
 	struct pdmv2_flow *f;
+	int err;
 
 	f = pdmv2_flow_lookup(pn, key);
 	if (f)
@@ -171,15 +233,15 @@ struct pdmv2_flow *pdmv2_flow_get(struct pdmv2_net *pn,
 	hlist_for_each_entry(f, &b->head, node)
 		if (!memcmp(&f->key, key, sizeof(*key)))
 			goto out;
-	if (atomic_inc_return(&pn->flows.count) >
-	    READ_ONCE(pn->cfg.max_flows)) {
-		atomic_dec(&pn->flows.count);
-		f = ERR_PTR(-ENOSPC);
+	err = pdmv2_room_take(&pn->flows, READ_ONCE(pn->cfg.max_flows),
+			      &pdmv2_flows_total, READ_ONCE(max_flows_total));
+	if (err) {
+		f = ERR_PTR(err);
 		goto out;
 	}
 	f = kmem_cache_zalloc(pdmv2_flow_cache, GFP_ATOMIC);
 	if (!f) {
-		atomic_dec(&pn->flows.count);
+		pdmv2_room_give(&pn->flows, &pdmv2_flows_total);
 		f = ERR_PTR(-ENOMEM);
 		goto out;
 	}
@@ -202,6 +264,7 @@ struct pdmv2_source *pdmv2_source_get(struct pdmv2_net *pn,
 	struct pdmv2_bucket *b = pdmv2_source_bucket(pn, addr);
 	struct pdmv2_source *s;
 	struct pdmv2_gp gp;
+	int err;
 
 	hlist_for_each_entry_rcu(s, &b->head, node)
 		if (ipv6_addr_equal(&s->addr, addr)) {
@@ -213,15 +276,16 @@ struct pdmv2_source *pdmv2_source_get(struct pdmv2_net *pn,
 	hlist_for_each_entry(s, &b->head, node)
 		if (ipv6_addr_equal(&s->addr, addr))
 			goto out;
-	if (atomic_inc_return(&pn->sources.count) >
-	    READ_ONCE(pn->cfg.max_sources)) {
-		atomic_dec(&pn->sources.count);
-		s = ERR_PTR(-ENOSPC);
+	err = pdmv2_room_take(&pn->sources, READ_ONCE(pn->cfg.max_sources),
+			      &pdmv2_sources_total,
+			      READ_ONCE(max_sources_total));
+	if (err) {
+		s = ERR_PTR(err);
 		goto out;
 	}
 	s = kzalloc(sizeof(*s), GFP_ATOMIC);
 	if (!s) {
-		atomic_dec(&pn->sources.count);
+		pdmv2_room_give(&pn->sources, &pdmv2_sources_total);
 		s = ERR_PTR(-ENOMEM);
 		goto out;
 	}
@@ -259,7 +323,7 @@ static void pdmv2_flows_expire(struct pdmv2_net *pn, unsigned long idle,
 						READ_ONCE(f->last_seen) + idle))
 				continue;
 			hlist_del_rcu(&f->node);
-			atomic_dec(&pn->flows.count);
+			pdmv2_room_give(&pn->flows, &pdmv2_flows_total);
 			call_rcu(&f->rcu, pdmv2_flow_free_rcu);
 			n++;
 		}
@@ -288,7 +352,7 @@ static void pdmv2_sources_expire(struct pdmv2_net *pn, unsigned long idle)
 					READ_ONCE(s->last_seen) + idle))
 				continue;
 			hlist_del_rcu(&s->node);
-			atomic_dec(&pn->sources.count);
+			pdmv2_room_give(&pn->sources, &pdmv2_sources_total);
 			kfree_rcu(s, rcu);
 			n++;
 		}

@@ -707,9 +707,26 @@ int pdmv2_flow_tx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 	return 0;
 }
 
+/* one more receive-side derivation for @flow this second? Flow lock held. */
+static bool pdmv2_rx_derive_allowed(struct pdmv2_flow *flow)
+{
+	unsigned long now = jiffies;
+
+	if (time_after_eq(now, flow->rx_derive_at + HZ)) {
+		flow->rx_derive_at = now;
+		flow->rx_derives = 0;
+	}
+	if (flow->rx_derives >= PDMV2_RX_DERIVES_PER_SEC)
+		return false;
+	flow->rx_derives++;
+	return true;
+}
+
 /*
  * Make flow->rx the sender's key for a received option of @epoch (the
  * packet's direction is the reverse of the flow's). Flow lock held, RCU.
+ * -EBUSY: the flow used its derivations of this second (the key in place
+ * is kept), -ENOKEY: no secret for that epoch.
  */
 int pdmv2_flow_rx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		      u16 epoch)
@@ -724,6 +741,9 @@ int pdmv2_flow_rx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		return -ENOKEY;
 	if (k->ks_version == ks->version && k->epoch == epoch)
 		return k->aead ? 0 : -ENOKEY;
+	/* over budget: the key in place stays, for the epoch it is for */
+	if (!pdmv2_rx_derive_allowed(flow))
+		return -EBUSY;
 	pdmv2_flow_key_wipe(k);
 	k->epoch = epoch;
 	k->ks_version = ks->version;
@@ -737,6 +757,39 @@ int pdmv2_flow_rx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		return -ENOKEY;
 	}
 	return 0;
+}
+
+/*
+ * Whether a flow belongs to a pairing: one of its ends is in a client
+ * prefix of some generation and the other in the pairing's peers. Such a
+ * flow's options must verify; one whose epoch no key matches is a forgery
+ * or a peer ahead of our keys, never something to learn from. RCU.
+ */
+bool pdmv2_flow_in_pairing(struct pdmv2_net *pn,
+			   const struct pdmv2_flow *flow)
+{
+	const struct pdmv2_keystore *ks = rcu_dereference(pn->keys);
+	const struct pdmv2_flow_key *key = &flow->key;
+	const struct pdmv2_pairing *p;
+	const struct pdmv2_secret *s;
+	unsigned int i, side;
+	const u8 *c, *o;
+
+	for (i = 0; ks && i < ks->n_secrets; i++) {
+		s = &ks->secrets[i];
+		p = pdmv2_pairing_lookup(ks, s->pairing);
+		if (!p)
+			continue;
+		for (side = 0; side < 2; side++) {
+			c = (side ? &key->daddr : &key->saddr)->s6_addr;
+			o = (side ? &key->saddr : &key->daddr)->s6_addr;
+			if (pdmv2_prefix_contains(s->prefix.addr.s6_addr,
+						  s->prefix.len, c) &&
+			    pdmv2_peer_ok(p, o))
+				return true;
+		}
+	}
+	return false;
 }
 
 /* true when @psn is new: not seen and not older than the 64-PSN window */

@@ -37,8 +37,17 @@ u64 pdmv2_stat_read(struct pdmv2_net *pn, enum pdmv2_stat s)
 	u64 sum = 0;
 	int cpu;
 
-	for_each_possible_cpu(cpu)
-		sum += READ_ONCE(per_cpu_ptr(pn->stats, cpu)->c[s]);
+	for_each_possible_cpu(cpu) {
+		const struct pdmv2_stats *st = per_cpu_ptr(pn->stats, cpu);
+		unsigned int start;
+		u64 v;
+
+		do {
+			start = u64_stats_fetch_begin(&st->syncp);
+			v = u64_stats_read(&st->c[s]);
+		} while (u64_stats_fetch_retry(&st->syncp, start));
+		sum += v;
+	}
 	return sum;
 }
 
@@ -81,7 +90,7 @@ static const struct nf_hook_ops pdmv2_nf_ops[] = {
 static int __net_init pdmv2_net_init(struct net *net)
 {
 	struct pdmv2_net *pn = pdmv2_pernet(net);
-	int err;
+	int cpu, err;
 
 	pn->net = net;
 	mutex_init(&pn->cfg_lock);
@@ -102,6 +111,8 @@ static int __net_init pdmv2_net_init(struct net *net)
 	pn->stats = alloc_percpu(struct pdmv2_stats);
 	if (!pn->stats)
 		return -ENOMEM;
+	for_each_possible_cpu(cpu)
+		u64_stats_init(&per_cpu_ptr(pn->stats, cpu)->syncp);
 	err = pdmv2_tables_init(pn, hash_buckets);
 	if (err)
 		goto err_stats;
@@ -126,16 +137,29 @@ err_stats:
 	return err;
 }
 
-static void __net_exit pdmv2_net_exit(struct net *net)
+/*
+ * First half of a namespace's exit: no new control writes or readers, no new
+ * packets in our hooks. Unregistering a hook does not wait for the CPUs
+ * already inside it; the core waits for them (synchronize_rcu(), our hooks
+ * run under rcu_read_lock()) between .pre_exit and .exit, for a namespace
+ * going away as for the module's unload.
+ */
+static void __net_exit pdmv2_net_pre_exit(struct net *net)
 {
 	struct pdmv2_net *pn = pdmv2_pernet(net);
 
-	/* no new control writes or readers, then no packets in our hooks */
 	pdmv2_proc_exit(pn);
 	if (pn->hooks_registered)
 		nf_unregister_net_hooks(net, pdmv2_nf_ops,
 					ARRAY_SIZE(pdmv2_nf_ops));
 	pn->hooks_registered = false;
+}
+
+/* Second half: nothing can reach the state any more; free it. */
+static void __net_exit pdmv2_net_exit(struct net *net)
+{
+	struct pdmv2_net *pn = pdmv2_pernet(net);
+
 	cancel_delayed_work_sync(&pn->gc_work);
 	pdmv2_tables_destroy(pn);
 	pdmv2_keys_destroy(pn);
@@ -144,10 +168,11 @@ static void __net_exit pdmv2_net_exit(struct net *net)
 }
 
 static struct pernet_operations pdmv2_net_ops = {
-	.init	= pdmv2_net_init,
-	.exit	= pdmv2_net_exit,
-	.id	= &pdmv2_net_id,
-	.size	= sizeof(struct pdmv2_net),
+	.init		= pdmv2_net_init,
+	.pre_exit	= pdmv2_net_pre_exit,
+	.exit		= pdmv2_net_exit,
+	.id		= &pdmv2_net_id,
+	.size		= sizeof(struct pdmv2_net),
 };
 
 static int __init pdmv2_init(void)

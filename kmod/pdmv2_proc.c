@@ -93,6 +93,13 @@ static const char * const pdmv2_stat_names[PDMV2_STAT_MAX] = {
 	[PDMV2_STAT_INGRESS_REPLAYED]		= "ingress_replayed",
 	[PDMV2_STAT_SECRETS_INSTALLED]		= "secrets_installed",
 	[PDMV2_STAT_SECRETS_WIPED]		= "secrets_wiped",
+	[PDMV2_STAT_INGRESS_KEY_UNKNOWN]	= "ingress_key_unknown",
+	[PDMV2_STAT_TABLE_FULL_MODULE]		= "table_full_module",
+	[PDMV2_STAT_SOURCES_FULL_MODULE]	= "sources_full_module",
+	[PDMV2_STAT_INGRESS_DERIVE_LIMITED]	= "ingress_derive_limited",
+	[PDMV2_STAT_FLOWS_OFFLOADED]		= "flows_offloaded",
+	[PDMV2_STAT_REFRAGMENTED]		= "refragmented",
+	[PDMV2_STAT_INGRESS_NOT_EXAMINED]	= "ingress_not_examined",
 };
 
 /* ---- control ----------------------------------------------------------- */
@@ -136,8 +143,7 @@ static int pdmv2_parse_u32(const char *arg, u32 min, u32 max, u32 *out)
 {
 	u32 v;
 
-	/* digits only (0x for hex): no sign, no blanks */
-	if (!isdigit(arg[0]) || kstrtou32(arg, 0, &v) || v < min || v > max)
+	if (!pdmv2_number_parse(arg, &v) || v < min || v > max)
 		return -EINVAL;
 	*out = v;
 	return 0;
@@ -286,7 +292,13 @@ static int pdmv2_control_write(struct file *file, char *buf, size_t size)
 	size_t i;
 	int err = 0;
 
-	if (!ns_capable(net->user_ns, CAP_NET_ADMIN))
+	/*
+	 * Both the opener and the writer: a descriptor opened by an
+	 * unprivileged process and written by a privileged one (its stdout
+	 * handed to a setuid program) changes nothing, nor the reverse.
+	 */
+	if (!file_ns_capable(file, net->user_ns, CAP_NET_ADMIN) ||
+	    !ns_capable(net->user_ns, CAP_NET_ADMIN))
 		return -EPERM;
 	if (size > PDMV2_CONTROL_MAX)
 		err = -EINVAL;
@@ -347,6 +359,8 @@ static int pdmv2_stats_show(struct seq_file *seq, void *v)
 			   pdmv2_stat_read(pn, i));
 	seq_printf(seq, "flows %d\n", atomic_read(&pn->flows.count));
 	seq_printf(seq, "sources %d\n", atomic_read(&pn->sources.count));
+	seq_printf(seq, "flows_module %u\n", pdmv2_flows_module());
+	seq_printf(seq, "sources_module %u\n", pdmv2_sources_module());
 	return 0;
 }
 
@@ -446,7 +460,8 @@ static int pdmv2_flows_show(struct seq_file *seq, void *v)
 	rxd = f->m.flags & PDMV2_M_RX;
 	tx = f->tx_packets;
 	rx = f->rx_packets;
-	pmtu = f->pmtu;
+	pmtu = time_before(now, READ_ONCE(f->pmtu_expires)) ?
+	       READ_ONCE(f->pmtu) : 0;
 	spin_unlock_bh(&f->lock);
 
 	seq_printf(seq, "%pI6c %u %pI6c %u %u %u %s%u %llu %llu %lu %lu %u\n",

@@ -30,6 +30,7 @@
 #include <net/ipv6.h>
 #include <net/addrconf.h>
 #include <net/tcp.h>
+#include <net/netfilter/nf_conntrack.h>
 #ifdef PDMV2_HAVE_NET_GSO_H	/* 6.5 and later, see Kbuild */
 #include <net/gso.h>
 #endif
@@ -65,9 +66,10 @@ static DEFINE_PER_CPU(struct pdmv2_aes, pdmv2_aes_scratch);
 
 /*
  * GCM state of a flow key in the per-CPU scratch: a flow keeps only its 16
- * or 32 octet STK, which keeps the flow small (docs/bench/encrypted-2026-11-22.md, memory per flow); the
- * schedule is expanded for one packet, or the packets of one batch
- * (struct pdmv2_emit_batch), and wiped by pdmv2_gcm_put().
+ * or 32 octet STK, which keeps the flow small (memory per flow in
+ * docs/bench/encrypted-2026-11-22.md); the schedule is expanded for one
+ * packet, or the packets of one batch (struct pdmv2_emit_batch), and wiped
+ * by pdmv2_gcm_put().
  */
 static int pdmv2_gcm_get(struct pdmv2_gcm *gcm,
 			 const struct pdmv2_flow_key_state *k)
@@ -169,6 +171,36 @@ static int pdmv2_skb_parse(struct sk_buff *skb, unsigned int off,
 	return PDMV2_ERR_BAD_HEADER;
 }
 
+/*
+ * Ingress: walk the headers of a received packet without changing it. All
+ * traffic crosses the ingress hook, most of it not ours: its headers are
+ * read where they are (the linear area, almost always), or from a copy of
+ * at most @cap octets, never pulled linear. Returns where the headers are
+ * (valid while @buf is), with the walker's result in @err; headers that
+ * reach beyond @cap are PDMV2_ERR_TOO_LONG (not examined).
+ */
+static const u8 *pdmv2_skb_peek(const struct sk_buff *skb, u8 *buf,
+				unsigned int cap, struct pdmv2_pkt *info,
+				int *err)
+{
+	unsigned int n;
+	const u8 *p;
+
+	*err = pdmv2_pkt_parse(skb->data, skb_headlen(skb), skb->len, info);
+	if (*err != PDMV2_ERR_NEED_MORE)
+		return skb->data;
+	n = min(skb->len, cap);
+	p = skb_header_pointer(skb, 0, n, buf);
+	if (!p) {
+		*err = PDMV2_ERR_BAD_PACKET;
+		return NULL;
+	}
+	*err = pdmv2_pkt_parse(p, n, skb->len, info);
+	if (*err == PDMV2_ERR_NEED_MORE)
+		*err = PDMV2_ERR_TOO_LONG;
+	return p;
+}
+
 static void pdmv2_key_from(struct pdmv2_flow_key *key, const u8 *ip6,
 			   const struct pdmv2_pkt *info, bool reverse)
 {
@@ -215,6 +247,19 @@ static void pdmv2_count_refusal(struct pdmv2_net *pn, int err)
 		pdmv2_stat_inc(pn, map[err]);
 	else
 		pdmv2_stat_inc(pn, PDMV2_STAT_PARSE_ERRORS);
+}
+
+/* a flow or source that could not be had: which limit, or memory */
+static void pdmv2_count_no_room(struct pdmv2_net *pn, int err, bool flow)
+{
+	enum pdmv2_stat s = PDMV2_STAT_SKIP_NOMEM;
+
+	if (err == -ENOSPC)
+		s = flow ? PDMV2_STAT_TABLE_FULL : PDMV2_STAT_SOURCES_FULL;
+	else if (err == -EDQUOT)
+		s = flow ? PDMV2_STAT_TABLE_FULL_MODULE :
+			   PDMV2_STAT_SOURCES_FULL_MODULE;
+	pdmv2_stat_inc(pn, s);
 }
 
 static enum pdmv2_stat pdmv2_key_stat(int err)
@@ -281,19 +326,25 @@ static void pdmv2_send_end(struct pdmv2_sender *snd)
 static int pdmv2_fill(struct pdmv2_sender *snd, int grow, u8 *opt, u32 n)
 {
 	struct pdmv2_flow *flow = snd->flow;
+	struct pdmv2_metrics m = flow->m;
 	struct pdmv2_opt fields;
 	struct pdmv2_tx tx;
 	u32 i;
 	int err;
 
-	pdmv2_metrics_on_send(&flow->m, ktime_get_ns(), &tx);
+	/*
+	 * On a copy: a packet that leaves without the option (the emitter
+	 * failed) consumes no PSN and is no send time of the flow.
+	 */
+	pdmv2_metrics_on_send(&m, ktime_get_ns(), &tx);
 	pdmv2_opt_from_tx(&fields, snd->ops->fmt, 0, &tx, snd->gp);
 	err = snd->ops->emit(snd->pn, flow, &fields, opt, &snd->batch);
-	if (tx.negative)
-		pdmv2_stat_add(snd->pn, PDMV2_STAT_NEGATIVE_DELTA, tx.negative);
 	if (err)
 		return err;
-	flow->m.psn_next += n - 1;
+	if (tx.negative)
+		pdmv2_stat_add(snd->pn, PDMV2_STAT_NEGATIVE_DELTA, tx.negative);
+	m.psn_next += n - 1;
+	flow->m = m;
 	flow->tx_packets += n;
 	flow->last_grow = grow > 0 ? grow : 0;
 	trace_pdmv2_emit(snd->pn->net, &flow->key, &fields);
@@ -577,15 +628,22 @@ static unsigned int pdmv2_mtu(struct sk_buff *skb, struct pdmv2_flow *flow)
 		mtu = ip6_skb_dst_mtu(skb);
 	else
 		mtu = skb->dev ? READ_ONCE(skb->dev->mtu) : IPV6_MIN_MTU;
-	/* a smaller MTU further on, learned from a PTB we adjusted */
+	/*
+	 * A smaller MTU further on, learned from a PTB we adjusted; forgotten
+	 * when the route's would be (net.ipv6.route.mtu_expires), so that one
+	 * spoofed PTB does not lower the flow for good.
+	 */
 	pmtu = READ_ONCE(flow->pmtu);
-	if (pmtu && pmtu < mtu)
+	if (pmtu && pmtu < mtu &&
+	    time_before(jiffies, READ_ONCE(flow->pmtu_expires)))
 		mtu = pmtu;
 	return mtu;
 }
 
 static bool pdmv2_fits(struct sk_buff *skb, unsigned int mtu, int grow)
 {
+	u16 frag_max = IP6CB(skb)->frag_max_size;
+
 	if (grow <= 0)
 		return true;
 	if (mtu < (unsigned int)grow)
@@ -594,6 +652,15 @@ static bool pdmv2_fits(struct sk_buff *skb, unsigned int mtu, int grow)
 		return skb_gso_validate_network_len(skb, mtu - grow);
 	if (skb->len + grow <= mtu)
 		return true;
+	/*
+	 * Reassembled by conntrack's IPv6 defragmentation: ip6_fragment()
+	 * cuts it again into fragments no larger than the largest that came
+	 * in, whatever its length, so the option only needs that size to fit
+	 * (ip6_pkt_too_big() decided the same in ip6_forward()). The option
+	 * lands in the first fragment, behind the Fragment header.
+	 */
+	if (frag_max && skb->ignore_df)
+		return frag_max <= mtu;
 	/* a local sender that allows fragmentation: ip6_fragment() will */
 	return skb->ignore_df && skb->sk;
 }
@@ -610,11 +677,103 @@ static unsigned int pdmv2_too_big(struct pdmv2_net *pn, struct sk_buff *skb,
 	 */
 	if (!skb->sk && READ_ONCE(pn->cfg.mtu_policy) == PDMV2_MTU_ICMP &&
 	    mtu >= IPV6_MIN_MTU + (unsigned int)grow) {
-		icmpv6_send(skb, ICMPV6_PKT_TOOBIG, 0, mtu - grow);
+		/* to the source before SNAT (NAT66), as a tunnel would */
+		icmpv6_ndo_send(skb, ICMPV6_PKT_TOOBIG, 0, mtu - grow);
 		pdmv2_stat_inc(pn, PDMV2_STAT_MTU_EVENTS);
 		return NF_DROP;
 	}
 	pdmv2_stat_inc(pn, PDMV2_STAT_SKIP_MTU);
+	return NF_ACCEPT;
+}
+
+/* what ip6_fragment() gives each fragment of the packet it cuts */
+static void pdmv2_frag_copy_meta(struct sk_buff *to, const struct sk_buff *from)
+{
+	to->pkt_type = from->pkt_type;
+	to->priority = from->priority;
+	to->protocol = from->protocol;
+	to->dev = from->dev;
+	to->mark = from->mark;
+	to->tstamp = from->tstamp;
+	skb_dst_set(to, dst_clone(skb_dst(from)));
+	skb_copy_hash(to, from);
+	skb_copy_secmark(to, from);
+	/* conntrack confirms the entry with the first fragment */
+	__nf_copy(to, from, false);
+}
+
+/*
+ * Fragment a datagram that conntrack reassembled, now with the option, at
+ * the size of the largest fragment that came in, the way RFC 8200 section
+ * 4.5 has it: the option's Destination Options header (at @unfrag, behind
+ * any Hop-by-Hop and Routing headers) goes into the fragmentable part, so
+ * only the first fragment carries it. The kernel's ip6_fragment() would
+ * keep a Destination Options header that no Routing header precedes in
+ * the unfragmentable part and repeat the option, with its one PSN, in
+ * every fragment. Each fragment goes on through the hooks behind ours and
+ * the output function; if one cannot be made, the datagram is left to the
+ * kernel (the option then in every fragment).
+ */
+static unsigned int pdmv2_refragment(struct pdmv2_net *pn, struct sk_buff *skb,
+				     const struct nf_hook_state *state,
+				     unsigned int unfrag, unsigned int mtu)
+{
+	unsigned int size = min_t(unsigned int, IP6CB(skb)->frag_max_size, mtu);
+	unsigned int nh_off = offsetof(struct ipv6hdr, nexthdr);
+	unsigned int off = 0, left, chunk, max, hoff, room;
+	struct pdmv2_hooks_after after;
+	struct sk_buff_head frags;
+	struct sk_buff *frag;
+	struct frag_hdr *fh;
+	__be32 id;
+	u8 nexthdr;
+
+	if (!skb->dev || size < unfrag + sizeof(*fh) + 8 ||
+	    (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb)))
+		goto kernel;
+	/* the Next Header octet that names the option's header */
+	for (hoff = sizeof(struct ipv6hdr); hoff < unfrag;
+	     hoff += (skb->data[hoff + 1] + 1) * 8)
+		nh_off = hoff;
+	nexthdr = skb->data[nh_off];
+	max = (size - unfrag - sizeof(*fh)) & ~7U;
+	room = LL_RESERVED_SPACE(skb->dev);
+	id = ipv6_select_ident(state->net, &ipv6_hdr(skb)->daddr,
+			       &ipv6_hdr(skb)->saddr);
+	__skb_queue_head_init(&frags);
+	for (left = skb->len - unfrag; left; left -= chunk, off += chunk) {
+		chunk = min(left, max);
+		frag = alloc_skb(room + unfrag + sizeof(*fh) + chunk +
+				 skb->dev->needed_tailroom, GFP_ATOMIC);
+		if (!frag)
+			goto purge;
+		__skb_queue_tail(&frags, frag);
+		skb_reserve(frag, room);
+		skb_put_data(frag, skb->data, unfrag);
+		fh = skb_put(frag, sizeof(*fh));
+		fh->nexthdr = nexthdr;
+		fh->reserved = 0;
+		fh->frag_off = htons(off | (left > chunk ? IP6_MF : 0));
+		fh->identification = id;
+		if (skb_copy_bits(skb, unfrag + off, skb_put(frag, chunk), chunk))
+			goto purge;
+		skb_reset_network_header(frag);
+		frag->data[nh_off] = NEXTHDR_FRAGMENT;
+		ipv6_hdr(frag)->payload_len =
+			htons(frag->len - sizeof(struct ipv6hdr));
+		pdmv2_frag_copy_meta(frag, skb);
+	}
+	pdmv2_stat_inc(pn, PDMV2_STAT_REFRAGMENTED);
+	pdmv2_find_hooks_after(state, &after);
+	while ((frag = __skb_dequeue(&frags)))
+		pdmv2_continue(frag, state, &after);
+	consume_skb(skb);
+	return NF_STOLEN;
+
+purge:
+	__skb_queue_purge(&frags);
+kernel:
+	pdmv2_stat_inc(pn, PDMV2_STAT_SKIP_NOMEM);
 	return NF_ACCEPT;
 }
 
@@ -644,6 +803,30 @@ pdmv2_encrypted_or_policy(struct pdmv2_net *pn, struct sk_buff *skb,
 		return NULL;
 	pdmv2_stat_inc(pn, PDMV2_STAT_NOKEY_CLEAR);
 	return ops;
+}
+
+/*
+ * A flowtable (nft `flow add`, fw4's flow_offloading) takes an established
+ * flow past the netfilter hooks: its later packets leave without the
+ * option, and the module never sees them again. Nothing here can keep the
+ * flow out (the forward chain decided before this hook); the packet that
+ * made the decision still comes by, with the conntrack entry marked
+ * IPS_OFFLOAD, and the flow is counted once (flows_offloaded), for stats
+ * and the agent's status to report.
+ */
+static void pdmv2_note_offload(struct pdmv2_net *pn, const struct sk_buff *skb,
+			       struct pdmv2_flow *flow)
+{
+#if IS_ENABLED(CONFIG_NF_CONNTRACK)
+	enum ip_conntrack_info ctinfo;
+	const struct nf_conn *ct = nf_ct_get(skb, &ctinfo);
+
+	if (ct && test_bit(IPS_OFFLOAD_BIT, &ct->status) &&
+	    !READ_ONCE(flow->offloaded)) {
+		WRITE_ONCE(flow->offloaded, 1);
+		pdmv2_stat_inc(pn, PDMV2_STAT_FLOWS_OFFLOADED);
+	}
+#endif
 }
 
 unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
@@ -691,16 +874,17 @@ unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
 	pdmv2_key_from(&key, skb->data, &info, false);
 	flow = pdmv2_flow_get(pn, &key);
 	if (IS_ERR(flow)) {
-		pdmv2_stat_inc(pn, PTR_ERR(flow) == -ENOSPC ?
-			       PDMV2_STAT_TABLE_FULL : PDMV2_STAT_SKIP_NOMEM);
+		pdmv2_count_no_room(pn, PTR_ERR(flow), true);
 		return NF_ACCEPT;
 	}
 	src = pdmv2_source_get(pn, &ipv6_hdr(skb)->saddr);
 	if (IS_ERR(src)) {
-		pdmv2_stat_inc(pn, PTR_ERR(src) == -ENOSPC ?
-			       PDMV2_STAT_SOURCES_FULL : PDMV2_STAT_SKIP_NOMEM);
+		pdmv2_count_no_room(pn, PTR_ERR(src), false);
 		return NF_ACCEPT;
 	}
+	if (!skb->sk && !READ_ONCE(flow->forwarded))
+		WRITE_ONCE(flow->forwarded, 1);
+	pdmv2_note_offload(pn, skb, flow);
 
 	if (ops->fmt == PDMV2_FMT_ENCRYPTED) {
 		ops = pdmv2_encrypted_or_policy(pn, skb, flow, ops, &info,
@@ -726,6 +910,9 @@ unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
 	pdmv2_send_end(&snd);
 	if (segs)
 		pdmv2_gso_arm_inserted(skb, inserted);
+	else if (inserted && IP6CB(skb)->frag_max_size && skb->ignore_df &&
+		 skb->len > min_t(unsigned int, IP6CB(skb)->frag_max_size, mtu))
+		return pdmv2_refragment(pn, skb, state, plan.hdr_off, mtu);
 	return NF_ACCEPT;
 }
 
@@ -747,18 +934,24 @@ static void pdmv2_ptb_adjust(struct pdmv2_net *pn, struct sk_buff *skb,
 	u32 mtu, new_mtu;
 	u16 grow;
 
-	if (skb->data[icmp_off + 1] != 0)
+	/* a Packet Too Big (rare, and acted upon): its headers may be pulled */
+	if (!pskb_may_pull(skb, icmp_off + sizeof(*ic)) ||
+	    skb->data[icmp_off + 1] != 0)
 		return;
 	if (pdmv2_skb_parse(skb, icmp_off + sizeof(*ic), &info) ||
 	    !info.pdm_off || !(info.flags & PDMV2_PKT_KEY))
 		return;
 	pdmv2_key_from(&key, skb->data + icmp_off + sizeof(*ic), &info,
 		       false);
-	/* flows of local senders: see pdmv2_too_big() */
-	if (ipv6_chk_addr(pn->net, &key.saddr, NULL, 0))
-		return;
+	/*
+	 * Forwarded flows only (local senders: see pdmv2_too_big()). Told by
+	 * the flow, not by the quoted source address: behind NAT66 that is
+	 * one of ours for a forwarded flow (the egress hook runs after SNAT,
+	 * and so does the flow key; this hook runs before conntrack turns the
+	 * message back towards the inside host).
+	 */
 	flow = pdmv2_flow_lookup(pn, &key);
-	if (!flow)
+	if (!flow || !READ_ONCE(flow->forwarded))
 		return;
 	spin_lock_bh(&flow->lock);
 	grow = flow->last_grow;
@@ -768,6 +961,8 @@ static void pdmv2_ptb_adjust(struct pdmv2_net *pn, struct sk_buff *skb,
 
 	ic = (struct icmp6hdr *)(skb->data + icmp_off);
 	mtu = ntohl(ic->icmp6_mtu);
+	WRITE_ONCE(flow->pmtu_expires, jiffies +
+		   READ_ONCE(pn->net->ipv6.sysctl.ip6_rt_mtu_expires));
 	WRITE_ONCE(flow->pmtu, max_t(u32, mtu, IPV6_MIN_MTU));
 	new_mtu = mtu >= IPV6_MIN_MTU + grow ? mtu - grow : IPV6_MIN_MTU;
 	if (new_mtu >= mtu)
@@ -842,18 +1037,22 @@ static void pdmv2_mss_clamp(struct pdmv2_net *pn, struct sk_buff *skb,
 
 /* a SYN of a flow whose reverse direction gets the option */
 static void pdmv2_ingress_tcp(struct pdmv2_net *pn, struct sk_buff *skb,
-			      const struct pdmv2_pkt *info,
+			      const u8 *hdr, const struct pdmv2_pkt *info,
 			      const struct nf_hook_state *state)
 {
 	const struct pdmv2_emit_ops *ops;
 	struct pdmv2_flow_key key;
+	const u8 *flags;
+	u8 flags_buf;
 
 	ops = pdmv2_emit_ops_for(READ_ONCE(pn->cfg.mode));
-	if (!ops || !pskb_may_pull(skb, info->l4_off + 14) ||
-	    !(skb->data[info->l4_off + 13] & TCPHDR_SYN))
+	if (!ops)
+		return;
+	flags = skb_header_pointer(skb, info->l4_off + 13, 1, &flags_buf);
+	if (!flags || !(*flags & TCPHDR_SYN))
 		return;
 	if (!(skb->mark & READ_ONCE(pn->cfg.mark_mask))) {
-		pdmv2_key_from(&key, skb->data, info, true);
+		pdmv2_key_from(&key, hdr, info, true);
 		if (!pdmv2_flow_lookup(pn, &key))
 			return;
 	}
@@ -872,7 +1071,17 @@ static int pdmv2_verify(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 	struct pdmv2_opt o;
 	int err;
 
-	if (pdmv2_flow_rx_key(pn, flow, epoch)) {
+	err = pdmv2_flow_rx_key(pn, flow, epoch);
+	if (err == -EBUSY) {
+		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_DERIVE_LIMITED);
+		return PDMV2_ERR_CRYPTO;
+	}
+	if (err) {
+		/* the sender chooses the epoch: no key is no pass */
+		if (pdmv2_flow_in_pairing(pn, flow)) {
+			pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_KEY_UNKNOWN);
+			return PDMV2_ERR_UNKNOWN_EPOCH;
+		}
 		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_UNVERIFIED);
 		return 0;
 	}
@@ -893,8 +1102,9 @@ static int pdmv2_verify(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 	return 0;
 }
 
-unsigned int pdmv2_ingress(struct pdmv2_net *pn, struct sk_buff *skb,
-			   const struct nf_hook_state *state)
+/* Learn from the PDM option of a received packet whose headers are at @hdr. */
+static void pdmv2_ingress_learn(struct pdmv2_net *pn, struct sk_buff *skb,
+				const u8 *hdr, const struct pdmv2_pkt *info)
 {
 	static const u8 fmt_stat[] = {
 		[PDMV2_FMT_V1]		= PDMV2_STAT_INGRESS_V1,
@@ -904,61 +1114,42 @@ unsigned int pdmv2_ingress(struct pdmv2_net *pn, struct sk_buff *skb,
 	};
 	struct pdmv2_flow_key key;
 	struct pdmv2_flow *flow;
-	struct pdmv2_pkt info;
 	struct pdmv2_opt o;
 	int err;
 
-	if (skb_network_offset(skb))
-		return NF_ACCEPT;
-	err = pdmv2_skb_parse(skb, 0, &info);
-	if (err) {
-		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_PARSE_ERRORS);
-		return NF_ACCEPT;
-	}
-	if (info.proto == IPPROTO_ICMPV6 && (info.flags & PDMV2_PKT_KEY) &&
-	    info.icmp_type == ICMPV6_PKT_TOOBIG)
-		pdmv2_ptb_adjust(pn, skb, &info);
-	if (info.proto == IPPROTO_TCP && (info.flags & PDMV2_PKT_KEY) &&
-	    !(info.flags & PDMV2_PKT_FRAG))
-		pdmv2_ingress_tcp(pn, skb, &info, state);
-	if (!info.pdm_off)
-		return NF_ACCEPT;
-
 	pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_PDM);
 	/* lenient: receivers ignore reserved bits; only PSNTP is needed */
-	err = pdmv2_opt_decode(skb->data + info.pdm_off, info.pdm_len, false,
-			       &o);
+	err = pdmv2_opt_decode(hdr + info->pdm_off, info->pdm_len, false, &o);
 	if (err) {
 		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_INVALID);
-		return NF_ACCEPT;
+		return;
 	}
 	pdmv2_stat_inc(pn, fmt_stat[o.fmt]);
 	if (o.reserved_nonzero)
 		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_RESERVED);
-	if (!(info.flags & PDMV2_PKT_KEY)) {
+	if (!(info->flags & PDMV2_PKT_KEY)) {
 		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_NO_FLOW);
-		return NF_ACCEPT;
+		return;
 	}
 
 	/* the state of our sending direction: the reversed 5-tuple */
-	pdmv2_key_from(&key, skb->data, &info, true);
+	pdmv2_key_from(&key, hdr, info, true);
 	if (skb->mark & READ_ONCE(pn->cfg.mark_mask))
 		flow = pdmv2_flow_get(pn, &key);
 	else
 		flow = pdmv2_flow_lookup(pn, &key);
 	if (IS_ERR(flow)) {
-		pdmv2_stat_inc(pn, PTR_ERR(flow) == -ENOSPC ?
-			       PDMV2_STAT_TABLE_FULL : PDMV2_STAT_SKIP_NOMEM);
-		return NF_ACCEPT;
+		pdmv2_count_no_room(pn, PTR_ERR(flow), true);
+		return;
 	}
 	if (!flow) {
 		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_NO_FLOW);
-		return NF_ACCEPT;
+		return;
 	}
 	spin_lock_bh(&flow->lock);
 	if (o.fmt == PDMV2_FMT_ENCRYPTED && READ_ONCE(pn->cfg.verify))
-		err = pdmv2_verify(pn, flow, skb->data + info.pdm_off,
-				   info.pdm_len, o.epoch, o.psntp);
+		err = pdmv2_verify(pn, flow, hdr + info->pdm_off,
+				   info->pdm_len, o.epoch, o.psntp);
 	if (!err) {
 		pdmv2_metrics_on_receive(&flow->m, ktime_get_ns(), o.psntp);
 		flow->rx_packets++;
@@ -969,5 +1160,37 @@ unsigned int pdmv2_ingress(struct pdmv2_net *pn, struct sk_buff *skb,
 				     &ipv6_hdr(skb)->saddr);
 	if (!err)
 		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_LEARNED);
+}
+
+/* headers of a received packet looked at in place or in a copy this long */
+#define PDMV2_INGRESS_PEEK	256
+
+unsigned int pdmv2_ingress(struct pdmv2_net *pn, struct sk_buff *skb,
+			   const struct nf_hook_state *state)
+{
+	u8 peek[PDMV2_INGRESS_PEEK];
+	struct pdmv2_pkt info;
+	const u8 *hdr;
+	int err;
+
+	if (skb_network_offset(skb))
+		return NF_ACCEPT;
+	hdr = pdmv2_skb_peek(skb, peek, sizeof(peek), &info, &err);
+	if (err) {
+		pdmv2_stat_inc(pn, err == PDMV2_ERR_TOO_LONG ?
+			       PDMV2_STAT_INGRESS_NOT_EXAMINED :
+			       PDMV2_STAT_INGRESS_PARSE_ERRORS);
+		return NF_ACCEPT;
+	}
+	if (info.pdm_off)
+		pdmv2_ingress_learn(pn, skb, hdr, &info);
+	/* both may pull or write the packet: @hdr is not used after them */
+	if (info.proto == IPPROTO_TCP && (info.flags & PDMV2_PKT_KEY) &&
+	    !(info.flags & PDMV2_PKT_FRAG))
+		pdmv2_ingress_tcp(pn, skb, hdr, &info, state);
+	else if (info.proto == IPPROTO_ICMPV6 &&
+		 (info.flags & PDMV2_PKT_KEY) &&
+		 info.icmp_type == ICMPV6_PKT_TOOBIG)
+		pdmv2_ptb_adjust(pn, skb, &info);
 	return NF_ACCEPT;
 }

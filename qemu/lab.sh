@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The QEMU lab in one command (npm run lab):
-#   qemu/lab.sh [--artifacts DIR] [--timeout SEC] [--icount] [SCENARIO...]
+#   qemu/lab.sh [--artifacts DIR] [--timeout SEC] [--icount] [--ko FILE] [SCENARIO...]
 # Builds (or reuses) the image and pdmv2.ko for the image's kernel, boots once,
 # runs the named scenarios (all by default) in that boot, then checks the
 # captures on the host with the project's TypeScript decoder and with tshark.
@@ -14,8 +14,14 @@
 #              host (test/lab/e2e-host.ts, reached through QEMU user networking),
 #              installs keys into pdmv2.ko; encrypted traffic, restart, revocation,
 #              negative cases; the host decrypts the capture with exported keys
+#   hardening  pdmv2.ko under attack and abuse (issue 12): unprivileged writers, a
+#              module-wide flow limit, forged epochs, fragments with conntrack, 100
+#              load/unload cycles under traffic; in a boot of its own with slab
+#              poisoning (POISON_ARGS below)
 #   bench      forwarding throughput (off, v1, clear, encrypted), new flows per second,
 #              memory per flow (not in the default set)
+# --ko FILE: the guest gets this pdmv2.ko instead of a build of kmod/ (a build of
+# an older commit, to show a defect before its fix; same kernel release).
 # --icount boots one vCPU whose clock advances by instructions executed
 # (qemu/run.sh --icount 1): benchmark figures that host load does not
 # move (docs/lab.md, "Deterministic timing").
@@ -29,16 +35,23 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 declare -A SCRIPT=()
-for n in topology datapath encrypted e2e bench; do SCRIPT[$n]=qemu/scenarios/$n.sh; done
-ORDER=(topology datapath encrypted e2e)	# the default set; bench runs only when named
+for n in topology datapath encrypted e2e hardening bench; do SCRIPT[$n]=qemu/scenarios/$n.sh; done
+ORDER=(topology datapath encrypted e2e hardening)	# the default set; bench runs only when named
+# Scenarios that boot a kernel of their own with slab poisoning: a use after
+# free of the module's objects then writes into poisoned memory, which slub
+# reports in the kernel log (run.sh fails the boot on it). It slows every
+# allocation, so the other scenarios keep their unpoisoned boot.
+POISONED=(hardening)
+POISON_ARGS="slub_debug=FZPU init_on_free=1 page_poison=1"
 artifacts="$root/artifacts/lab"
 timeout=1200
-names=() timing=()
+names=() timing=() ko=''
 while [ $# -gt 0 ]; do
 	case $1 in
 	--artifacts) artifacts=$(mkdir -p "$2" && cd "$2" && pwd); shift ;;
 	--timeout) timeout=$2; shift ;;
 	--icount) timing=(--icount 1) ;;
+	--ko) ko=$(readlink -f "$2"); shift ;;
 	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "lab: unknown option $1" >&2; exit 2 ;;
 	*) [ -n "${SCRIPT[$1]:-}" ] || { echo "lab: unknown scenario '$1' (known: ${!SCRIPT[*]})" >&2; exit 2; }
@@ -52,17 +65,23 @@ build/setup.sh lab kmod >&2
 node build/build.mjs >/dev/null
 qemu/build-image.sh >&2
 eval "$(qemu/kernel-env.sh --check)"
-make -s -C "$KDIR" M="$root/kmod" modules >&2
+[ -n "$ko" ] || make -s -C "$KDIR" M="$root/kmod" modules >&2
 # What the guest needs from the host reaches it through one share (/share,
 # $LAB_SHARE): .build/lab holds pdmv2.ko, the traffic tools of qemu/tools/,
 # the crafted packets and the test secrets
 share=.build/lab
 mkdir -p "$share/tools"
-cp kmod/pdmv2.ko "$share/pdmv2.ko"
+cp "${ko:-kmod/pdmv2.ko}" "$share/pdmv2.ko"
 node .build/node/test/lab/malformed-packets.js "$share/malformed.hex" >&2
-ran() { [[ " ${names[*]} " == *" $1 "* ]]; }	# SCENARIO: named for this boot
-scenario_dir() { echo "$artifacts/$(basename "${SCRIPT[$1]}" .sh)"; }
-if ran encrypted || ran bench; then
+ran() { [[ " ${names[*]} " == *" $1 "* ]]; }	# SCENARIO: named for this run
+poisoned() { [[ " ${POISONED[*]} " == *" $1 "* ]]; }
+# the poisoned boot's artifacts: DIR/poisoned/ (console.log, dmesg.txt, ...)
+scenario_dir() {
+	local d=$artifacts
+	poisoned "$1" && d=$artifacts/poisoned
+	echo "$d/$(basename "${SCRIPT[$1]}" .sh)"
+}
+if ran encrypted || ran bench || ran hardening; then
 	rm -rf "$share/enc"
 	node .build/node/test/lab/encrypted-setup.js "$share/enc" >&2
 fi
@@ -102,8 +121,10 @@ if ran e2e; then
 	net=(--net user --append "pdmv2.e2e=${e2e_dir#"$share"/}")
 fi
 
-scripts=()
-for n in "${names[@]}"; do scripts+=("${SCRIPT[$n]}"); done
+scripts=() poisoned_scripts=()
+for n in "${names[@]}"; do
+	if poisoned "$n"; then poisoned_scripts+=("${SCRIPT[$n]}"); else scripts+=("${SCRIPT[$n]}"); fi
+done
 passed=0 failed=0
 count() { # LOG: add the counts of a "N passed, M failed" line
 	local line
@@ -117,11 +138,21 @@ host_checks() { # OUT CMD...: a host-side check program, its output kept and cou
 	count "$out"
 }
 
-rc=0
-qemu/run.sh --quiet --timeout "$timeout" --artifacts "$artifacts" --share "$share" ${timing[@]+"${timing[@]}"} \
-	${net[@]+"${net[@]}"} -- "${scripts[@]}" || rc=$?
-stop_e2e_host
-echo "lab: $(tail -n 1 "$artifacts/summary.txt" 2>/dev/null || echo "qemu/run.sh exit $rc")"
+boot_verdict() { # RC: run.sh's own verdict (script exit codes, dmesg) counts once per boot
+	if [ "$1" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "not ok - qemu/run.sh exit $1"; fi
+}
+rc=0 prc=0
+if [ ${#scripts[@]} -gt 0 ]; then
+	qemu/run.sh --quiet --timeout "$timeout" --artifacts "$artifacts" --share "$share" ${timing[@]+"${timing[@]}"} \
+		${net[@]+"${net[@]}"} -- "${scripts[@]}" || rc=$?
+	stop_e2e_host
+	echo "lab: $(tail -n 1 "$artifacts/summary.txt" 2>/dev/null || echo "qemu/run.sh exit $rc")"
+fi
+if [ ${#poisoned_scripts[@]} -gt 0 ]; then
+	qemu/run.sh --quiet --timeout "$timeout" --artifacts "$artifacts/poisoned" --share "$share" \
+		${timing[@]+"${timing[@]}"} --append "$POISON_ARGS" -- "${poisoned_scripts[@]}" || prc=$?
+	echo "lab: $(tail -n 1 "$artifacts/poisoned/summary.txt" 2>/dev/null || echo "qemu/run.sh exit $prc")"
+fi
 # Guest checks: each scenario ends with lab_finish's "N passed, M failed" in its
 # output.log; run.sh's own verdict (script exit codes, dmesg) counts once more.
 for n in "${names[@]}"; do
@@ -130,7 +161,8 @@ for n in "${names[@]}"; do
 	echo "lab: $n: $(grep -E '[0-9]+ passed, [0-9]+ failed' "$out" 2>/dev/null | tail -n 1)"
 	count "$out"
 done
-if [ $rc -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "not ok - qemu/run.sh exit $rc"; fi
+[ ${#scripts[@]} -eq 0 ] || boot_verdict "$rc"
+[ ${#poisoned_scripts[@]} -eq 0 ] || boot_verdict "$prc"
 
 if ran bench; then
 	echo "== lab benchmark (one boot, medians of interleaved rounds; ratios to module off and encrypted/clear)${timing[*]:+; timing by instruction count: ${timing[*]}}"

@@ -178,7 +178,8 @@ for f in dmesg.txt results.txt; do [ ! -f "$WORK/$f" ] || cp "$WORK/$f" "$ARTIFA
 
 STATUS=PASS RC=0 WHY=
 GUEST_RC=$(cat "$WORK/.exit_code" 2>/dev/null || true)
-BAD='Oops|WARNING:|BUG:|Call Trace|general protection|Kernel panic|UBSAN:|KASAN:|list_(add|del) corruption|soft lockup|hard LOCKUP|rcu_.*stall|hung_task'
+# slub_debug's reports start "BUG <cache> (Tainted...): Poison overwritten"
+BAD='Oops|WARNING:|BUG:|BUG [^ ]+ \(|Poison overwritten|Redzone overwritten|Object already free|Freepointer corrupt|pagealloc: memory corruption|Call Trace|general protection|Kernel panic|UBSAN:|KASAN:|list_(add|del) corruption|soft lockup|hard LOCKUP|rcu_.*stall|hung_task'
 if [ "$QRC" = 124 ] || [ "$QRC" = 137 ]; then
 	STATUS=FAIL RC=124 WHY="timeout after ${TIMEOUT}s"
 elif [ -z "$GUEST_RC" ]; then

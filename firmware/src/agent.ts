@@ -9,6 +9,7 @@ import { configFromText, type AgentConfig } from './agent-config.js';
 import { agentSuites } from './agent-kem.js';
 import { httpPost, HttpError } from './agent-http.js';
 import {
+  kernelWarnings,
   kernelWrites,
   nextPlanChange,
   nftRuleset,
@@ -565,5 +566,7 @@ export function formatStatus(r: StatusReport): string {
   const e = r.last_error as { code: string; message: string; at: number } | null;
   if (e) lines.push(`last error  ${e.code}: ${e.message} (${t(e.at)})`);
   for (const ce of (r.config_errors as string[]) ?? []) lines.push(`config      ${ce}`);
+  const stats = (r.kernel as { stats?: Record<string, number> } | undefined)?.stats;
+  for (const w of stats ? kernelWarnings(stats) : []) lines.push(`warning     ${w}`);
   return `${lines.join('\n')}\n`;
 }

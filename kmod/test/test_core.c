@@ -921,6 +921,37 @@ static void unit_pending(void)
 	      "pending: 0x1e of another length is someone else's");
 }
 
+/* control file numbers: decimal (leading zeros too) or 0x hex, nothing else */
+static void unit_number_parse(void)
+{
+	static const struct {
+		const char *in;
+		bool ok;
+		u32 v;
+	} cases[] = {
+		{ "0", true, 0 }, { "010", true, 10 }, { "08", true, 8 },
+		{ "4294967295", true, 0xffffffffU }, { "0x100", true, 0x100 },
+		{ "0XfF", true, 0xff }, { "0xffffffff", true, 0xffffffffU },
+		{ "00000000000000000042", true, 42 },
+		{ "", false, 0 }, { "0x", false, 0 }, { "4294967296", false, 0 },
+		{ "0x100000000", false, 0 }, { "-1", false, 0 }, { "+5", false, 0 },
+		{ " 5", false, 0 }, { "5 ", false, 0 }, { "1_0", false, 0 },
+		{ "0b1", false, 0 }, { "12a", false, 0 }, { "0xg", false, 0 },
+		{ "99999999999", false, 0 },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		u32 v = 0x5a5a5a5a;
+		bool ok = pdmv2_number_parse(cases[i].in, &v);
+
+		check(ok == cases[i].ok && v == (ok ? cases[i].v : 0x5a5a5a5a),
+		      "number \"%s\": %s %u (want %s %u)", cases[i].in,
+		      ok ? "ok" : "refused", v, cases[i].ok ? "ok" : "refused",
+		      cases[i].v);
+	}
+}
+
 /* write the vectors' packets, options and headers as fuzz seeds */
 static void dump_seeds(const struct json *root, const char *dir)
 {
@@ -970,7 +1001,7 @@ static const struct vector_section sections[] = {
 
 static void (*const units[])(void) = {
 	unit_time, unit_metrics, unit_gp, unit_walker, unit_doh_shrink,
-	unit_exthdr_limit, unit_apply_plan, unit_pending,
+	unit_exthdr_limit, unit_apply_plan, unit_pending, unit_number_parse,
 };
 
 int main(int argc, char **argv)

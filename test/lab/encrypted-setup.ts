@@ -25,6 +25,7 @@
 //                       `# name` comment line and the line(s) of one write
 //   inject-encrypted.hex  "name hex" lines for qemu/tools/pdm-inject.c: whole
 //                       IPv6/UDP packets lan:4242 -> server:9 with one PDMv2 option
+//   inject-hardening.hex  the same for the hardening scenario (hardeningInjected below)
 //   expect.json         pairing, prefixes, addresses, the injected tuple and PSNs
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,7 +33,7 @@ import { formatPrefix, parseIpv6, parsePrefix } from '../../core/src/wire/addr.j
 import { ascii, toHex } from '../../core/src/util/bytes.js';
 import { encodeAnalyzerKeys, parseAnalyzerKeys, type AnalyzerKeys } from '../../core/src/enroll/export.js';
 import { generationStart, serverKey, type Schedule } from '../../core/src/enroll/schedule.js';
-import { buildDestOptsHeader, buildPacket, NH_DEST_OPTS, NH_UDP, parsePacket } from '../../core/src/wire/ipv6.js';
+import { buildDestOptsHeader, buildPacket, NH_DEST_OPTS, NH_ICMPV6, NH_UDP, parsePacket } from '../../core/src/wire/ipv6.js';
 import {
   AEAD_AES_128_GCM,
   clientPrefixSecret,
@@ -42,7 +43,7 @@ import {
   sessionTemporaryKey,
   type FlowTuple,
 } from '../../core/src/keys/schedule.js';
-import { decodeOption, OPT_LEN_ENCRYPTED, PDM_OPTION_TYPE } from '../../core/src/wire/options.js';
+import { decodeOption, encodeClear, OPT_LEN_ENCRYPTED, PDM_OPTION_TYPE } from '../../core/src/wire/options.js';
 import { sealOption } from '../../core/src/keys/seal.js';
 
 /** TEST VALUE: the lab's Pairing Master Secret (32 ASCII octets). Not secret, never for real use. */
@@ -60,6 +61,7 @@ export const CLIENT_PREFIX = '2001:db8:1::/64';
 export const SERVER_PREFIX = '2001:db8:2::/64';
 export const LAN_IP = '2001:db8:1::2';
 export const WAN_IP = '2001:db8:2::2';
+export const RTR_WAN_IP = '2001:db8:2::1';
 
 /** Fixed, plausible schedule: generation g starts at T0 + g * PERIOD (generation 1: 2026-01-01T00:00Z). */
 export const SCHEDULE: Schedule = { t0: 1767139200, period: 86400, overlap: 3600 };
@@ -68,6 +70,8 @@ const CREATED = generationStart(SCHEDULE, 1);
 export const INJECT_SPORT = 4242;
 export const INJECT_DPORT = 9;
 export const INJECT_EPOCH = makeEpoch(1, 0); // 0x100
+/** An epoch of generation 5, which no test key has: the receiver cannot check its tag. */
+export const UNKNOWN_EPOCH = makeEpoch(5, 0x33);
 const UDP_PAYLOAD = ascii('pdmv2-encrypted-lab');
 
 function analyzerKeys(pms: Uint8Array): AnalyzerKeys {
@@ -138,34 +142,40 @@ const dst = parseIpv6(WAN_IP);
 export const INJECT_TUPLE: FlowTuple = { src, dst, sport: INJECT_SPORT, dport: INJECT_DPORT, protocol: NH_UDP };
 
 /** STK of the injected tuple's direction (the client is the source) under `pms`, generation 1. */
-function injectStk(pms: Uint8Array): Uint8Array {
-  return sessionTemporaryKey(hostSecret(csOf(pms, 1), src), AEAD, INJECT_EPOCH, INJECT_TUPLE);
+function injectStk(pms: Uint8Array, epoch = INJECT_EPOCH): Uint8Array {
+  return sessionTemporaryKey(hostSecret(csOf(pms, 1), src), AEAD, epoch, INJECT_TUPLE);
 }
 
-/** UDP header with a correct checksum (RFC 8200 §8.1 pseudo-header) and the payload. */
-function udp(): Uint8Array {
-  const len = 8 + UDP_PAYLOAD.length;
-  const seg = new Uint8Array(len);
-  seg.set([INJECT_SPORT >> 8, INJECT_SPORT & 0xff, INJECT_DPORT >> 8, INJECT_DPORT & 0xff, len >> 8, len & 0xff, 0, 0]);
-  seg.set(UDP_PAYLOAD, 8);
+/** Upper-layer checksum over the RFC 8200 §8.1 pseudo-header, written at `at` (0 never: 0xffff). */
+function withChecksum(from: Uint8Array, to: Uint8Array, nextHeader: number, seg: Uint8Array, at: number): Uint8Array {
+  const len = seg.length;
   const pseudo = new Uint8Array(40 + len + (len & 1));
-  pseudo.set(src, 0);
-  pseudo.set(dst, 16);
-  pseudo.set([0, 0, len >> 8, len & 0xff, 0, 0, 0, NH_UDP], 32);
+  pseudo.set(from, 0);
+  pseudo.set(to, 16);
+  pseudo.set([len >>> 24, (len >>> 16) & 0xff, len >> 8, len & 0xff, 0, 0, 0, nextHeader], 32);
   pseudo.set(seg, 40);
   let sum = 0;
   for (let i = 0; i < pseudo.length; i += 2) sum += (pseudo[i]! << 8) | pseudo[i + 1]!;
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
   const ck = ~sum & 0xffff || 0xffff;
-  seg[6] = ck >> 8;
-  seg[7] = ck & 0xff;
+  seg[at] = ck >> 8;
+  seg[at + 1] = ck & 0xff;
   return seg;
 }
 
-function withOption(option: Uint8Array): Uint8Array {
+/** UDP header with a correct checksum and the payload. */
+function udp(sport = INJECT_SPORT): Uint8Array {
+  const len = 8 + UDP_PAYLOAD.length;
+  const seg = new Uint8Array(len);
+  seg.set([sport >> 8, sport & 0xff, INJECT_DPORT >> 8, INJECT_DPORT & 0xff, len >> 8, len & 0xff, 0, 0]);
+  seg.set(UDP_PAYLOAD, 8);
+  return withChecksum(src, dst, NH_UDP, seg, 6);
+}
+
+function withOption(option: Uint8Array, sport = INJECT_SPORT): Uint8Array {
   const h = buildDestOptsHeader(null, NH_UDP, option);
   if (!h.ok) throw new Error(`cannot build the Destination Options header: ${h.error}`);
-  return buildPacket(src, dst, NH_DEST_OPTS, [...h.value, ...udp()]);
+  return buildPacket(src, dst, NH_DEST_OPTS, [...h.value, ...udp(sport)]);
 }
 
 const metrics = { psnlr: 0, globalPointer: 1, scaleDtlr: 0, scaleDtls: 0, deltaTlr: 0, deltaTls: 0 };
@@ -223,6 +233,59 @@ function injected(): InjectedPacket[] {
   return packets.map(({ packet, ...p }) => ({ ...p, hex: toHex(packet) }));
 }
 
+/** UDP source port of the flow whose Packet Too Big the hardening scenario forges (qemu/tools/flowgen -s). */
+export const PTB_SPORT = 30000;
+/** The same behind NAT66: the router's WAN address is the quoted packet's source. */
+export const PTB_NAT_SPORT = 30001;
+/** The MTU that Packet Too Big announces. */
+export const PTB_MTU = 1400;
+/** Options under distinct epochs of generation 1 in the hardening scenario's flood. */
+export const EPOCH_FLOOD = 64;
+
+/**
+ * The hardening scenario's forged packets (qemu/scenarios/hardening.sh), "name hex" lines:
+ * - unknown-epoch: an option of the pairing's flow under an epoch whose generation (5) no
+ *   receiver has a key of, sealed with a key of the forger's own; with `verify on` its
+ *   PSNTP (1004) must not be learned;
+ * - epoch-flood-N: EPOCH_FLOOD options under as many epochs of generation 1 (each one
+ *   a key derivation for a receiver that has generation 1), wrong tags, PSNTP 2000 + N;
+ * - ptb: a Packet Too Big (MTU PTB_MTU) from the server's side to the LAN host about
+ *   the LAN host's UDP packet PTB_SPORT -> 9 with a clear PDMv2 option in it, as a router
+ *   further along would send it, for a router that inserted that option;
+ * - ptb-nat: the same for a router that masquerades the LAN (NAT66): to the router's WAN
+ *   address, about its packet PTB_NAT_SPORT -> 9.
+ */
+function hardeningInjected(): string {
+  const lines: string[] = [];
+  const forged = sealOption(injectStk(LAB_WRONG_PMS, UNKNOWN_EPOCH), AEAD, { epoch: UNKNOWN_EPOCH, psntp: 1004, ...metrics });
+  lines.push(`unknown-epoch ${toHex(withOption(forged))}`);
+  for (let n = 1; n <= EPOCH_FLOOD; n++) {
+    const epoch = makeEpoch(1, n);
+    const opt = sealOption(injectStk(LAB_WRONG_PMS, epoch), AEAD, { epoch, psntp: 2000 + n, ...metrics });
+    lines.push(`epoch-flood-${n} ${toHex(withOption(opt))}`);
+  }
+  lines.push(`ptb ${toHex(forgedPtb(src, PTB_SPORT))}`);
+  lines.push(`ptb-nat ${toHex(forgedPtb(parseIpv6(RTR_WAN_IP), PTB_NAT_SPORT))}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Packet Too Big (MTU PTB_MTU) from the server's side to `to`, quoting `to`'s UDP packet
+ * `sport` -> 9 to the server with a clear PDMv2 option in it.
+ */
+function forgedPtb(to: Uint8Array, sport: number): Uint8Array {
+  const h = buildDestOptsHeader(null, NH_UDP, encodeClear({ epoch: 0, psntp: 77, ...metrics }));
+  if (!h.ok) throw new Error(`cannot build the Destination Options header: ${h.error}`);
+  const seg = new Uint8Array(8 + UDP_PAYLOAD.length);
+  seg.set([sport >> 8, sport & 0xff, INJECT_DPORT >> 8, INJECT_DPORT & 0xff, seg.length >> 8, seg.length & 0xff, 0, 0]);
+  seg.set(UDP_PAYLOAD, 8);
+  const quoted = buildPacket(to, dst, NH_DEST_OPTS, [...h.value, ...withChecksum(to, dst, NH_UDP, seg, 6)]);
+  const icmp = new Uint8Array(8 + quoted.length);
+  icmp.set([2, 0, 0, 0, PTB_MTU >>> 24, (PTB_MTU >>> 16) & 0xff, PTB_MTU >> 8, PTB_MTU & 0xff]);
+  icmp.set(quoted, 8);
+  return buildPacket(dst, to, NH_ICMPV6, withChecksum(dst, to, NH_ICMPV6, icmp, 2));
+}
+
 function main(): void {
   const out = process.argv[2];
   if (!out) {
@@ -240,6 +303,7 @@ function main(): void {
     'wan-gen2.ctl': wanControl(2),
     'bad-control.txt': badControl(),
     'inject-encrypted.hex': packets.map((p) => `${p.name} ${p.hex}\n`).join(''),
+    'inject-hardening.hex': hardeningInjected(),
     'expect.json': `${JSON.stringify(
       {
         pairing: PAIRING,

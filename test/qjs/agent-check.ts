@@ -14,7 +14,7 @@ import { clientPrefixSecret, serverGroupSecret } from '../../core/src/keys/sched
 import { configFromText } from '../../firmware/src/agent-config.js';
 import { splitHeaders, statusFromStderr } from '../../firmware/src/agent-http.js';
 import { agentKem, agentSuites } from '../../firmware/src/agent-kem.js';
-import { batch, CONTROL_MAX, kernelWrites, nextPlanChange, nftRuleset, OFF_PLAN, planFromGrant } from '../../firmware/src/agent-kmod.js';
+import { batch, CONTROL_MAX, kernelWarnings, kernelWrites, nextPlanChange, nftRuleset, OFF_PLAN, planFromGrant } from '../../firmware/src/agent-kmod.js';
 import { createExclusive, mkdirs, pid, readText, removeFile, spawn, stat, writeAtomic } from '../../firmware/src/agent-sys.js';
 import { parseUci, setUciOption, tokenize, UciError } from '../../firmware/src/agent-uci.js';
 import { exit, print, printError, randomBytes } from '../../firmware/src/qjs-runtime.js';
@@ -174,6 +174,15 @@ async function main(): Promise<void> {
     assert(clear.mode === 'clear' && clear.keys.length === 0 && clear.peers.length === 0, 'clear: the mode only');
     assert(eq(kernelWrites(OFF_PLAN, clear), ['mode clear\n']), 'clear: one line the module knows today');
     assert(nextPlanChange(clientGrant, 1500) === 3000 && nextPlanChange(clientGrant, 3500) === 4000, 'next change');
+  });
+
+  await check('status warnings from the module counters: flowtable bypass and the module-wide limit', () => {
+    assert(eq(kernelWarnings({ inserted: 5, flows_offloaded: 0, table_full_module: 0 }), []), 'nothing to say');
+    assert(eq(kernelWarnings({}), []), 'an older module without the counters');
+    const w = kernelWarnings({ flows_offloaded: 3, table_full_module: 7 });
+    assert(w.length === 2, 'one line each');
+    assert(w[0]!.startsWith('3 measured flow(s) taken past pdmv2 by a flowtable') && w[0]!.includes('flow_offloading=0'), w[0]!);
+    assert(w[1]!.startsWith('7 packet(s) without the option') && w[1]!.includes('max_flows_total'), w[1]!);
   });
 
   await check('kernel plan: server role hands the module the SGS and the client prefixes, and no peers', () => {

@@ -77,3 +77,15 @@ save_state() { # TAG: settings, keys, counters and flows of rtr and wan
 		lab_append "state-$1.txt" nsx "$ns" cat /proc/net/pdmv2/flows
 	done
 }
+
+# A 1500-octet echo request from lan through rtr (MTU 1500, clear: 32 octets
+# of option) draws a Packet Too Big; the lan host then sends 1468-octet ones.
+ptb_roundtrip() { # LABEL LOGFILE
+	local ev
+	ev=$(st rtr mtu_events)
+	nsx lan ping -6 -c 1 -W 2 -s 1452 "$WAN_IP" >"$ARTIFACTS/$2" 2>&1
+	lab_check "$1: Packet Too Big sent for a 1500-octet echo request" stat_ge rtr mtu_events $((ev + 1))
+	lab_check "$1: it reached the lan host (route MTU 1468 = 1500 - 32)" sh -c \
+		"ip netns exec lan ip -6 route get $WAN_IP | grep -q 'mtu 1468'"
+	lab_check "$1: then 1468-octet pings cross" nsx lan ping -6 -c 2 -i 0.3 -W 2 -s 1420 "$WAN_IP"
+}
