@@ -33,12 +33,22 @@ function validPrefix(value) {
 }
 
 return view.extend({
+	// a configuration file that cannot be read or parsed: the page says so instead of a form
 	load: function() {
-		return uci.load('pdmv2');
+		return uci.load('pdmv2').then(function() { return null; }, function(err) { return err; });
 	},
 
-	render: function() {
+	render: function(loadError) {
 		var m, s, o;
+
+		if (loadError) {
+			this.handleSave = this.handleSaveApply = this.handleReset = null;
+			return E('div', { 'class': 'cbi-map' }, [
+				E('h2', [ _('PDMv2 settings') ]),
+				E('div', { 'class': 'alert-message warning', 'id': 'pdmv2-settings-error' }, [
+					_('/etc/config/pdmv2 cannot be read (%s). Fix the file by hand (uci show pdmv2 names the line) or reinstall the package\'s default.').format(loadError.message) ])
+			]);
+		}
 
 		m = new form.Map('pdmv2', _('PDMv2 settings'),
 			_('The agent enrolls this router with a primary, which grants the keys for encrypted PDMv2. Without a token, the administrator of the primary approves the fingerprint shown on the status page.'));
