@@ -606,7 +606,8 @@
 					router.menu[path] = tree[path];
 				});
 				nav.replaceChildren.apply(nav, Object.keys(router.menu).sort(function(a, b) {
-					return (router.menu[a].order || 0) - (router.menu[b].order || 0) || a.localeCompare(b);
+					return a.split('/').length - b.split('/').length ||
+						(router.menu[a].order || 0) - (router.menu[b].order || 0) || a.localeCompare(b);
 				}).map(function(path) {
 					var item = router.menu[path], leaf = item.action && item.action.type === 'view';
 					return E('a', { 'href': '#/' + path, 'data-path': path, 'class': leaf ? 'menu-leaf' : 'menu-top' },
