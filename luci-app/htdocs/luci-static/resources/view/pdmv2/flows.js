@@ -97,8 +97,8 @@ return view.extend({
 				'%d / %d'.format(f.tx_packets, f.rx_packets),
 				_('%d s ago').format(f.idle_s),
 				typeof f.gen === 'number' ? '%d / %d'.format(f.gen, f.epoch) : '-',
-				E('span', { 'class': 'pdmv2-rtt', 'data-us': f.rtt_us != null ? f.rtt_us : '' }, [ fmtPair(f.rtt_us, f.rtt_last_us) ]),
-				E('span', { 'class': 'pdmv2-sd', 'data-us': f.sd_us != null ? f.sd_us : '' }, [ fmtPair(f.sd_us, f.sd_last_us) ])
+				E('span', { 'class': 'pdmv2-rtt', 'data-us': f.rtt_us, 'data-last-us': f.rtt_last_us }, [ fmtPair(f.rtt_us, f.rtt_last_us) ]),
+				E('span', { 'class': 'pdmv2-sd', 'data-us': f.sd_us, 'data-last-us': f.sd_last_us }, [ fmtPair(f.sd_us, f.sd_last_us) ])
 			].map(function(c) { return E('td', { 'class': 'td' }, [ c ]); }));
 		});
 		if (!rows.length)
