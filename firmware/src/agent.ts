@@ -121,6 +121,8 @@ export class Agent {
   private again = false;
   private pendingPolls = 0;
   private stopping = false;
+  /** This process as the daemon (pid and start time): in the status file while it runs. */
+  private daemon: DaemonId | null = null;
 
   constructor(readonly configPath: string) {
     this.cfg = loadConfig(configPath);
@@ -144,7 +146,7 @@ export class Agent {
   /** Saves state.json and refreshes the secret-free status file the rpcd plugin reads (no qjs per poll). */
   save(): void {
     saveState(this.cfg.stateDir, this.state);
-    writeStatusFile(this.cfg, this.state, this.key.fingerprint);
+    writeStatusFile(this.cfg, this.state, this.key.fingerprint, this.daemon);
   }
 
   private fail(code: string, message: string): void {
@@ -351,6 +353,7 @@ export class Agent {
         this.stopping = true;
         clearTimer(this.timer);
         log('info', 'stopping (kernel state kept; secrets stay valid until they expire)');
+        this.daemon = null;
         this.save();
         removeFile(this.pidFile());
         resolve();
@@ -363,6 +366,7 @@ export class Agent {
         this.state.failures = 0;
         this.wake();
       });
+      this.daemon = selfId();
       // Written once the handlers are in place: a pid file means the daemon can take SIGHUP
       // (the init script's reload signals only such a daemon; before that, a HUP would kill it).
       writeAtomic(this.pidFile(), `${pid()}\n`, 0o644);
@@ -517,6 +521,22 @@ export function statusReport(cfg: AgentConfig, state: AgentState | null, fp: str
   };
 }
 
+/**
+ * The running daemon as the rpcd plugin recognises it: its pid and its start time (field 22 of
+ * /proc/PID/stat, clock ticks since boot), so that a pid reused by another process does not count.
+ */
+export interface DaemonId {
+  readonly pid: number;
+  readonly started: number;
+}
+
+function selfId(): DaemonId | null {
+  const stat = readText('/proc/self/stat', 4096);
+  const after = stat ? stat.slice(stat.lastIndexOf(')') + 2).split(' ') : [];
+  const started = Number(after[19]);
+  return Number.isInteger(started) ? { pid: pid(), started } : null;
+}
+
 /** Name of the status file in run_dir (docs/agent.md "Status file"). */
 export const STATUS_FILE = 'status.json';
 
@@ -525,10 +545,10 @@ export const STATUS_FILE = 'status.json';
  * fields the rpcd plugin reads live (enabled, running, pid, kernel). Never a secret.
  * A failure is logged and does not stop the caller: state.json is what must not be lost.
  */
-export function writeStatusFile(cfg: AgentConfig, state: AgentState, fp: string): void {
+export function writeStatusFile(cfg: AgentConfig, state: AgentState, fp: string, daemon: DaemonId | null): void {
   try {
     mkdirs(cfg.runDir, 0o755);
-    const report = { ...agentStatus(cfg, state, fp), updated: Math.floor(wallSeconds()), version: AGENT_VERSION };
+    const report = { ...agentStatus(cfg, state, fp), daemon, updated: Math.floor(wallSeconds()), version: AGENT_VERSION };
     writeAtomic(`${cfg.runDir}/${STATUS_FILE}`, `${JSON.stringify(report)}\n`, 0o644);
   } catch (e) {
     log('warn', `cannot write ${cfg.runDir}/${STATUS_FILE}: ${(e as Error).message}`);

@@ -164,16 +164,20 @@ secrets_file() {
 		cat /etc/pdmv2/state.json "$W/wan/state/state.json" 2>/dev/null | grep -oE '"(secret|sgs)":"[0-9a-f]{64}"' | grep -oE '[0-9a-f]{64}'
 	} | sort -u
 }
-flows_line() { ip netns exec rtr grep "^$LAN_IP 0 $WAN_IP 0 58 " /proc/net/pdmv2/flows; }
+# the LAN host's echo flow (identifier as both ports)
+flows_line() { ip netns exec rtr grep -E "^$LAN_IP [0-9]+ $WAN_IP [0-9]+ 58 " /proc/net/pdmv2/flows; }
 act() { # COMMAND ARGS...: one request of the host
 	case "$1" in
 	fingerprint) echo "$FP" ;;
-	ping) # NAME COUNT: echo requests lan -> wan, captured on rtr's wan0
+	ping) # NAME COUNT: echo requests lan -> wan, captured on rtr's wan0 (copied to the share for the host)
 		cap_start rtr wan0 "$2" ip6 || return 1
 		nsx lan ping -6 -c "$3" -i 0.3 -W 2 "$WAN_IP"; local rc=$?
 		cap_stop "$2"
+		cp "$ARTIFACTS/$2.pcap" "$SYNC/$2.pcap"
 		flows_line
 		return $rc ;;
+	wait-granted) # SECS: until the agent's status file says granted
+		lab_wait_for "$2" grep -q '"status":"granted"' /var/run/pdmv2/status.json ;;
 	mode) ip netns exec rtr head -n 1 /proc/net/pdmv2/control ;;
 	wait-mode) # MODE SECS
 		local t0; t0=$(cut -d' ' -f1 /proc/uptime)

@@ -3,7 +3,7 @@
 // "The browser test"), run by qemu/lab.sh alongside the boot:
 //
 //   node .build/node/test/lab/luci-host.js serve --sync DIR --state DIR --url URL
-//        --captures GUEST_ARTIFACT_DIR --shots DIR [--timeout S] [--keep]
+//        --shots DIR [--timeout S] [--keep]
 //
 // It starts a Primary Client and a Primary Server (test/lab/lab-primaries.ts),
 // pairs them, makes the server's token, an analyzer key and the router's
@@ -29,7 +29,8 @@ import { ANALYZER_JS, exportRouterKeys, pairPrimaries, Primary, run, token, writ
 
 const CLIENT_P = '2001:db8:1::/64'; // the lab's LAN (qemu/scenarios/lib/lab.sh)
 const SERVER_P = '2001:db8:2::/64';
-const ICMP_FLOW = '2001:db8:1::2 0 2001:db8:2::2 0 58';
+// the LAN host's echo requests as the module keys them: identifier as both ports
+const ICMP_FLOW_RE = /^2001:db8:1::2 (\d+) 2001:db8:2::2 (\d+) 58 /;
 
 function check(name: string, ok: boolean, detail = ''): boolean {
   report(name, ok, detail);
@@ -276,18 +277,20 @@ async function serve(o: Options): Promise<never> {
     // ---- approve on the primary: granted within one poll
     const approved = await pc.cli('approve', fp);
     check('approved on the Primary Client by that fingerprint', /^approved /.test(approved.trim()), approved.trim());
+    await guest.must('guest: the agent got the grant (its status file says granted)', 'wait-granted 30');
     const granted = await waitText(page, '#pdmv2-state', /^Granted: generation \d+/, 20000);
-    // the agent polls the primary every poll_max (2 s); the page polls every 5 s
-    check('status: granted within one poll of the page after the agent got it (<= 2 s + 5 s + 3 s)', granted !== null && granted <= 10, `${granted ?? '-'} s`);
+    // the page polls every 5 s; one call through the stand-in takes up to about 2 s under TCG
+    check('status: granted within one poll of the page (5 s + 2 s) after the agent got it', granted !== null && granted <= 7, `${granted ?? '-'} s`);
     check('status: module loaded, mode encrypted', /loaded, mode encrypted/.test(await text(page, '#pdmv2-kmod')), await text(page, '#pdmv2-kmod'));
     await shot(page, '02-status-granted');
 
     // ---- traffic; the flows page against the capture
     const pinged = await guest.must('guest: 8 echo requests lan -> wan captured on rtr wan0', 'ping flows1 8');
-    const kernelLine = pinged.split('\n').find((l) => l.startsWith(ICMP_FLOW)) ?? '';
+    const kernelLine = pinged.split('\n').find((l) => ICMP_FLOW_RE.test(l)) ?? '';
     check('the module lists the LAN host\'s ICMPv6 flow with its round-trip time', /\d+ \d+ \d+ \d+$/.test(kernelLine), kernelLine);
+    const flowKey = kernelLine.split(' ').slice(0, 5).join(' ');
     check('open the flows page', await go(page, o.url, 'admin/services/pdmv2/flows', '#pdmv2-flows-table'));
-    const sel = `tr[data-flow="${ICMP_FLOW}"] .pdmv2-rtt`;
+    const sel = `tr[data-flow="${flowKey}"] .pdmv2-rtt`;
     await page.waitForSelector(sel, { timeout: 15000 }).catch(() => undefined);
     const rttLastUs = Number(await page.$eval(sel, (e) => e.getAttribute('data-last-us')).catch(() => 'NaN'));
     const rttShown = await text(page, sel);
@@ -300,7 +303,7 @@ async function serve(o: Options): Promise<never> {
       Number.isFinite(pageMs) && Number.isFinite(capMs) && Math.abs(pageMs - capMs) <= Math.max(1, 0.3 * capMs),
       `page ${pageMs.toFixed(3)} ms ("${rttShown}"), capture ${Number.isFinite(capMs) ? capMs.toFixed(3) : '-'} ms (${times.length} replies)`,
     );
-    const sdShown = await text(page, `tr[data-flow="${ICMP_FLOW}"] .pdmv2-sd`);
+    const sdShown = await text(page, `tr[data-flow="${flowKey}"] .pdmv2-sd`);
     check('flows page: the server delay the peer reports is shown', /\d+\.\d+ ms/.test(sdShown), sdShown);
     await shot(page, '03-flows');
 
@@ -354,12 +357,14 @@ async function serve(o: Options): Promise<never> {
     // ---- ACL: unauthenticated and read-only callers
     await aclChecks(o.url, rootPw, viewerPw);
     await page.click('#logout');
+    await page.waitForSelector('#standin-login', { timeout: 10000 });
     check('read-only user logs in (browser)', await login(page, o.url, 'viewer', viewerPw));
     await go(page, o.url, 'admin/services/pdmv2/status', '#pdmv2-enroll');
     await page.click('#pdmv2-enroll');
     check('read-only user: Enroll now is refused and the page says so', (await waitText(page, '#notifications', /Access denied/, 10000)) !== null, await text(page, '#notifications'));
     await shot(page, '06-viewer-refused');
     await page.click('#logout');
+    await page.waitForSelector('#standin-login', { timeout: 10000 });
     check('log in as root again', await login(page, o.url, 'root', rootPw));
 
     // ---- broken states: each page says what is wrong, with no script error
@@ -434,12 +439,13 @@ async function main(argv: string[]): Promise<never> {
   };
   const keep = rest.includes('--keep');
   if (keep) rest.splice(rest.indexOf('--keep'), 1);
-  const [sync, state, url, captures, shots] = ['--sync', '--state', '--url', '--captures', '--shots'].map(opt);
+  const [sync, state, url, shots] = ['--sync', '--state', '--url', '--shots'].map(opt);
   const timeout = Number(opt('--timeout') ?? 1200);
-  if (cmd !== 'serve' || !sync || !state || !url || !captures || !shots || rest.length) {
-    throw new Error('usage: luci-host serve --sync DIR --state DIR --url URL --captures DIR --shots DIR [--timeout S] [--keep]');
+  if (cmd !== 'serve' || !sync || !state || !url || !shots || rest.length) {
+    throw new Error('usage: luci-host serve --sync DIR --state DIR --url URL --shots DIR [--timeout S] [--keep]');
   }
-  return serve({ sync, state, url: url.endsWith('/') ? url : `${url}/`, captures, shots, timeout, keep });
+  // the guest copies its captures into the share as it makes them
+  return serve({ sync, state, url: url.endsWith('/') ? url : `${url}/`, captures: sync, shots, timeout, keep });
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

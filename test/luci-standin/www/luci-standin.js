@@ -91,8 +91,8 @@
 	var UBUS_MESSAGES = [ 'Success', 'Invalid command', 'Invalid argument', 'Method not found', 'Not found', 'No response',
 		'Permission denied', 'Request timed out', 'Operation not supported', 'Unknown error', 'Connection failed' ];
 
-	function rpcCall(object, method, args) {
-		var req = { jsonrpc: '2.0', id: rpcId++, method: 'call', params: [ env.sessionid, object, method, args || {} ] };
+	function rpcCall(object, method, args, sid) {
+		var req = { jsonrpc: '2.0', id: rpcId++, method: 'call', params: [ sid || env.sessionid, object, method, args || {} ] };
 		return fetch(env.ubuspath, {
 			method: 'POST',
 			headers: { 'Content-Type': 'application/json' },
@@ -651,25 +651,32 @@
 		document.body.setAttribute('data-view-state', 'ready');
 	}
 
-	function logout() {
-		poll.stopAll();
-		return rpcCall('session', 'destroy', {}).catch(function() {}).then(function() {
-			env.sessionid = '00000000000000000000000000000000';
-			window.sessionStorage.removeItem('standin-sid');
-			window.location.hash = '';
-			showLogin();
-		});
+	function forget() {
+		env.sessionid = '00000000000000000000000000000000';
+		window.sessionStorage.removeItem('standin-sid');
+		router.menu = null;
+		history.replaceState(null, '', window.location.pathname);
 	}
 
+	function logout() {
+		poll.stopAll();
+		var sid = env.sessionid;
+		forget();
+		showLogin();
+		return rpcCall('session', 'destroy', {}, sid).catch(function() {});
+	}
+
+	// a stored session that expired or was destroyed: back to the login form, as LuCI does
 	function start() {
 		if (env.sessionid === '00000000000000000000000000000000')
 			return showLogin();
-		document.body.setAttribute('data-logged-in', '1');
-		document.getElementById('logout').onclick = logout;
-		return buildMenu().then(route, function(e) {
-			if (e.code === -32002)
-				return logout();
-			throw e;
+		return rpcCall('session', 'access', { scope: 'ubus', object: 'session', 'function': 'access' }).then(function() {
+			document.body.setAttribute('data-logged-in', '1');
+			document.getElementById('logout').onclick = logout;
+			return buildMenu().then(route);
+		}, function() {
+			forget();
+			showLogin();
 		});
 	}
 
