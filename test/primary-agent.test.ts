@@ -7,7 +7,7 @@
 // (each with its message and nothing installed) and kill -9 during writes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ import { REPO, tempDir } from '../primary/test/harness.js';
 const QJS = join(REPO, 'build', 'qjs');
 // The minified bundle: what the firmware package ships.
 const BUNDLE = join(REPO, '.build', 'qjs', 'pdmv2d.min.mjs');
+const PLUGIN = join(REPO, 'firmware', 'files', 'usr', 'libexec', 'rpcd', 'pdmv2');
 const CLIENT_P = '2001:db8:1::/48';
 const CLIENT_P2 = '2001:db8:2::/48';
 const SERVER_P = '2001:db8:ff::/48';
@@ -336,6 +337,15 @@ check('SIGHUP and rpcd: disable wipes, enable re-enrolls; list, call status, cal
   assert.equal(flows.flows, [
     { saddr: '2001:db8:ff::1', sport: 443, daddr: '2001:db8:1::5', dport: 51000, proto: 6, psn_next: 17, psn_last_rx: null, tx_packets: 3, rx_packets: 0, age_s: 1, idle_s: 0, pmtu: 1500 },
   ]);
+  // the sh plugin (what rpcd runs) answers status and flows as the agent does, without QuickJS
+  const viaPlugin = (method: string): Record<string, unknown> =>
+    JSON.parse(execFileSync('sh', [PLUGIN, 'call', method], { input: '{}', env: { ...process.env, PDMV2_CONFIG: serverDir.config } }).toString()) as Record<string, unknown>;
+  const sp = viaPlugin('status');
+  for (const k of ['fingerprint', 'status', 'role', 'mode', 'primary_url', 'config_errors', 'granted', 'installed', 'clock_offset', 'enabled', 'running', 'pid', 'last_success']) {
+    assert.equal(sp[k], st[k], `plugin status: ${k}`);
+  }
+  assert.is((sp.kernel as { present: boolean }).present, (st.kernel as { present: boolean }).present);
+  assert.equal(viaPlugin('flows').flows, flows.flows);
   const trig = await agent(serverDir, 'call', 'enroll');
   assert.equal(JSON.parse(trig.stdout), { triggered: true });
   const exited = new Promise<number | null>((r) => d.on('exit', (code) => r(code)));

@@ -116,7 +116,10 @@ async function waitText(page: Page, selector: string, re: RegExp, timeoutMs: num
 }
 
 async function go(page: Page, url: string, path: string, ready: string): Promise<boolean> {
-  await page.goto(`${url}#/${path}`);
+  const target = `${url}#/${path}`;
+  // the same URL again is no navigation for the browser: load the page afresh
+  if (page.url() === target) await page.reload();
+  else await page.goto(target);
   return page
     .waitForSelector(ready, { timeout: 20000 })
     .then(() => true)

@@ -13,7 +13,7 @@ var callEnroll = rpc.declare({ object: 'pdmv2', method: 'enroll' });
 
 // module counters shown, in this order, with what they mean
 var COUNTERS = [
-	[ 'options_inserted', _('Options inserted') ],
+	[ 'inserted', _('Options inserted') ],
 	[ 'ingress_verified', _('Peer options verified') ],
 	[ 'ingress_tag_failed', _('Verification failures') ],
 	[ 'mtu_events', _('MTU events') ],
