@@ -126,7 +126,7 @@ if ran luci; then
 	port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 	node "$luci_dir/host/test/lab/luci-host.js" serve --sync "$luci_dir/sync" --state "$artifacts/luci-host" \
 		--url "http://127.0.0.1:$port/" --shots "$artifacts/luci-screenshots" \
-		--timeout "$timeout" ${keep[@]+"${keep[@]}"} >"$artifacts/luci-host.txt" 2>&1 &
+		--timeout "$timeout" ${keep[@]+"${keep[@]}"} >"$artifacts/luci-host.txt" 2> >(tee -a "$artifacts/luci-host.txt" >&2) &
 	luci_pid=$!
 	netopts="user,hostfwd=tcp:127.0.0.1:$port-:8080" appends+=("pdmv2.luci=${luci_dir#"$share"/}")
 	echo "lab: LuCI pages at http://127.0.0.1:$port/ (forwarded to the guest; logins in $artifacts/luci-host.txt once the test has run)" >&2

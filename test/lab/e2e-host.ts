@@ -33,6 +33,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { check as report, finish, info } from './checks.js';
+import { takeOption } from './cli-args.js';
 import { ANALYZER_JS, exportRouterKeys, pairPrimaries, Primary, run, token, writeAtomic, type DeviceJson } from './lab-primaries.js';
 
 export const CLIENT_P = '2001:db8:1::/64'; // the lab's LAN (qemu/scenarios/lib/lab.sh)
@@ -269,13 +270,7 @@ async function checkCaptures(state: string, dir: string): Promise<never> {
 
 async function main(argv: string[]): Promise<never> {
   const [cmd, ...rest] = argv;
-  const opt = (name: string): string | undefined => {
-    const i = rest.indexOf(name);
-    if (i < 0) return undefined;
-    const v = rest[i + 1];
-    rest.splice(i, 2);
-    return v;
-  };
+  const opt = (name: string): string | undefined => takeOption(rest, name);
   if (cmd === 'serve') {
     const sync = opt('--sync');
     const state = opt('--state');

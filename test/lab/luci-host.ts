@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { launchBrowser } from '../browser/launch.js';
 import { check as report, finish, info } from './checks.js';
+import { takeFlag, takeOption } from './cli-args.js';
 import { ANALYZER_JS, exportRouterKeys, pairPrimaries, Primary, run, token, writeAtomic } from './lab-primaries.js';
 
 const CLIENT_P = '2001:db8:1::/64'; // the lab's LAN (qemu/scenarios/lib/lab.sh)
@@ -423,6 +424,7 @@ async function serve(o: Options): Promise<never> {
     info(`screenshots: ${readdirSync(o.shots).sort().join(' ')}`);
     if (o.keep) {
       info(`the lab stays up: ${o.url} (root / ${rootPw}, viewer / ${viewerPw}); Ctrl-C ends it`);
+      console.error(`lab: the LuCI pages stay up at ${o.url}: log in as root / ${rootPw} (or viewer / ${viewerPw}); Ctrl-C ends the lab`);
       await new Promise(() => undefined);
     }
   } catch (e) {
@@ -433,17 +435,9 @@ async function serve(o: Options): Promise<never> {
 
 async function main(argv: string[]): Promise<never> {
   const [cmd, ...rest] = argv;
-  const opt = (name: string): string | undefined => {
-    const i = rest.indexOf(name);
-    if (i < 0) return undefined;
-    const v = rest[i + 1];
-    rest.splice(i, 2);
-    return v;
-  };
-  const keep = rest.includes('--keep');
-  if (keep) rest.splice(rest.indexOf('--keep'), 1);
-  const [sync, state, url, shots] = ['--sync', '--state', '--url', '--shots'].map(opt);
-  const timeout = Number(opt('--timeout') ?? 1200);
+  const keep = takeFlag(rest, '--keep');
+  const [sync, state, url, shots] = ['--sync', '--state', '--url', '--shots'].map((n) => takeOption(rest, n));
+  const timeout = Number(takeOption(rest, '--timeout') ?? 1200);
   if (cmd !== 'serve' || !sync || !state || !url || !shots || rest.length) {
     throw new Error('usage: luci-host serve --sync DIR --state DIR --url URL --shots DIR [--timeout S] [--keep]');
   }
