@@ -136,7 +136,8 @@ lab_check "stand-in server answers on 10.99.1.2:8080 (rtr)" lab_wait_for 10 sh -
 
 # ---------------------------------------------------------------- status call: today's plugin against the new one
 lab_log "status latency through the plugin"
-printf '#!/bin/sh\nexec /usr/bin/pdmv2d "$@"\n' >"$W/plugin-qjs"
+# the plugin before issue 14, under BusyBox ash as on OpenWrt
+printf '#!/usr/bin/ash\nexec /usr/bin/pdmv2d "$@"\n' >"$W/plugin-qjs"
 chmod 755 "$W/plugin-qjs"
 lab_check "rpcd status latency, the plugin before (QuickJS per call) and today's (test/bench/rpcd-status.sh)" sh -c \
 	"ip netns exec rtr bash $IN/repo/test/bench/rpcd-status.sh 30 $SHARE/tools/execbench $W/plugin-qjs /usr/libexec/rpcd/pdmv2 | tee $ARTIFACTS/rpcd-status-bench.txt"

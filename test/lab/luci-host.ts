@@ -121,8 +121,9 @@ async function go(page: Page, url: string, path: string, ready: string): Promise
   // the same URL again is no navigation for the browser: load the page afresh
   if (page.url() === target) await page.reload();
   else await page.goto(target);
+  // each ubus call is a QuickJS CGI run under TCG, next to the agent: allow a minute
   return page
-    .waitForSelector(ready, { timeout: 20000 })
+    .waitForSelector(ready, { timeout: 60000 })
     .then(() => true)
     .catch(() => false);
 }
@@ -363,7 +364,7 @@ async function serve(o: Options): Promise<never> {
     await page.click('#logout');
     await page.waitForSelector('#standin-login', { timeout: 10000 });
     check('read-only user logs in (browser)', await login(page, o.url, 'viewer', viewerPw));
-    await go(page, o.url, 'admin/services/pdmv2/status', '#pdmv2-enroll');
+    check('read-only user: the status page', await go(page, o.url, 'admin/services/pdmv2/status', '#pdmv2-enroll'));
     await page.click('#pdmv2-enroll');
     check('read-only user: Enroll now is refused and the page says so', (await waitText(page, '#notifications', /Access denied/, 10000)) !== null, await text(page, '#notifications'));
     await shot(page, '06-viewer-refused');
@@ -391,7 +392,7 @@ async function serve(o: Options): Promise<never> {
     await guest.must('guest: agent started again', 'agent-start');
 
     await guest.must('guest: the primary cut off from rtr', 'block-primary');
-    await go(page, o.url, 'admin/services/pdmv2/status', '#pdmv2-enroll');
+    check('status page with Enroll now', await go(page, o.url, 'admin/services/pdmv2/status', '#pdmv2-enroll'));
     await page.click('#pdmv2-enroll');
     const unreachable = await waitText(page, '#pdmv2-problems', /UNREACHABLE/, 30000);
     check('primary unreachable: after Enroll now the status page shows the agent\'s error', unreachable !== null, await text(page, '#pdmv2-problems'));
@@ -429,6 +430,8 @@ async function serve(o: Options): Promise<never> {
     }
   } catch (e) {
     check('browser test', false, (e as Error).stack ?? String(e));
+    const pages = await browser?.pages().catch(() => []);
+    if (pages?.length) await pages[pages.length - 1]!.screenshot({ path: join(o.shots, 'failure.png'), fullPage: true }).catch(() => undefined);
   }
   return end();
 }

@@ -576,10 +576,28 @@
 		}
 	};
 
-	// the menu from the package's menu.d file, filtered by its depends as LuCI's dispatcher does
+	function showMenu(nav) {
+		nav.replaceChildren.apply(nav, Object.keys(router.menu).sort(function(a, b) {
+			return a.split('/').length - b.split('/').length ||
+				(router.menu[a].order || 0) - (router.menu[b].order || 0) || a.localeCompare(b);
+		}).map(function(path) {
+			var item = router.menu[path], leaf = item.action && item.action.type === 'view';
+			return E('a', { 'href': '#/' + path, 'data-path': path, 'class': leaf ? 'menu-leaf' : 'menu-top' },
+				[ (leaf ? '' : _('Services') + ' → ') + item.title ]);
+		}));
+	}
+
+	// the menu from the package's menu.d file, filtered by its depends as LuCI's
+	// dispatcher does, once per session (LuCI caches its menu index too)
 	function buildMenu() {
+		var nav = document.getElementById('menu');
+		var cached = window.sessionStorage.getItem('standin-menu');
+		if (cached) {
+			router.menu = JSON.parse(cached);
+			showMenu(nav);
+			return Promise.resolve();
+		}
 		return fetch('/luci-standin/menu.json', { cache: 'no-store' }).then(function(r) { return r.json(); }).then(function(tree) {
-			var nav = document.getElementById('menu');
 			var checks = Object.keys(tree).map(function(path) {
 				var d = tree[path].depends || {};
 				var acl = (d.acl || []).map(function(g) {
@@ -605,14 +623,8 @@
 						return;
 					router.menu[path] = tree[path];
 				});
-				nav.replaceChildren.apply(nav, Object.keys(router.menu).sort(function(a, b) {
-					return a.split('/').length - b.split('/').length ||
-						(router.menu[a].order || 0) - (router.menu[b].order || 0) || a.localeCompare(b);
-				}).map(function(path) {
-					var item = router.menu[path], leaf = item.action && item.action.type === 'view';
-					return E('a', { 'href': '#/' + path, 'data-path': path, 'class': leaf ? 'menu-leaf' : 'menu-top' },
-						[ (leaf ? '' : _('Services') + ' → ') + item.title ]);
-				}));
+				window.sessionStorage.setItem('standin-menu', JSON.stringify(router.menu));
+				showMenu(nav);
 			});
 		});
 	}
@@ -654,6 +666,7 @@
 	function forget() {
 		env.sessionid = '00000000000000000000000000000000';
 		window.sessionStorage.removeItem('standin-sid');
+		window.sessionStorage.removeItem('standin-menu');
 		router.menu = null;
 		history.replaceState(null, '', window.location.pathname);
 	}
