@@ -180,10 +180,11 @@ act() { # COMMAND ARGS...: one request of the host
 	insmod) lab_insmod "$KO" ;;
 	break-uci) printf 'config pdmv2 main\n\toption enabled 1\n\tthis is not uci\n' >/etc/config/pdmv2 ;;
 	restore-uci) cp "$W/pdmv2.good" /etc/config/pdmv2 && cat /etc/config/pdmv2 ;;
-	block-primary) # the agent's requests to the primaries (the host, 10.0.2.2) dropped in rtr
+	block-primary) # new connections from rtr to the host (the primaries) dropped; the pages' answers to
+		# the browser, also to 10.0.2.2 (QEMU's gateway), belong to connections that exist
 		nsx rtr nft add table ip luci_block &&
 		nsx rtr nft add chain ip luci_block out '{ type filter hook output priority 0; policy accept; }' &&
-		nsx rtr nft add rule ip luci_block out ip daddr 10.0.2.2 drop ;;
+		nsx rtr nft add rule ip luci_block out ip daddr 10.0.2.2 ct state new drop ;;
 	unblock-primary) nsx rtr nft delete table ip luci_block ;;
 	secrets) secrets_file ;;
 	log) cat /var/run/procd-standin/pdmv2.log ;;

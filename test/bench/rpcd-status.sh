@@ -18,8 +18,8 @@ execbench=${2:?EXECBENCH}
 a=${3:?PLUGIN_A}
 b=${4:?PLUGIN_B}
 
-ta=$(mktemp) tb=$(mktemp)
-trap 'rm -f "$ta" "$tb"' EXIT
+ta=$(mktemp) tb=$(mktemp) tf=$(mktemp)
+trap 'rm -f "$ta" "$tb" "$tf"' EXIT
 input='{"ubus_rpc_session":"00000000000000000000000000000000"}'
 
 stats() { # FILE: median and p95 of one number per line
@@ -30,11 +30,14 @@ stats() { # FILE: median and p95 of one number per line
 }
 "$execbench" 1 "$input" "$a" call status >/dev/null # warm the page cache
 "$execbench" 1 "$input" "$b" call status >/dev/null
+# the floor: the same fork, exec and pipes for a program that only prints {}
 for _ in $(seq "$rounds"); do
 	"$execbench" 1 "$input" "$a" call status >>"$ta"
 	"$execbench" 1 "$input" "$b" call status >>"$tb"
+	"$execbench" 1 "$input" echo '{}' >>"$tf"
 done
 echo "status via $a: $(stats "$ta")"
 echo "status via $b: $(stats "$tb")"
+echo "floor (exec of echo {}): $(stats "$tf")"
 median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 awk -v a="$(median "$ta")" -v b="$(median "$tb")" 'BEGIN { printf "median ratio (first/second): %.1f\n", a / b }'
