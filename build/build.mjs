@@ -35,6 +35,8 @@ export const qjsEntries = {
   'polyfills-check': 'test/qjs/polyfills-check.ts',
   'pdmv2d': 'firmware/src/pdmv2d.ts',
   'agent-check': 'test/qjs/agent-check.ts',
+  // the lab's stand-in for uhttpd's ubus endpoint and rpcd (docs/luci.md)
+  'luci-standin-ubus': 'test/luci-standin/ubus-cgi.ts',
 };
 
 mkdirSync(join(root, '.build', 'qjs'), { recursive: true });

@@ -2,13 +2,14 @@
 # Installs what the project needs on a fresh Debian bookworm machine, then does
 # nothing on later runs. Downloads are cached outside the repository in
 # ${PDMV2_CACHE:-$HOME/.cache/pdmv2}.
-#   build/setup.sh [core] [kmod] [kmod-lint] [lab]
+#   build/setup.sh [core] [kmod] [kmod-lint] [lab] [browser]
 #   core: npm packages and QuickJS (always)
 #   kmod: compiler and sanitizer runtimes for the module's user-space core
 #   kmod-lint: sparse (make -C kmod C=1 W=1) and checkpatch.pl in
 #         $PDMV2_CACHE/checkpatch (docs/kmod.md, "Build")
 #   lab:  what the QEMU lab needs on the host (qemu, cpio, tshark); the guest's
 #         packages are fetched by qemu/build-image.sh
+#   browser: Debian's chromium for the LuCI app's browser test
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PDMV2_CACHE="${PDMV2_CACHE:-$HOME/.cache/pdmv2}"
@@ -70,6 +71,8 @@ for part in "$@"; do
     kmod) need_apt gcc make libc6-dev libssl-dev ;;
     kmod-lint) need_apt sparse; setup_checkpatch ;;
     lab) need_apt qemu-system-x86 cpio tshark ;;
+    # the LuCI app's browser test (test/lab/luci-host.ts, puppeteer-core drives it)
+    browser) need_apt chromium ;;
     *) echo "setup: unknown part '$part'" >&2; exit 2 ;;
   esac
 done

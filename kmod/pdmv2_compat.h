@@ -11,6 +11,8 @@
 #include <linux/types.h>
 #include <linux/string.h>
 #include <linux/bitops.h>
+#include <linux/limits.h>
+#include <linux/math64.h>
 #ifdef PDMV2_HAVE_LINUX_UNALIGNED_H	/* 6.12 and later, see Kbuild */
 #include <linux/unaligned.h>
 #else
@@ -48,6 +50,7 @@ typedef unsigned char u8;
 typedef unsigned short u16;
 typedef unsigned int u32;
 typedef unsigned long long u64;
+typedef int s32;
 typedef long long s64;
 typedef unsigned short __be16;
 typedef unsigned int __be32;
@@ -101,6 +104,16 @@ static inline void put_unaligned_be32(u32 v, void *p)
 	b[1] = (u8)(v >> 16);
 	b[2] = (u8)(v >> 8);
 	b[3] = (u8)v;
+}
+
+#ifndef U64_MAX
+#define U64_MAX (~0ULL)
+#endif
+
+/* linux/math64.h: 64-bit by 32-bit division (a libgcc call on 32-bit) */
+static inline u64 div_u64(u64 dividend, u32 divisor)
+{
+	return dividend / divisor;
 }
 
 #endif /* __KERNEL__ */

@@ -831,10 +831,54 @@ void pdmv2_metrics_on_send(struct pdmv2_metrics *m, u64 now,
 	}
 	m->t_last_tx = now;
 	m->flags |= PDMV2_M_TX;
+	if (!(m->flags & PDMV2_M_PROBE)) {
+		m->probe_psn = tx->psntp;
+		m->t_probe = now;
+		m->flags |= PDMV2_M_PROBE;
+	}
 	/* the usual durations inline; the call for the others comes last */
 	if (!pdmv2_time_encode_fast(tlr, &tx->delta_tlr, &tx->scale_dtlr) ||
 	    !pdmv2_time_encode_fast(tls, &tx->delta_tls, &tx->scale_dtls))
 		pdmv2_tx_encode_ns(tx, tlr, tls);
+}
+
+u64 pdmv2_time_decode_ns(u16 delta, u8 scale)
+{
+	/* delta * 2^scale attoseconds; 2^48 as = 281474.976710656 ns */
+	if (scale < 48)
+		return div_u64((u64)delta << scale, 1000000000U);
+	if (scale - 48 > 63 - 16 - 19)
+		return U64_MAX;
+	return ((u64)delta << (scale - 48)) * 281475;
+}
+
+/* TCP's SRTT smoothing: 7/8 of the old value and 1/8 of the sample */
+static u64 pdmv2_smooth(u64 avg, u64 sample, bool valid)
+{
+	return valid ? avg - (avg >> 3) + (sample >> 3) : sample;
+}
+
+void pdmv2_metrics_on_answer(struct pdmv2_metrics *m, u64 now, u32 psnlr,
+			     u16 delta_tlr, u8 scale_dtlr)
+{
+	if (m->flags & PDMV2_M_PROBE) {
+		s32 ahead = (s32)(psnlr - m->probe_psn);
+
+		if (!ahead && now >= m->t_probe) {
+			m->rtt_last = now - m->t_probe;
+			m->srtt = pdmv2_smooth(m->srtt, m->rtt_last,
+					       m->flags & PDMV2_M_RTT);
+			m->flags |= PDMV2_M_RTT;
+		}
+		/* answered, or a later packet was: time the next one sent */
+		if (ahead >= 0)
+			m->flags &= ~PDMV2_M_PROBE;
+	}
+	if (delta_tlr) {
+		m->sd_last = pdmv2_time_decode_ns(delta_tlr, scale_dtlr);
+		m->ssd = pdmv2_smooth(m->ssd, m->sd_last, m->flags & PDMV2_M_SD);
+		m->flags |= PDMV2_M_SD;
+	}
 }
 
 void pdmv2_metrics_on_receive(struct pdmv2_metrics *m, u64 now, u32 psntp)

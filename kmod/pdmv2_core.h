@@ -282,6 +282,9 @@ void pdmv2_pkt_apply_plan(u8 *pkt, size_t new_len,
 #define PDMV2_M_RX	0x1	/* t_last_rx valid */
 #define PDMV2_M_TX	0x2	/* t_last_tx valid */
 #define PDMV2_M_TX_BEFORE_RX 0x4 /* t_last_tx_before_rx valid */
+#define PDMV2_M_PROBE	0x8	/* probe_psn sent at t_probe, not answered yet */
+#define PDMV2_M_RTT	0x10	/* srtt and rtt_last valid */
+#define PDMV2_M_SD	0x20	/* ssd and sd_last valid */
 
 struct pdmv2_metrics {
 	u64 t_last_rx;
@@ -290,6 +293,18 @@ struct pdmv2_metrics {
 	u32 psn_next;
 	u32 psn_last_rx;
 	u32 flags;
+	/*
+	 * What the router observes: the round-trip time from sending probe_psn
+	 * to the peer's first answer carrying it as PSNLR (one probe at a
+	 * time, as TCP times one segment per round trip), and the server delay
+	 * the peer reports (its DeltaTLR); smoothed by 1/8 like TCP's SRTT.
+	 */
+	u32 probe_psn;
+	u64 t_probe;
+	u64 srtt;
+	u64 rtt_last;
+	u64 ssd;
+	u64 sd_last;
 };
 
 /* What one sent packet carries. */
@@ -307,6 +322,15 @@ void pdmv2_metrics_init(struct pdmv2_metrics *m, u32 initial_psn);
 void pdmv2_metrics_on_send(struct pdmv2_metrics *m, u64 now,
 			   struct pdmv2_tx *tx);
 void pdmv2_metrics_on_receive(struct pdmv2_metrics *m, u64 now, u32 psntp);
+/*
+ * The peer's answer at @now acknowledges @psnlr and reports the server delay
+ * @delta_tlr scaled by @scale_dtlr (0: the peer had nothing to report).
+ * Call before pdmv2_metrics_on_receive() for the same packet.
+ */
+void pdmv2_metrics_on_answer(struct pdmv2_metrics *m, u64 now, u32 psnlr,
+			     u16 delta_tlr, u8 scale_dtlr);
+/* A delta of PROTOCOL.md section 3 in nanoseconds (U64_MAX from 2^62 ns, 146 years, on). */
+u64 pdmv2_time_decode_ns(u16 delta, u8 scale);
 
 /* Global Pointer: one counter per source address class. */
 struct pdmv2_gp {

@@ -442,34 +442,56 @@ static void pdmv2_flows_stop(struct seq_file *seq, void *v)
 	rcu_read_unlock();
 }
 
+/* microseconds of @ns, or "-" when @valid is false */
+static void pdmv2_seq_us(struct seq_file *seq, u64 ns, bool valid)
+{
+	if (valid)
+		seq_printf(seq, " %llu", div_u64(ns, NSEC_PER_USEC));
+	else
+		seq_puts(seq, " -");
+}
+
 static int pdmv2_flows_show(struct seq_file *seq, void *v)
 {
 	struct pdmv2_flow *f = v;
-	u32 psn_next, psn_last_rx, pmtu;
 	unsigned long now = jiffies;
+	struct pdmv2_metrics m;
+	u32 pmtu, gen;
+	bool rxd, keyed;
 	u64 tx, rx;
-	bool rxd;
+	u16 epoch;
 
 	if (v == SEQ_START_TOKEN) {
-		seq_puts(seq, "# saddr sport daddr dport proto psn_next psn_last_rx tx_packets rx_packets age_s idle_s pmtu\n");
+		seq_puts(seq, "# saddr sport daddr dport proto psn_next psn_last_rx tx_packets rx_packets age_s idle_s pmtu gen epoch rtt_us rtt_last_us sd_us sd_last_us\n");
 		return 0;
 	}
 	spin_lock_bh(&f->lock);
-	psn_next = f->m.psn_next;
-	psn_last_rx = f->m.psn_last_rx;
-	rxd = f->m.flags & PDMV2_M_RX;
+	m = f->m;
 	tx = f->tx_packets;
 	rx = f->rx_packets;
 	pmtu = time_before(now, READ_ONCE(f->pmtu_expires)) ?
 	       READ_ONCE(f->pmtu) : 0;
+	keyed = f->tx.started;
+	gen = f->tx.generation;
+	epoch = f->tx.epoch;
 	spin_unlock_bh(&f->lock);
 
-	seq_printf(seq, "%pI6c %u %pI6c %u %u %u %s%u %llu %llu %lu %lu %u\n",
+	rxd = m.flags & PDMV2_M_RX;
+	seq_printf(seq, "%pI6c %u %pI6c %u %u %u %s%u %llu %llu %lu %lu %u",
 		   &f->key.saddr, f->key.sport, &f->key.daddr, f->key.dport,
-		   f->key.proto, psn_next, rxd ? "" : "-",
-		   rxd ? psn_last_rx : 0, tx, rx,
+		   f->key.proto, m.psn_next, rxd ? "" : "-",
+		   rxd ? m.psn_last_rx : 0, tx, rx,
 		   (now - f->created) / HZ,
 		   (now - READ_ONCE(f->last_seen)) / HZ, pmtu);
+	if (keyed)
+		seq_printf(seq, " %u %u", gen, epoch);
+	else
+		seq_puts(seq, " - -");
+	pdmv2_seq_us(seq, m.srtt, m.flags & PDMV2_M_RTT);
+	pdmv2_seq_us(seq, m.rtt_last, m.flags & PDMV2_M_RTT);
+	pdmv2_seq_us(seq, m.ssd, m.flags & PDMV2_M_SD);
+	pdmv2_seq_us(seq, m.sd_last, m.flags & PDMV2_M_SD);
+	seq_putc(seq, '\n');
 	return 0;
 }
 

@@ -1064,13 +1064,20 @@ static void pdmv2_ingress_tcp(struct pdmv2_net *pn, struct sk_buff *skb,
  * derive it; flow lock held. Returns 0 when the option may be learned from
  * (verified, or no key to check it with), else the reason it may not.
  */
+/*
+ * Verifies an encrypted option and, when it opens, copies its PSNLR and
+ * DeltaTLR into @answer (the router's own metrics; the rest is wiped).
+ * *@opened tells whether @answer holds them.
+ */
 static int pdmv2_verify(struct pdmv2_net *pn, struct pdmv2_flow *flow,
-			const u8 *opt, unsigned int len, u16 epoch, u32 psntp)
+			const u8 *opt, unsigned int len, u16 epoch, u32 psntp,
+			struct pdmv2_opt *answer, bool *opened)
 {
 	struct pdmv2_gcm gcm;
 	struct pdmv2_opt o;
 	int err;
 
+	*opened = false;
 	err = pdmv2_flow_rx_key(pn, flow, epoch);
 	if (err == -EBUSY) {
 		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_DERIVE_LIMITED);
@@ -1089,6 +1096,12 @@ static int pdmv2_verify(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		return PDMV2_ERR_CRYPTO;
 	err = pdmv2_opt_open(&gcm, opt, len, &o);
 	pdmv2_gcm_put(&gcm);
+	if (!err) {
+		answer->psnlr = o.psnlr;
+		answer->delta_tlr = o.delta_tlr;
+		answer->scale_dtlr = o.scale_dtlr;
+		*opened = true;
+	}
 	memzero_explicit(&o, sizeof(o));
 	if (err) {
 		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_TAG_FAILED);
@@ -1115,6 +1128,7 @@ static void pdmv2_ingress_learn(struct pdmv2_net *pn, struct sk_buff *skb,
 	struct pdmv2_flow_key key;
 	struct pdmv2_flow *flow;
 	struct pdmv2_opt o;
+	bool opened;
 	int err;
 
 	pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_PDM);
@@ -1146,12 +1160,19 @@ static void pdmv2_ingress_learn(struct pdmv2_net *pn, struct sk_buff *skb,
 		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_NO_FLOW);
 		return;
 	}
+	/* the clear forms carry PSNLR and DeltaTLR readable; encrypted ones once opened */
+	opened = o.fmt != PDMV2_FMT_ENCRYPTED;
 	spin_lock_bh(&flow->lock);
 	if (o.fmt == PDMV2_FMT_ENCRYPTED && READ_ONCE(pn->cfg.verify))
 		err = pdmv2_verify(pn, flow, hdr + info->pdm_off,
-				   info->pdm_len, o.epoch, o.psntp);
+				   info->pdm_len, o.epoch, o.psntp, &o, &opened);
 	if (!err) {
-		pdmv2_metrics_on_receive(&flow->m, ktime_get_ns(), o.psntp);
+		u64 now = ktime_get_ns();
+
+		if (opened)
+			pdmv2_metrics_on_answer(&flow->m, now, o.psnlr,
+						o.delta_tlr, o.scale_dtlr);
+		pdmv2_metrics_on_receive(&flow->m, now, o.psntp);
 		flow->rx_packets++;
 	}
 	spin_unlock_bh(&flow->lock);

@@ -4,13 +4,17 @@
 # UDP, TCP; clear, RFC 8250 and encrypted options), then show the WAN-side
 # captures decoded by tshark and by the project's TypeScript decoder side by
 # side, the per-flow metrics the analyzer derives, and the encrypted capture
-# as seen without keys and opened with the lab's analyzer key file.
+# as seen without keys and opened with the lab's analyzer key file. The same
+# boot runs the LuCI app's browser test (scenario luci) and prints the pages'
+# URL; with --keep the pages stay up afterwards until Ctrl-C (docs/luci.md).
+#   npm run demo [-- --keep]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 art="$root/artifacts/demo"
-rc=0
-qemu/lab.sh --artifacts "$art" datapath encrypted || rc=$?
+rc=0 keep=()
+[ "${1:-}" != --keep ] || keep=(--keep-luci)
+qemu/lab.sh --artifacts "$art" ${keep[@]+"${keep[@]}"} datapath encrypted luci || rc=$?
 dir="$art/datapath"
 analyze() { node .build/node/analyzer/src/cli.js "$@"; }
 
@@ -39,5 +43,6 @@ show enc-wan.pcap "encrypted PDMv2, without keys: only PSNTP and the epoch are r
 show enc-wan.pcap "encrypted PDMv2, opened with the lab's analyzer key file (secrets.json)" "" \
 	--keys "$dir/secrets.json"
 echo
+echo "demo: LuCI app: screenshots of every page and state in $art/luci-screenshots (status.png: the status page)"
 echo "demo: artifacts (pcaps, stats, dmesg) in $art"
 exit $rc

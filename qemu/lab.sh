@@ -18,6 +18,10 @@
 #              module-wide flow limit, forged epochs, fragments with conntrack, 100
 #              load/unload cycles under traffic; in a boot of its own with slab
 #              poisoning (POISON_ARGS below)
+#   luci       the LuCI app in Debian's headless Chromium (test/lab/luci-host.ts on
+#              the host, through a forwarded port) against the real agent, plugin,
+#              init script and module in the guest's rtr; stand-ins for uhttpd/rpcd
+#              and the LuCI framework (test/luci-standin/, docs/luci.md)
 #   bench      forwarding throughput (off, v1, clear, encrypted), new flows per second,
 #              memory per flow (not in the default set)
 # --ko FILE: the guest gets this pdmv2.ko instead of a build of kmod/ (a build of
@@ -35,8 +39,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 declare -A SCRIPT=()
-for n in topology datapath encrypted e2e hardening bench; do SCRIPT[$n]=qemu/scenarios/$n.sh; done
-ORDER=(topology datapath encrypted e2e hardening)	# the default set; bench runs only when named
+for n in topology datapath encrypted e2e luci hardening bench; do SCRIPT[$n]=qemu/scenarios/$n.sh; done
+ORDER=(topology datapath encrypted e2e luci hardening)	# the default set; bench runs only when named
 # Scenarios that boot a kernel of their own with slab poisoning: a use after
 # free of the module's objects then writes into poisoned memory, which slub
 # reports in the kernel log (run.sh fails the boot on it). It slows every
@@ -45,13 +49,14 @@ POISONED=(hardening)
 POISON_ARGS="slub_debug=FZPU init_on_free=1 page_poison=1"
 artifacts="$root/artifacts/lab"
 timeout=1200
-names=() timing=() ko=''
+names=() timing=() ko='' keep=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--artifacts) artifacts=$(mkdir -p "$2" && cd "$2" && pwd); shift ;;
 	--timeout) timeout=$2; shift ;;
 	--icount) timing=(--icount 1) ;;
 	--ko) ko=$(readlink -f "$2"); shift ;;
+	--keep-luci) keep=(--keep) timeout=86400 ;;	# the pages stay up until Ctrl-C (npm run demo -- --keep)
 	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "lab: unknown option $1" >&2; exit 2 ;;
 	*) [ -n "${SCRIPT[$1]:-}" ] || { echo "lab: unknown scenario '$1' (known: ${!SCRIPT[*]})" >&2; exit 2; }
@@ -61,7 +66,7 @@ while [ $# -gt 0 ]; do
 done
 [ ${#names[@]} -gt 0 ] || names=("${ORDER[@]}")
 
-build/setup.sh lab kmod >&2
+build/setup.sh lab kmod $([[ " ${names[*]} " == *" luci "* ]] && echo browser) >&2
 node build/build.mjs >/dev/null
 qemu/build-image.sh >&2
 eval "$(qemu/kernel-env.sh --check)"
@@ -95,17 +100,17 @@ done
 # `make -C kmod/test clean` leave it alone); the host side (primaries) starts
 # now and runs alongside the boot; the guest reaches it through QEMU user
 # networking (run.sh --net user)
-e2e_pid='' e2e_dir='' net=()
-stop_e2e_host() { # let the host side finish (it ends after the guest's 'done'), else stop it
-	[ -n "$e2e_pid" ] || return 0
-	for _ in $(seq 50); do kill -0 "$e2e_pid" 2>/dev/null || break; sleep 0.1; done
-	kill -TERM "$e2e_pid" 2>/dev/null || true
-	wait "$e2e_pid" 2>/dev/null || true
-	e2e_pid=
+e2e_pid='' e2e_dir='' luci_pid='' luci_dir='' netopts='' appends=()
+stop_host_side() { # PID: let a host side finish (it ends after the guest's 'done'), else stop it
+	[ -n "$1" ] || return 0
+	for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -TERM "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
 }
-trap 'stop_e2e_host; [ -z "$e2e_dir" ] || rm -rf "$e2e_dir"' EXIT
+stop_e2e_host() { stop_host_side "$e2e_pid"; e2e_pid=; stop_host_side "$luci_pid"; luci_pid=; }
+trap 'stop_e2e_host; [ -z "$e2e_dir" ] || rm -rf "$e2e_dir"; [ -z "$luci_dir" ] || rm -rf "$luci_dir"' EXIT
 if ran e2e; then
-	for d in .build/lab/e2e-*; do # left by runs that were killed
+	for d in .build/lab/e2e-* .build/lab/luci-*; do # left by runs that were killed
 		[ -d "$d" ] && ! kill -0 "${d##*-}" 2>/dev/null && rm -rf "$d"
 	done
 	build/fetch-quickjs.sh >&2
@@ -118,8 +123,35 @@ if ran e2e; then
 	node "$e2e_dir/host/test/lab/e2e-host.js" serve --sync "$e2e_dir/sync" \
 		--state "$artifacts/e2e-host" --timeout "$timeout" >"$artifacts/e2e-host.txt" 2>&1 &
 	e2e_pid=$!
-	net=(--net user --append "pdmv2.e2e=${e2e_dir#"$share"/}")
+	netopts=user appends+=("pdmv2.e2e=${e2e_dir#"$share"/}")
 fi
+# luci: QuickJS, the agent, the stand-in server's bundle and the package
+# files in a private directory as for e2e; the host side (primaries and the
+# browser) reaches the pages through a forwarded port
+if ran luci; then
+	build/fetch-quickjs.sh >&2
+	q=$(readlink -f "${PDMV2_CACHE:-$HOME/.cache/pdmv2}/quickjs/current")
+	luci_dir=.build/lab/luci-$$
+	mkdir -p "$luci_dir/qjs" "$luci_dir/sync" "$luci_dir/repo/test/bench" "$luci_dir/repo/firmware" "$artifacts"
+	cp -L "$q/ld.so" "$q/qjs" "$q/lib/libc.so.6" "$q/lib/libm.so.6" "$luci_dir/qjs/"
+	cp .build/qjs/pdmv2d.min.mjs "$luci_dir/pdmv2d.mjs"
+	cp .build/qjs/luci-standin-ubus.min.mjs "$luci_dir/standin-ubus.mjs"
+	cp -r luci-app "$luci_dir/repo/"
+	cp -r firmware/files "$luci_dir/repo/firmware/"
+	mkdir -p "$luci_dir/repo/test"
+	cp -r test/luci-standin "$luci_dir/repo/test/"
+	cp test/bench/rpcd-status.sh "$luci_dir/repo/test/bench/"
+	cp -r .build/node "$luci_dir/host"
+	port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+	node "$luci_dir/host/test/lab/luci-host.js" serve --sync "$luci_dir/sync" --state "$artifacts/luci-host" \
+		--url "http://127.0.0.1:$port/" --shots "$artifacts/luci-screenshots" \
+		--timeout "$timeout" ${keep[@]+"${keep[@]}"} >"$artifacts/luci-host.txt" 2> >(tee -a "$artifacts/luci-host.txt" >&2) &
+	luci_pid=$!
+	netopts="user,hostfwd=tcp:127.0.0.1:$port-:8080" appends+=("pdmv2.luci=${luci_dir#"$share"/}")
+	echo "lab: LuCI pages at http://127.0.0.1:$port/ (forwarded to the guest; logins in $artifacts/luci-host.txt once the test has run)" >&2
+fi
+net=()
+[ -z "$netopts" ] || net=(--net "$netopts" --append "${appends[*]}")
 
 scripts=() poisoned_scripts=()
 for n in "${names[@]}"; do
@@ -201,6 +233,11 @@ if ran e2e; then
 	echo "== host checks of e2e captures (analyzer CLI, keys exported by the Primary Client)"
 	host_checks "$artifacts/host-checks-e2e.txt" \
 		node "$e2e_dir/host/test/lab/e2e-host.js" check --state "$artifacts/e2e-host" "$(scenario_dir e2e)"
+fi
+if ran luci; then
+	echo "== host side of luci (primaries, the browser test; screenshots in $artifacts/luci-screenshots)"
+	grep -E '^(not )?ok |^# screenshots|[0-9]+ passed, [0-9]+ failed' "$artifacts/luci-host.txt" || true
+	count "$artifacts/luci-host.txt"
 fi
 echo "lab: artifacts in $artifacts"
 echo "${passed} passed, ${failed} failed"

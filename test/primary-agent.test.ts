@@ -7,7 +7,7 @@
 // (each with its message and nothing installed) and kill -9 during writes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ import { REPO, tempDir } from '../primary/test/harness.js';
 const QJS = join(REPO, 'build', 'qjs');
 // The minified bundle: what the firmware package ships.
 const BUNDLE = join(REPO, '.build', 'qjs', 'pdmv2d.min.mjs');
+const PLUGIN = join(REPO, 'firmware', 'files', 'usr', 'libexec', 'rpcd', 'pdmv2');
 const CLIENT_P = '2001:db8:1::/48';
 const CLIENT_P2 = '2001:db8:2::/48';
 const SERVER_P = '2001:db8:ff::/48';
@@ -336,8 +337,27 @@ check('SIGHUP and rpcd: disable wipes, enable re-enrolls; list, call status, cal
   assert.equal(flows.flows, [
     { saddr: '2001:db8:ff::1', sport: 443, daddr: '2001:db8:1::5', dport: 51000, proto: 6, psn_next: 17, psn_last_rx: null, tx_packets: 3, rx_packets: 0, age_s: 1, idle_s: 0, pmtu: 1500 },
   ]);
-  const trig = await agent(serverDir, 'call', 'enroll');
-  assert.equal(JSON.parse(trig.stdout), { triggered: true });
+  // the plugin (what rpcd runs) answers status and flows as the agent does, without QuickJS
+  const pdmv2d = join(serverDir.dir, 'pdmv2d');
+  writeFileSync(pdmv2d, `#!/bin/sh\nexec ${QJS} --std -m ${BUNDLE} "$@"\n`);
+  chmodSync(pdmv2d, 0o755);
+  const viaPlugin = (method: string): Record<string, unknown> =>
+    JSON.parse(execFileSync(PLUGIN, ['call', method], { input: '{}', env: { ...process.env, PDMV2_CONFIG: serverDir.config, PDMV2D: pdmv2d } }).toString()) as Record<string, unknown>;
+  // the daemon renews every 3 s here: compare a plugin answer with agent answers on both sides of it
+  const keys = ['fingerprint', 'status', 'role', 'mode', 'primary_url', 'config_errors', 'granted', 'installed', 'clock_offset', 'enabled', 'running', 'pid', 'last_success'];
+  const pick = (r: Record<string, unknown>): string => JSON.stringify([keys.map((k) => r[k]), (r.kernel as { present: boolean }).present]);
+  let same = false;
+  let seen = '';
+  for (let i = 0; i < 5 && !same; i++) {
+    const before = pick(JSON.parse((await agent(serverDir, 'call', 'status')).stdout) as Record<string, unknown>);
+    const sp = pick(viaPlugin('status'));
+    const after = pick(JSON.parse((await agent(serverDir, 'call', 'status')).stdout) as Record<string, unknown>);
+    same = before === after && sp === after;
+    seen = `agent ${after}\nplugin ${sp}`;
+  }
+  assert.ok(same, `plugin status equals the agent's: ${seen}`);
+  assert.equal(viaPlugin('flows').flows, flows.flows);
+  assert.equal(viaPlugin('enroll'), { triggered: true }, 'enroll through the plugin reaches the daemon');
   const exited = new Promise<number | null>((r) => d.on('exit', (code) => r(code)));
   d.kill('SIGTERM');
   assert.is(await exited, 0);

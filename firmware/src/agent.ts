@@ -122,6 +122,8 @@ export class Agent {
   private again = false;
   private pendingPolls = 0;
   private stopping = false;
+  /** This process as the daemon (pid and start time): in the status file while it runs. */
+  private daemon: DaemonId | null = null;
 
   constructor(readonly configPath: string) {
     this.cfg = loadConfig(configPath);
@@ -142,8 +144,10 @@ export class Agent {
     return wallSeconds() + this.state.clock_offset;
   }
 
+  /** Saves state.json and refreshes the secret-free status file the rpcd plugin reads (no qjs per poll). */
   save(): void {
     saveState(this.cfg.stateDir, this.state);
+    writeStatusFile(this.cfg, this.state, this.key.fingerprint, this.daemon);
   }
 
   private fail(code: string, message: string): void {
@@ -345,12 +349,12 @@ export class Agent {
       const other = runningPid(this.cfg);
       if (other !== null && other !== pid()) throw new SysError(`another pdmv2d is running (pid ${other})`);
       mkdirs(this.cfg.runDir, 0o755);
-      writeAtomic(this.pidFile(), `${pid()}\n`, 0o644);
       const stop = (): void => {
         if (this.stopping) return;
         this.stopping = true;
         clearTimer(this.timer);
         log('info', 'stopping (kernel state kept; secrets stay valid until they expire)');
+        this.daemon = null;
         this.save();
         removeFile(this.pidFile());
         resolve();
@@ -363,6 +367,10 @@ export class Agent {
         this.state.failures = 0;
         this.wake();
       });
+      this.daemon = selfId();
+      // Written once the handlers are in place: a pid file means the daemon can take SIGHUP
+      // (the init script's reload signals only such a daemon; before that, a HUP would kill it).
+      writeAtomic(this.pidFile(), `${pid()}\n`, 0o644);
       log('info', `pdmv2d ${AGENT_VERSION} started: device ${this.key.fingerprint}, role ${this.cfg.role}, primary ${this.cfg.primaryUrl || '-'}`);
       const start = async (): Promise<void> => {
         if (!this.cfg.enabled) await this.disable();
@@ -504,16 +512,58 @@ function readKernel(cfg: AgentConfig): Record<string, unknown> {
 
 /** Status without any secret: for `status`, `status --json` and rpcd. */
 export function statusReport(cfg: AgentConfig, state: AgentState | null, fp: string | null): StatusReport {
-  const g = state?.grant ?? null;
-  const pnow = wallSeconds() + (state?.clock_offset ?? 0);
   const running = runningPid(cfg);
-  let status: string = state?.status ?? 'new';
-  if (!cfg.enabled) status = 'disabled';
-  else if (status === 'granted' && g && g.expires <= pnow) status = 'expired';
   return {
     enabled: cfg.enabled,
     running: running !== null,
     pid: running,
+    ...agentStatus(cfg, state, fp),
+    kernel: readKernel(cfg),
+  };
+}
+
+/**
+ * The running daemon as the rpcd plugin recognises it: its pid and its start time (field 22 of
+ * /proc/PID/stat, clock ticks since boot), so that a pid reused by another process does not count.
+ */
+export interface DaemonId {
+  readonly pid: number;
+  readonly started: number;
+}
+
+function selfId(): DaemonId | null {
+  const stat = readText('/proc/self/stat', 4096);
+  const after = stat ? stat.slice(stat.lastIndexOf(')') + 2).split(' ') : [];
+  const started = Number(after[19]);
+  return Number.isInteger(started) ? { pid: pid(), started } : null;
+}
+
+/** Name of the status file in run_dir (docs/agent.md "Status file"). */
+export const STATUS_FILE = 'status.json';
+
+/**
+ * Writes `run_dir/status.json` (0644, atomically): the agent's part of the status, without the
+ * fields the rpcd plugin reads live (enabled, running, pid, kernel). Never a secret.
+ * A failure is logged and does not stop the caller: state.json is what must not be lost.
+ */
+export function writeStatusFile(cfg: AgentConfig, state: AgentState, fp: string, daemon: DaemonId | null): void {
+  try {
+    mkdirs(cfg.runDir, 0o755);
+    const report = { ...agentStatus(cfg, state, fp), daemon, updated: Math.floor(wallSeconds()), version: AGENT_VERSION };
+    writeAtomic(`${cfg.runDir}/${STATUS_FILE}`, `${JSON.stringify(report)}\n`, 0o644);
+  } catch (e) {
+    log('warn', `cannot write ${cfg.runDir}/${STATUS_FILE}: ${(e as Error).message}`);
+  }
+}
+
+/** What the agent knows (state.json and configuration), none of it live kernel or process state. */
+function agentStatus(cfg: AgentConfig, state: AgentState | null, fp: string | null): StatusReport {
+  const g = state?.grant ?? null;
+  const pnow = wallSeconds() + (state?.clock_offset ?? 0);
+  let status: string = state?.status ?? 'new';
+  if (!cfg.enabled) status = 'disabled';
+  else if (status === 'granted' && g && g.expires <= pnow) status = 'expired';
+  return {
     fingerprint: fp,
     status,
     role: cfg.role,
@@ -541,7 +591,6 @@ export function statusReport(cfg: AgentConfig, state: AgentState | null, fp: str
     last_success: state?.last_success ?? null,
     last_error: state?.last_error ?? null,
     clock_offset: state?.clock_offset ?? 0,
-    kernel: readKernel(cfg),
   };
 }
 

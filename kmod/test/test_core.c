@@ -468,6 +468,68 @@ static void unit_time(void)
 	check(!bad, "time: %u values at rounding carries differ", bad);
 }
 
+/* the router's own round-trip time and the server delay the peer reports */
+static void unit_metrics_answer(void)
+{
+	struct pdmv2_metrics c;
+	struct pdmv2_tx tx;
+	u64 rtt, want;
+	u16 d;
+	u8 sc;
+	int i;
+
+	pdmv2_time_encode_ns(250000, &d, &sc);
+	rtt = pdmv2_time_decode_ns(d, sc);
+	check((rtt > 250000 ? rtt - 250000 : 250000 - rtt) <= (250000 >> 15),
+	      "time decode: 250 us within the 16-bit mantissa's precision");
+	check(pdmv2_time_decode_ns(0, 0) == 0 &&
+	      pdmv2_time_decode_ns(0xffff, 255) == U64_MAX,
+	      "time decode: zero and beyond 2^64 ns");
+	want = 1ULL << 40;
+	pdmv2_time_encode_ns(want, &d, &sc);
+	rtt = pdmv2_time_decode_ns(d, sc);
+	check((rtt > want ? rtt - want : want - rtt) <= (want >> 15),
+	      "time decode: 2^40 ns within the 16-bit mantissa's precision");
+
+	pdmv2_time_encode_ns(250000, &d, &sc);
+	rtt = pdmv2_time_decode_ns(d, sc);
+	pdmv2_metrics_init(&c, 100);
+	pdmv2_metrics_on_send(&c, 1000, &tx);	/* probe: PSN 100 at 1000 */
+	pdmv2_metrics_on_send(&c, 1200, &tx);	/* PSN 101, not timed */
+	pdmv2_metrics_on_answer(&c, 9000, 100, d, sc);
+	check((c.flags & PDMV2_M_RTT) && c.rtt_last == 8000 &&
+	      c.srtt == 8000, "rtt: first sample is the smoothed value");
+	check((c.flags & PDMV2_M_SD) && c.sd_last == rtt && c.ssd == rtt,
+	      "server delay: DeltaTLR decoded");
+	/* the answer to PSN 101 comes, but 101 was not the probe: no sample */
+	pdmv2_metrics_on_answer(&c, 9500, 101, 0, 0);
+	check(c.rtt_last == 8000 && c.sd_last == rtt,
+	      "rtt: only the timed packet gives a sample; DeltaTLR 0 is no report");
+	/* next probe PSN 102 at 10000, answered at 26000: 7/8 8000 + 1/8 16000 */
+	pdmv2_metrics_on_send(&c, 10000, &tx);
+	pdmv2_metrics_on_answer(&c, 26000, 102, 0, 0);
+	check(c.rtt_last == 16000 && c.srtt == 9000,
+	      "rtt: smoothed by 1/8 like SRTT");
+	/* an answer acknowledging a later PSN than the probe drops the probe */
+	pdmv2_metrics_on_send(&c, 30000, &tx);	/* probe 103 */
+	pdmv2_metrics_on_send(&c, 30100, &tx);	/* 104 */
+	pdmv2_metrics_on_answer(&c, 40000, 104, 0, 0);
+	check(!(c.flags & PDMV2_M_PROBE) && c.rtt_last == 16000,
+	      "rtt: a probe overtaken is not sampled");
+	/* an old answer (before the probe) keeps it */
+	pdmv2_metrics_on_send(&c, 50000, &tx);	/* probe 105 */
+	pdmv2_metrics_on_answer(&c, 50500, 104, 0, 0);
+	check((c.flags & PDMV2_M_PROBE) && c.probe_psn == 105,
+	      "rtt: an answer to an earlier packet keeps the probe");
+	/* PSN wrap */
+	pdmv2_metrics_init(&c, 0xffffffffU);
+	for (i = 0; i < 2; i++)
+		pdmv2_metrics_on_send(&c, 1000 + i, &tx);
+	pdmv2_metrics_on_answer(&c, 2000, 0, 0, 0);
+	check(!(c.flags & PDMV2_M_PROBE) && !(c.flags & PDMV2_M_RTT),
+	      "rtt: PSN comparison across the 2^32 wrap");
+}
+
 static void unit_metrics(void)
 {
 	struct pdmv2_metrics c, s;
@@ -1000,8 +1062,9 @@ static const struct vector_section sections[] = {
 };
 
 static void (*const units[])(void) = {
-	unit_time, unit_metrics, unit_gp, unit_walker, unit_doh_shrink,
-	unit_exthdr_limit, unit_apply_plan, unit_pending, unit_number_parse,
+	unit_time, unit_metrics, unit_metrics_answer, unit_gp, unit_walker,
+	unit_doh_shrink, unit_exthdr_limit, unit_apply_plan, unit_pending,
+	unit_number_parse,
 };
 
 int main(int argc, char **argv)

@@ -50,6 +50,8 @@ fi
 # pdmv2.ko scenarios)
 # shellcheck source=qemu/scenarios/lib/pdmv2.sh
 . "${LAB_SCENARIOS:-/host/scenarios}/lib/pdmv2.sh"
+# shellcheck source=qemu/scenarios/lib/uplink.sh
+. "${LAB_SCENARIOS:-/host/scenarios}/lib/uplink.sh"
 up() { cut -d' ' -f1 /proc/uptime; }
 since() { awk -v a="$1" -v b="$(up)" 'BEGIN { printf "%.1f", b - a }'; } # seconds since an up value
 keys() { nsx "$1" grep -v '^#' /proc/net/pdmv2/keys; } # without the header line
@@ -150,24 +152,8 @@ lab_topology_up 1500 1500
 lab_ns_add neg
 # shellcheck disable=SC2034 # read by lab_save_topology (lib.sh)
 LAB_NAMESPACES="lan rtr wan neg"
-lab_check "virtio_net: eth0 (QEMU user networking, run.sh --net user)" sh -c \
-	'modprobe virtio_net && for i in $(seq 50); do ip link show eth0 >/dev/null 2>&1 && exit 0; sleep 0.1; done; exit 1'
-ip addr add 10.0.2.15/24 dev eth0
-ip link set eth0 up
-ip route add default via 10.0.2.2
-sysctl -qw net.ipv4.ip_forward=1
-uplink() { # NS N: IPv4-only veth from the root namespace
-	local ns=$1 n=$2
-	ip link add "up-$ns" type veth peer name up0 netns "$ns"
-	sysctl -qw "net.ipv6.conf.up-$ns.disable_ipv6=1"
-	nsx "$ns" sysctl -qw net.ipv6.conf.up0.disable_ipv6=1
-	ip addr add "10.99.$n.1/30" dev "up-$ns"
-	ip link set "up-$ns" up
-	nsx "$ns" ip addr add "10.99.$n.2/30" dev up0
-	nsx "$ns" ip link set up0 up
-	nsx "$ns" ip route add default via "10.99.$n.1"
-}
-uplink rtr 1; uplink wan 2; uplink neg 3
+lab_user_net_up
+lab_uplink rtr 1; lab_uplink wan 2; lab_uplink neg 3
 lab_check "NAT from the namespaces out of eth0" nft -f - <<'EOF'
 table ip e2e_nat {
 	chain post {
@@ -374,7 +360,5 @@ lab_save_dmesg
 lab_check "dmesg has no oops/warning/BUG" sh -c \
 	'! dmesg | grep -E "BUG:|WARNING:|Oops|Call Trace|general protection|refcount_t"'
 nft delete table ip e2e_nat 2>/dev/null
-sysctl -qw net.ipv4.ip_forward=0
-ip addr flush dev eth0
-ip link set eth0 down
+lab_user_net_down
 lab_finish

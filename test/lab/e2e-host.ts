@@ -30,14 +30,11 @@
 //
 // State (--state DIR, kept as lab artifacts; test keys only): pc/ and ps/
 // (database, primary.key, primary.log), analyzer.key, rtr-keys.pdmk, env.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { check as report, finish, info } from './checks.js';
-
-const MAIN_JS = fileURLToPath(new URL('../../primary/src/main.js', import.meta.url));
-const ANALYZER_JS = fileURLToPath(new URL('../../analyzer/src/cli.js', import.meta.url));
+import { takeOption } from './cli-args.js';
+import { ANALYZER_JS, exportRouterKeys, pairPrimaries, Primary, run, token, writeAtomic, type DeviceJson } from './lab-primaries.js';
 
 export const CLIENT_P = '2001:db8:1::/64'; // the lab's LAN (qemu/scenarios/lib/lab.sh)
 export const CLIENT_P_EXTRA = '2001:db8:3::/64'; // a second client prefix of the Primary Client, granted to no one
@@ -49,117 +46,6 @@ function check(name: string, ok: boolean, detail = ''): boolean {
   return ok;
 }
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function run(file: string, args: string[], timeoutMs = 30000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(file, args, { timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      const c = err ? (err as { code?: unknown }).code : 0;
-      resolve({ code: typeof c === 'number' ? c : 1, stdout, stderr });
-    });
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// primaries
-
-class Primary {
-  proc: ChildProcess | null = null;
-  port = 0;
-  pk = '';
-  fingerprint = '';
-  readonly dir: string;
-  constructor(
-    readonly name: string,
-    state: string,
-    readonly renew: number,
-  ) {
-    this.dir = join(state, name);
-    mkdirSync(this.dir, { recursive: true });
-  }
-  get db(): string {
-    return join(this.dir, 'primary.db');
-  }
-  get log(): string {
-    return join(this.dir, 'primary.log');
-  }
-
-  /** `pdmv2-primary serve` as its own process; resolves once it listens. */
-  start(): Promise<void> {
-    const args = [MAIN_JS, 'serve', '--db', this.db, '--listen', `127.0.0.1:${this.port}`, '--renew', String(this.renew), '--rate', '0', '--pending-retry', '1'];
-    appendFileSync(this.log, `# ${new Date().toISOString()} node ${args.join(' ')}\n`);
-    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.proc = p;
-    return new Promise((resolve, reject) => {
-      let buf = '';
-      let up = false;
-      const timer = setTimeout(() => reject(new Error(`${this.name}: not listening after 30 s`)), 30000);
-      const onData = (b: Buffer): void => {
-        appendFileSync(this.log, b);
-        if (up) return;
-        buf += b.toString();
-        const pk = /primary public key: ([0-9a-f]{64})/.exec(buf);
-        const fp = /primary fingerprint: (\S+)/.exec(buf);
-        const l = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(buf);
-        if (pk && fp && l) {
-          up = true;
-          clearTimeout(timer);
-          if (this.pk && this.pk !== pk[1]) reject(new Error(`${this.name}: public key changed across a restart`));
-          this.pk = pk[1]!;
-          this.fingerprint = fp[1]!;
-          this.port = Number(l[1]);
-          resolve();
-        }
-      };
-      p.stdout!.on('data', onData);
-      p.stderr!.on('data', (b: Buffer) => appendFileSync(this.log, b));
-      p.on('exit', (code, sig) => {
-        appendFileSync(this.log, `# exited: code ${code} signal ${sig}\n`);
-        if (!up) {
-          clearTimeout(timer);
-          reject(new Error(`${this.name}: exited before listening (code ${code}, signal ${sig}); see ${this.log}`));
-        }
-      });
-    });
-  }
-
-  /** Ends the process with `sig` and waits for it. */
-  async stop(sig: NodeJS.Signals): Promise<void> {
-    const p = this.proc;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    const gone = new Promise<void>((r) => p.once('exit', () => r()));
-    p.kill(sig);
-    const t = setTimeout(() => p.kill('SIGKILL'), 5000);
-    await gone;
-    clearTimeout(t);
-  }
-
-  /** The admin CLI on this primary's database (as an administrator runs it next to the service). */
-  async cli(...args: string[]): Promise<string> {
-    const r = await run(process.execPath, [MAIN_JS, ...args, '--db', this.db]);
-    appendFileSync(this.log, `# cli ${args.join(' ')} -> ${r.code}\n`);
-    if (r.code !== 0) throw new Error(`pdmv2-primary ${args.join(' ')} (${this.name}) failed with ${r.code}: ${r.stderr.trim()}${r.stdout.trim()}`);
-    return r.stdout;
-  }
-
-  async devices(status?: string): Promise<DeviceJson[]> {
-    return JSON.parse(await this.cli('list', '--json', ...(status ? ['--status', status] : []))) as DeviceJson[];
-  }
-}
-
-interface DeviceJson {
-  fingerprint: string;
-  status: string;
-  role: string;
-  prefixes: string[];
-  requested_prefixes: string[];
-  approved_via: string | null;
-  grants: number;
-}
-
-function writeAtomic(path: string, text: string): void {
-  writeFileSync(`${path}.tmp`, text);
-  renameSync(`${path}.tmp`, path);
-}
 
 // ---------------------------------------------------------------------------------------------
 // serve
@@ -199,27 +85,18 @@ async function serve(o: ServeOptions): Promise<never> {
   try {
     await Promise.all([pc.start(), ps.start()]);
     check('Primary Client and Primary Server serve on 127.0.0.1 (the guest: 10.0.2.2)', true, `pc :${pc.port} ${pc.fingerprint}, ps :${ps.port} ${ps.fingerprint}, renew ${o.renew} s`);
-    await pc.cli('prefix', 'add', '--client', CLIENT_P, CLIENT_P_EXTRA);
-    await ps.cli('prefix', 'add', '--server', SERVER_P);
-    await ps.cli('pair', 'accept', '--peer-key', pc.pk, '--ttl', '10m');
-    const paired = await pc.cli('pair', 'init', `http://127.0.0.1:${ps.port}`, '--peer-key', ps.pk, '--period', '1d', '--overlap', '1h');
-    pairing = /paired: ([0-9a-f]{16})/.exec(paired)?.[1] ?? '';
-    const pcList = await pc.cli('pair', 'list');
-    const psList = await ps.cli('pair', 'list');
+    const paired = await pairPrimaries(pc, ps, [CLIENT_P, CLIENT_P_EXTRA], SERVER_P);
+    pairing = paired.pairing;
     check(
       'pairing over HTTP (pair accept on the Primary Server, pair init on the Primary Client)',
-      pairing !== '' && new RegExp(`^${pairing} +client +active`, 'm').test(pcList) && new RegExp(`^${pairing} +server +active`, 'm').test(psList),
-      paired.trim(),
+      paired.ok,
+      paired.detail,
     );
-    const token = async (p: Primary, role: string, prefix: string, ttl: string): Promise<string> =>
-      (JSON.parse(await p.cli('token', 'create', '--role', role, '--prefix', prefix, '--ttl', ttl, '--json')) as { token: string }).token;
     env.SERVER_TOKEN = await token(ps, 'server', SERVER_P, '30m');
     env.CLIENT_TOKEN = await token(pc, 'client', CLIENT_P, '30m');
     env.EXPIRED_TOKEN = await token(pc, 'client', CLIENT_P, '1');
-    const kg = await pc.cli('analyzer-keygen', '--out', join(o.state, 'analyzer.key'));
-    const apk = /analyzer public key: ([0-9a-f]{64})/.exec(kg)?.[1] ?? '';
-    const ex = await pc.cli('export-keys', '--pairing', pairing, '--analyzer-key', apk, '--prefix', CLIENT_P, '--out', join(o.state, 'rtr-keys.pdmk'));
-    check('analyzer key made (analyzer-keygen); the router prefix keys exported sealed to it (export-keys)', existsSync(join(o.state, 'rtr-keys.pdmk')), ex.trim());
+    const ex = await exportRouterKeys(pc, pairing, CLIENT_P, o.state);
+    check('analyzer key made (analyzer-keygen); the router prefix keys exported sealed to it (export-keys)', ex.ok, ex.detail);
   } catch (e) {
     check('primaries set up', false, (e as Error).message);
     return end(null);
@@ -393,13 +270,7 @@ async function checkCaptures(state: string, dir: string): Promise<never> {
 
 async function main(argv: string[]): Promise<never> {
   const [cmd, ...rest] = argv;
-  const opt = (name: string): string | undefined => {
-    const i = rest.indexOf(name);
-    if (i < 0) return undefined;
-    const v = rest[i + 1];
-    rest.splice(i, 2);
-    return v;
-  };
+  const opt = (name: string): string | undefined => takeOption(rest, name);
   if (cmd === 'serve') {
     const sync = opt('--sync');
     const state = opt('--state');
