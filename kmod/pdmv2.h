@@ -298,6 +298,8 @@ struct pdmv2_emit_ops {
 extern unsigned int pdmv2_net_id;
 
 struct pdmv2_net *pdmv2_pernet(const struct net *net);
+/* a per-flow random value (fixed by the test_random parameter) */
+u32 pdmv2_flow_random(void);
 
 static inline void pdmv2_stat_inc(struct pdmv2_net *pn, enum pdmv2_stat s)
 {

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The lab on the CPUs OpenWrt routers have (npm run lab:arch):
+#   qemu/arch-lab.sh [--artifacts DIR] [--timeout SEC] [--kernel K] [ARCH...]
+# ARCH: amd64 arm64 armhf s390x (default: all of them, qemu/arch.sh's
+# LAB_BOOT_ARCHES; amd64 is the reference and always runs first). For each:
+# the Debian image of that architecture (qemu/build-image.sh --arch), pdmv2.ko
+# cross-built against its Debian headers (qemu/build-module.sh: W=1 clean is a
+# check), the lab's traffic tools cross-built static, then one boot under TCG
+# (qemu/run.sh --arch: the table's board, console and virtio transport)
+# running qemu/scenarios/arch.sh; on the host the analyzer's decoder checks
+# the captures (test/lab/check-captures.ts), the encrypted ones are opened
+# and compared with the module's trace (test/lab/check-encrypted.ts), and at
+# the end the golden options of every CPU must equal amd64's byte for byte
+# (test/lab/check-arch-golden.ts). With --agent, arm64's boot also runs the
+# agent's self-check on Debian trixie's qjs for arm64 (qemu/scenarios/agent.sh).
+# Artifacts: DIR/ARCH/ (default DIR artifacts/arch). Prints each boot's time
+# and ends with "N passed, M failed".
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+# shellcheck source=qemu/common.sh
+. qemu/common.sh
+# shellcheck source=qemu/arch.sh
+. qemu/arch.sh
+
+artifacts=$root/artifacts/arch timeout=1500 kernel=$LAB_DEFAULT_KERNEL arches=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--artifacts) artifacts=$(mkdir -p "$2" && cd "$2" && pwd); shift ;;
+	--timeout) timeout=$2; shift ;;
+	--kernel) kernel=$2; shift ;;
+	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	-*) echo "arch-lab: unknown option $1" >&2; exit 2 ;;
+	*) arches+=("$1") ;;
+	esac
+	shift
+done
+[ ${#arches[@]} -gt 0 ] || read -ra arches <<<"$LAB_BOOT_ARCHES"
+# the reference first, once
+ref=$(lab_host_arch)
+mapfile -t arches < <(printf '%s\n' "$ref" "${arches[@]}" | awk '!seen[$0]++')
+
+build/setup.sh lab kmod >&2
+node build/build.mjs >/dev/null
+# inputs every CPU shares: the same malformed packets and test secrets
+inputs=.build/lab-arch/inputs
+rm -rf "$inputs" && mkdir -p "$inputs"
+node .build/node/test/lab/malformed-packets.js "$inputs/malformed.hex" >&2
+node .build/node/test/lab/encrypted-setup.js "$inputs/enc" >&2
+
+passed=0 failed=0
+ok() { echo "ok - $*"; passed=$((passed + 1)); }
+not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
+count() { # LOG: add a "N passed, M failed" line, or one failure without it
+	local line
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" 2>/dev/null | tail -n 1)
+	if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
+	passed=$((passed + ${line%% passed*})) failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
+}
+
+cross_tools() { # ARCH SHARE: the scenario's traffic tools, static, for that CPU
+	local cc=${ARCH_CROSS}gcc t out
+	[ -n "$ARCH_FOREIGN" ] || cc=gcc
+	mkdir -p "$2/tools"
+	for t in flowgen pdm-inject; do
+		out=$2/tools/$t
+		[ "$out" -nt "qemu/tools/$t.c" ] && continue
+		"$cc" -static -O2 -Wall -Wextra -Werror -o "$out" "qemu/tools/$t.c" || return 1
+	done
+}
+
+declare -A boot=()
+done_arches=()
+for a in "${arches[@]}"; do
+	echo "== $a"
+	lab_arch_load "$a"
+	share=.build/lab-arch/$a
+	mkdir -p "$share"
+	rc=0
+	ko=$(qemu/build-module.sh --arch "$a" --kernel "$kernel") || rc=$?
+	if [ "$rc" -gt 1 ]; then not_ok "$a: pdmv2.ko builds"; continue; fi
+	if [ "$rc" = 0 ]; then ok "$a: pdmv2.ko builds W=1 clean ($(basename "$(dirname "$ko")"))"
+	else not_ok "$a: pdmv2.ko has W=1 warnings ($(dirname "$ko")/build.log)"; fi
+	cp "$ko" "$share/pdmv2.ko"
+	rm -rf "$share/enc" && cp -r "$inputs/enc" "$inputs/malformed.hex" "$share/"
+	if ! cross_tools "$a" "$share"; then not_ok "$a: traffic tools cross-build"; continue; fi
+	out=$artifacts/$a
+	rm -rf "$out"
+	rc=0
+	qemu/run.sh --quiet --arch "$a" --kernel "$kernel" --timeout "$timeout" --artifacts "$out" \
+		--share "$share" -- qemu/scenarios/arch.sh || rc=$?
+	summary=$(tail -n 1 "$out/summary.txt" 2>/dev/null || echo "qemu/run.sh exit $rc")
+	echo "$a: $summary"
+	boot[$a]=$(sed -nE 's/.*boot-to-script ([0-9.?]+)s, total ([0-9.?]+)s.*/boot \1 s, whole boot \2 s/p' <<<"$summary")
+	grep -E '^not ok ' "$out/arch/output.log" 2>/dev/null || true
+	echo "$a: scenario: $(grep -E '[0-9]+ passed, [0-9]+ failed' "$out/arch/output.log" 2>/dev/null | tail -n 1)"
+	count "$out/arch/output.log"
+	if [ "$rc" = 0 ]; then ok "$a: boot passed, dmesg clean"; else not_ok "$a: qemu/run.sh exit $rc"; fi
+	# the analyzer's decoder on every capture; TCG on one foreign vCPU can run
+	# a softirq later than under amd64's two threads: wider delta tolerance
+	node .build/node/test/lab/check-captures.js "$out/arch" --delta-tolerance-ms 100 >"$out/host-checks.txt" 2>&1 || true
+	grep -E '^not ok ' "$out/host-checks.txt" || true
+	echo "$a: analyzer on the captures: $(tail -n 1 "$out/host-checks.txt")"
+	count "$out/host-checks.txt"
+	node .build/node/test/lab/check-encrypted.js "$out/arch/enc" >"$out/host-checks-encrypted.txt" 2>&1 || true
+	grep -E '^not ok ' "$out/host-checks-encrypted.txt" || true
+	echo "$a: encrypted options opened and matched to the trace: $(tail -n 1 "$out/host-checks-encrypted.txt")"
+	count "$out/host-checks-encrypted.txt"
+	done_arches+=("$out/arch")
+done
+
+if [ ${#done_arches[@]} -gt 1 ]; then
+	echo "== golden options: every CPU against $ref"
+	node .build/node/test/lab/check-arch-golden.js "${done_arches[@]}" | tee "$artifacts/golden.txt" || true
+	count "$artifacts/golden.txt"
+else
+	not_ok "golden options: fewer than two CPUs booted"
+fi
+echo "== boot times (kernel $kernel; image build or cache, module build and scenario included in 'whole boot')"
+for a in "${arches[@]}"; do echo "$a: ${boot[$a]:-no boot}"; done
+echo "arch-lab: artifacts in $artifacts"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
