@@ -79,7 +79,7 @@ golden() { # MODE SPORT OPT
 		sleep 0.2
 	done
 	cap_stop "$c"
-	cap_ok "$c" "$3.*\\.$GOLDEN_PORT: " "$GOLDEN_PACKETS"
+	cap_ok "$c" "$3.* > $GOLDEN_PORT: " "$GOLDEN_PACKETS"
 }
 lab_check "golden flow, mode clear: $GOLDEN_PACKETS options of length 22" golden clear 40001 "$OPT_CLEAR"
 lab_check "golden flow, mode v1: $GOLDEN_PACKETS options of length 10" golden v1 40002 "$OPT_V1"
