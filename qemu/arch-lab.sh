@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The lab on the CPUs OpenWrt routers have (npm run lab:arch):
-#   qemu/arch-lab.sh [--artifacts DIR] [--timeout SEC] [--kernel K] [ARCH...]
+#   qemu/arch-lab.sh [--artifacts DIR] [--timeout SEC] [--kernel K] [--agent] [ARCH...]
 # ARCH: amd64 arm64 armhf s390x (default: all of them, qemu/arch.sh's
 # LAB_BOOT_ARCHES; amd64 is the reference and always runs first). For each:
 # the Debian image of that architecture (qemu/build-image.sh --arch), pdmv2.ko
@@ -23,12 +23,13 @@ cd "$root"
 # shellcheck source=qemu/arch.sh
 . qemu/arch.sh
 
-artifacts=$root/artifacts/arch timeout=1500 kernel=$LAB_DEFAULT_KERNEL arches=()
+artifacts=$root/artifacts/arch timeout=1500 kernel=$LAB_DEFAULT_KERNEL arches=() agent=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--artifacts) artifacts=$(mkdir -p "$2" && cd "$2" && pwd); shift ;;
 	--timeout) timeout=$2; shift ;;
 	--kernel) kernel=$2; shift ;;
+	--agent) agent=1 ;;
 	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "arch-lab: unknown option $1" >&2; exit 2 ;;
 	*) arches+=("$1") ;;
@@ -69,6 +70,17 @@ cross_tools() { # ARCH SHARE: the scenario's traffic tools, static, for that CPU
 	done
 }
 
+# --agent: the agent's checks on arm64's own qjs (Debian trixie's, with its libc)
+agent_inputs() { # SHARE
+	build/fetch-quickjs.sh --arch arm64 >&2 || return 1
+	local q
+	q=$(readlink -f "${PDMV2_CACHE:-$HOME/.cache/pdmv2}/quickjs/current-arm64")
+	rm -rf "$1/qjs" "$1/js" "$1/vectors" && mkdir -p "$1/qjs" "$1/js" "$1/vectors"
+	cp -L "$q/ld.so" "$q/qjs" "$q/lib/libc.so.6" "$q/lib/libm.so.6" "$1/qjs/"
+	cp .build/qjs/agent-check.mjs .build/qjs/selfcheck.mjs "$1/js/"
+	cp test/vectors/*.json "$1/vectors/"
+}
+
 declare -A boot=()
 done_arches=()
 for a in "${arches[@]}"; do
@@ -84,17 +96,27 @@ for a in "${arches[@]}"; do
 	cp "$ko" "$share/pdmv2.ko"
 	rm -rf "$share/enc" && cp -r "$inputs/enc" "$inputs/malformed.hex" "$share/"
 	if ! cross_tools "$a" "$share"; then not_ok "$a: traffic tools cross-build"; continue; fi
+	scripts=(qemu/scenarios/arch.sh)
+	if [ -n "$agent" ] && [ "$a" = arm64 ]; then
+		if agent_inputs "$share"; then scripts+=(qemu/scenarios/agent.sh)
+		else not_ok "arm64: trixie's qjs for arm64 fetched"; fi
+	fi
 	out=$artifacts/$a
 	rm -rf "$out"
 	rc=0
 	qemu/run.sh --quiet --arch "$a" --kernel "$kernel" --timeout "$timeout" --artifacts "$out" \
-		--share "$share" -- qemu/scenarios/arch.sh || rc=$?
+		--share "$share" -- "${scripts[@]}" || rc=$?
 	summary=$(tail -n 1 "$out/summary.txt" 2>/dev/null || echo "qemu/run.sh exit $rc")
 	echo "$a: $summary"
 	boot[$a]=$(sed -nE 's/.*boot-to-script ([0-9.?]+)s, total ([0-9.?]+)s.*/boot \1 s, whole boot \2 s/p' <<<"$summary")
 	grep -E '^not ok ' "$out/arch/output.log" 2>/dev/null || true
 	echo "$a: scenario: $(grep -E '[0-9]+ passed, [0-9]+ failed' "$out/arch/output.log" 2>/dev/null | tail -n 1)"
 	count "$out/arch/output.log"
+	if [[ " ${scripts[*]} " == *agent.sh* ]]; then
+		grep -E '^not ok ' "$out/agent/output.log" 2>/dev/null || true
+		echo "$a: agent on $a's qjs: $(grep -E '[0-9]+ passed, [0-9]+ failed' "$out/agent/output.log" 2>/dev/null | tail -n 1)"
+		count "$out/agent/output.log"
+	fi
 	if [ "$rc" = 0 ]; then ok "$a: boot passed, dmesg clean"; else not_ok "$a: qemu/run.sh exit $rc"; fi
 	# the analyzer's decoder on every capture; TCG on one foreign vCPU can run
 	# a softirq later than under amd64's two threads: wider delta tolerance
@@ -116,7 +138,7 @@ if [ ${#done_arches[@]} -gt 1 ]; then
 else
 	not_ok "golden options: fewer than two CPUs booted"
 fi
-echo "== boot times (kernel $kernel; image build or cache, module build and scenario included in 'whole boot')"
+echo "== boot times (kernel $kernel; 'whole boot' is run.sh's total: image cache or build, QEMU, the scenarios)"
 for a in "${arches[@]}"; do echo "$a: ${boot[$a]:-no boot}"; done
 echo "arch-lab: artifacts in $artifacts"
 echo "$passed passed, $failed failed"
