@@ -54,9 +54,9 @@ ok() { echo "ok - $*"; passed=$((passed + 1)); }
 not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
 count() { # LOG: add a "N passed, M failed" line, or one failure without it
 	local line
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" 2>/dev/null | tail -n 1)
+	line=$(lab_summary_counts "$1")
 	if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
-	passed=$((passed + ${line%% passed*})) failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
+	passed=$((passed + ${line% *})) failed=$((failed + ${line#* }))
 }
 
 cross_tools() { # ARCH SHARE: the scenario's traffic tools, static, for that CPU

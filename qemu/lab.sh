@@ -29,6 +29,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+# shellcheck source=qemu/common.sh
+. qemu/common.sh
 
 declare -A SCRIPT=()
 for n in topology datapath encrypted e2e bench; do SCRIPT[$n]=qemu/scenarios/$n.sh; done
@@ -112,7 +114,7 @@ for n in "${names[@]}"; do scripts+=("${SCRIPT[$n]}"); done
 passed=0 failed=0
 count() { # LOG: add the counts of a "N passed, M failed" line
 	local line
-	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1 | sed -E 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\2 \3/')
+	line=$(lab_summary_counts "$1")
 	if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
 	passed=$((passed + ${line% *})) failed=$((failed + ${line#* }))
 }

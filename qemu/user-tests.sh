@@ -54,11 +54,11 @@ for a in "${arches[@]}"; do
 	t0=$(date +%s.%N)
 	make -s -C "$REPO_DIR/kmod/test" user-check CROSS="$ARCH_CROSS" SYSROOT="$root" \
 		TRIPLET="$ARCH_TRIPLET" RUN="$ARCH_QUSER" >"$log" 2>&1 || true
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1 || true)
+	counts=$(lab_summary_counts "$log")
 	grep -E '^not ok' "$log" | head -n 20 || true
-	if [ -n "$line" ]; then
-		passed=$((passed + ${line%% passed*})) f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
-		failed=$((failed + f))
+	if [ -n "$counts" ]; then
+		passed=$((passed + ${counts% *})) failed=$((failed + ${counts#* }))
+		line="${counts% *} passed, ${counts#* } failed"
 	else
 		tail -n 20 "$log"; line="no summary"; failed=$((failed + 1))
 	fi
