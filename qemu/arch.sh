@@ -39,6 +39,9 @@ LAB_BOOT_ARCHES="amd64 arm64 armhf s390x"
 # CPUs of the user-space core tests under qemu-user: 64- and 32-bit, both endians
 LAB_USER_ARCHES="arm64 armhf s390x mips64el mipsel"
 
+# shellcheck source=build/apt-private.sh
+. "$REPO_DIR/build/apt-private.sh"
+
 lab_host_arch() { dpkg --print-architecture; }
 
 # lab_arch_load ARCH: set ARCH_* from the table, or fail
@@ -84,38 +87,18 @@ lab_apt_for() {
 	[ "$1" != "$(lab_host_arch)" ] || return 0
 	local A=$LAB_CACHE/apt/$1 codename
 	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
-	mkdir -p "$A"/{state/lists/partial,cache/archives/partial,etc/trusted.gpg.d,etc/preferences.d,etc/sources.list.d}
+	apt_private_setup "$A" "$1"
 	apt-get --print-uris update 2>/dev/null |
-		sed -nE "s@^'(.*)/dists/($codename(-updates|-security)?)/InRelease' .*@deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] \1 \2 main@p" |
+		sed -nE "s@^'(.*)/dists/($codename(-updates|-security)?)/InRelease' .*@deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] \\1 \\2 main@p" |
 		sort -u >"$A/sources.list.new"
 	[ -s "$A/sources.list.new" ] || lab_die "no Debian $codename suites in this machine's apt sources"
-	cat >"$A/apt.conf" <<EOF
-APT::Architecture "$1";
-APT::Architectures { "$1"; };
-Dir::Etc::sourcelist "$A/sources.list";
-Dir::Etc::sourceparts "$A/etc/sources.list.d";
-Dir::Etc::preferences "$A/etc/preferences";
-Dir::Etc::preferencesparts "$A/etc/preferences.d";
-Dir::Etc::trustedparts "$A/etc/trusted.gpg.d";
-Dir::State "$A/state";
-Dir::State::status "$A/status";
-Dir::Cache "$A/cache";
-Acquire::AllowInsecureRepositories "false";
-APT::Get::AllowUnauthenticated "false";
-Acquire::Languages "none";
-#clear APT::Update::Pre-Invoke;
-#clear APT::Update::Post-Invoke;
-#clear APT::Update::Post-Invoke-Success;
-EOF
-	[ "$(id -u)" != 0 ] || echo 'APT::Sandbox::User "root";' >>"$A/apt.conf"
-	: >>"$A/status"
 	LAB_APT_OPTS=(-c "$A/apt.conf")
 	# refresh when the sources changed or the host's own lists are newer
 	# (the host's apt-get update is what moves the lab to new packages)
 	eval "$(apt-config shell HOST_LISTS Dir::State::Lists/d)"
-	if ! cmp -s "$A/sources.list.new" "$A/sources.list" || [ ! -e "$A/.updated" ] ||
+	if ! cmp -s "$A/sources.list.new" "$A/etc/sources.list" || [ ! -e "$A/.updated" ] ||
 		[ -n "$(find "${HOST_LISTS:-/var/lib/apt/lists/}" -maxdepth 1 -name '*InRelease' -newer "$A/.updated" 2>/dev/null | head -n 1)" ]; then
-		mv "$A/sources.list.new" "$A/sources.list"
+		mv "$A/sources.list.new" "$A/etc/sources.list"
 		lab_log "apt-get update for $1 (private index in $A)"
 		apt-get "${LAB_APT_OPTS[@]}" -q --error-on=any update >&2 || lab_die "apt-get update for $1 failed"
 		touch "$A/.updated"

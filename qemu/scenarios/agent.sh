@@ -4,7 +4,9 @@
 # libc (build/fetch-quickjs.sh --arch) runs test/qjs/agent-check.ts (UCI,
 # configuration, the ladder KEM against the core's, kernel plans, nft ruleset,
 # files, subprocesses) and test/qjs/selfcheck.ts over the project's option and
-# key vectors and the RFC 9180 vector files given in the share.
+# key vectors. The RFC 9180 file stays on the host's qjs (stage qjs-selfcheck):
+# under TCG it alone would take minutes; the agent's HPKE is checked here by
+# agent-check's KEM round trips against the core's.
 #
 # Inputs in the share: qjs/ (ld.so, qjs, libc.so.6, libm.so.6), js/
 # (agent-check.mjs, selfcheck.mjs), vectors/.
@@ -31,8 +33,6 @@ all_passed() {
 
 lab_check "qjs runs on $(uname -m)" sh -c "'$Q/ld.so' --library-path '$Q' '$Q/qjs' -h 2>&1 | head -n 1 | grep -q 'QuickJS version'"
 lab_check "agent checks on $(uname -m) qjs" all_passed agent-check.txt "$SHARE/js/agent-check.mjs"
-mapfile -t rfc < <(ls "$SHARE"/vectors/rfc9180-*.json 2>/dev/null)
-lab_check "self-check (vectors${rfc[0]:+, ${#rfc[@]} RFC 9180 files}) on $(uname -m) qjs" all_passed selfcheck.txt \
-	"$SHARE/js/selfcheck.mjs" ${rfc[@]+--rfc9180 "${rfc[@]}"} \
-	--options "$SHARE/vectors/pdmv2-options.json" --keys "$SHARE/vectors/pdmv2-keys.json"
+lab_check "self-check over the option and key vectors on $(uname -m) qjs" all_passed selfcheck.txt \
+	"$SHARE/js/selfcheck.mjs" --options "$SHARE/vectors/pdmv2-options.json" --keys "$SHARE/vectors/pdmv2-keys.json"
 lab_finish

@@ -147,14 +147,15 @@ lab_check "no frame above 1280 + 14 octets on the WAN link" sh -c \
 lab_check "MTU 1280: no oversize skip on the server" stat_eq wan skip_mtu 0
 
 # ---------------------------------------------------------------- unload under traffic
+# long enough to outlast a reload on the slowest emulated CPU
 lab_iperf_server wan 5205
-lab_bg nsx lan iperf3 -6 -u -c "$WAN_IP" -p 5205 -b 2M -l 1000 -t 5
-lab_bg nsx lan ping -6 -q -i 0.05 -c 60 "$WAN_IP"
+lab_bg nsx lan iperf3 -6 -u -c "$WAN_IP" -p 5205 -b 2M -l 1000 -t 15
+lab_bg nsx lan ping -6 -q -i 0.05 -c 300 "$WAN_IP"
 sleep 1.5
 lab_check "rmmod under traffic" rmmod pdmv2
 lab_check "insmod again under traffic" lab_insmod "$KO"
 ctl rtr "mode clear" "mark_mask $MARK"
-sleep 1
+lab_wait_for 10 stat_ge rtr inserted 5
 lab_check "inserting again after reload" stat_ge rtr inserted 5
 lab_check "rmmod" rmmod pdmv2
 sleep 0.5

@@ -11,6 +11,7 @@
 // "N passed, M failed" (checks.ts).
 import { readFileSync, existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parsePacket } from '../../core/src/wire/ipv6.js';
 import { decodeOption } from '../../core/src/wire/options.js';
 import { toHex } from '../../core/src/util/bytes.js';
@@ -33,6 +34,13 @@ export function goldenOptions(pcap: Uint8Array): string[] {
     out.push(toHex(ip.subarray(offset, offset + length)));
   }
   return out;
+}
+
+/** Where GOT first differs from WANT (an index), or -1 when they are equal, length included. */
+export function firstDifference(want: readonly string[], got: readonly string[]): number {
+  const n = Math.max(want.length, got.length);
+  for (let i = 0; i < n; i++) if (want[i] !== got[i]) return i;
+  return -1;
 }
 
 function label(dir: string): string {
@@ -75,8 +83,8 @@ function main(): void {
         continue;
       }
       const got = goldenOptions(new Uint8Array(readFileSync(file)));
-      const firstDiff = want.findIndex((h, i) => got[i] !== h);
-      const same = got.length === want.length && firstDiff < 0;
+      const firstDiff = firstDifference(want, got);
+      const same = firstDiff < 0;
       check(`${label(dir)}: ${mode} option bytes equal ${label(ref)}'s`, same,
         same ? `${got.length} options` : `${got.length} options; first difference at #${firstDiff}: ${got[firstDiff] ?? 'none'} vs ${want[firstDiff] ?? 'none'}`);
     }
@@ -84,4 +92,4 @@ function main(): void {
   finish();
 }
 
-main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();
