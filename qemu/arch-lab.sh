@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The lab on the CPUs OpenWrt routers have (npm run lab:arch):
-#   qemu/arch-lab.sh [--artifacts DIR] [--timeout SEC] [--kernel K] [--agent] [ARCH...]
+#   qemu/arch-lab.sh [--artifacts DIR] [--timeout SEC] [--kernel K] [--agent] [--jobs N] [ARCH...]
 # ARCH: amd64 arm64 armhf s390x (default: all of them, qemu/arch.sh's
 # LAB_BOOT_ARCHES; amd64 is the reference and always runs first). For each:
 # the Debian image of that architecture (qemu/build-image.sh --arch), pdmv2.ko
@@ -13,8 +13,10 @@
 # the end the golden options of every CPU must equal amd64's byte for byte
 # (test/lab/check-arch-golden.ts). With --agent, arm64's boot also runs the
 # agent's self-check on Debian trixie's qjs for arm64 (qemu/scenarios/agent.sh).
-# Artifacts: DIR/ARCH/ (default DIR artifacts/arch). Prints each boot's time
-# and ends with "N passed, M failed".
+# amd64 boots first, alone (two vCPUs); the others boot one vCPU each, in
+# --jobs lanes at once (default 2: one host core each). Artifacts: DIR/ARCH/
+# and DIR/ARCH.log (default DIR artifacts/arch). Prints each boot's time and
+# ends with "N passed, M failed".
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -23,13 +25,14 @@ cd "$root"
 # shellcheck source=qemu/arch.sh
 . qemu/arch.sh
 
-artifacts=$root/artifacts/arch timeout=1500 kernel=$LAB_DEFAULT_KERNEL arches=() agent=
+artifacts=$root/artifacts/arch timeout=1500 kernel=$LAB_DEFAULT_KERNEL arches=() agent= jobs=2
 while [ $# -gt 0 ]; do
 	case $1 in
 	--artifacts) artifacts=$(mkdir -p "$2" && cd "$2" && pwd); shift ;;
 	--timeout) timeout=$2; shift ;;
 	--kernel) kernel=$2; shift ;;
 	--agent) agent=1 ;;
+	--jobs) jobs=$2; shift ;;
 	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "arch-lab: unknown option $1" >&2; exit 2 ;;
 	*) arches+=("$1") ;;
@@ -81,34 +84,32 @@ agent_inputs() { # SHARE
 	cp test/vectors/pdmv2-*.json "$1/vectors/"
 }
 
-declare -A boot=()
-done_arches=()
-for a in "${arches[@]}"; do
+# One CPU: build, boot, host checks. Prints ok/not ok lines and ends with
+# its own "N passed, M failed"; runs in its lane's subshell (own counters).
+run_arch() { # ARCH
+	local a=$1 share=.build/lab-arch/$1 out=$artifacts/$1 rc=0 ko scripts summary
+	passed=0 failed=0
 	echo "== $a"
 	lab_arch_load "$a"
-	share=.build/lab-arch/$a
 	mkdir -p "$share"
-	rc=0
 	ko=$(qemu/build-module.sh --arch "$a" --kernel "$kernel") || rc=$?
-	if [ "$rc" -gt 1 ]; then not_ok "$a: pdmv2.ko builds"; continue; fi
+	if [ "$rc" -gt 1 ]; then not_ok "$a: pdmv2.ko builds"; echo "$passed passed, $failed failed"; return; fi
 	if [ "$rc" = 0 ]; then ok "$a: pdmv2.ko builds W=1 clean ($(basename "$(dirname "$ko")"))"
 	else not_ok "$a: pdmv2.ko has W=1 warnings ($(dirname "$ko")/build.log)"; fi
 	cp "$ko" "$share/pdmv2.ko"
 	rm -rf "$share/enc" && cp -r "$inputs/enc" "$inputs/malformed.hex" "$share/"
-	if ! cross_tools "$a" "$share"; then not_ok "$a: traffic tools cross-build"; continue; fi
+	if ! cross_tools "$a" "$share"; then not_ok "$a: traffic tools cross-build"; echo "$passed passed, $failed failed"; return; fi
 	scripts=(qemu/scenarios/arch.sh)
 	if [ -n "$agent" ] && [ "$a" = arm64 ]; then
 		if agent_inputs "$share"; then scripts+=(qemu/scenarios/agent.sh)
 		else not_ok "arm64: trixie's qjs for arm64 fetched"; fi
 	fi
-	out=$artifacts/$a
 	rm -rf "$out"
 	rc=0
 	qemu/run.sh --quiet --arch "$a" --kernel "$kernel" --timeout "$timeout" --artifacts "$out" \
 		--share "$share" -- "${scripts[@]}" || rc=$?
 	summary=$(tail -n 1 "$out/summary.txt" 2>/dev/null || echo "qemu/run.sh exit $rc")
 	echo "$a: $summary"
-	boot[$a]=$(sed -nE 's/.*boot-to-script ([0-9.?]+)s, total ([0-9.?]+)s.*/boot \1 s, whole boot \2 s/p' <<<"$summary")
 	grep -E '^not ok ' "$out/arch/output.log" 2>/dev/null || true
 	echo "$a: scenario: $(grep -E '[0-9]+ passed, [0-9]+ failed' "$out/arch/output.log" 2>/dev/null | tail -n 1)"
 	count "$out/arch/output.log"
@@ -128,7 +129,46 @@ for a in "${arches[@]}"; do
 	grep -E '^not ok ' "$out/host-checks-encrypted.txt" || true
 	echo "$a: encrypted options opened and matched to the trace: $(tail -n 1 "$out/host-checks-encrypted.txt")"
 	count "$out/host-checks-encrypted.txt"
-	done_arches+=("$out/arch")
+	echo "$passed passed, $failed failed"
+}
+
+# Lanes: the boots of foreign CPUs use one vCPU, i.e. one host core each, so
+# two lanes keep both cores of a 2-core machine busy (amd64's boot has two
+# vCPUs and runs first, alone). A lane takes the next CPU of the list when it
+# is free (the list starts with the slowest, s390x).
+mkdir -p "$artifacts"
+run_arch "${arches[0]}" >"$artifacts/${arches[0]}.log" 2>&1
+queue=$artifacts/.next
+echo 1 >"$queue"
+next_arch() { # the index of the next CPU to boot, or nothing
+	local i
+	exec 7<>"$queue.lock"
+	flock 7
+	i=$(cat "$queue")
+	echo $((i + 1)) >"$queue"
+	exec 7>&-
+	[ "$i" -lt ${#arches[@]} ] && echo "$i"
+}
+lane_pids=()
+for ((l = 0; l < jobs; l++)); do
+	(
+		while i=$(next_arch); do
+			run_arch "${arches[$i]}" >"$artifacts/${arches[$i]}.log" 2>&1
+		done
+	) &
+	lane_pids+=($!)
+done
+for p in "${lane_pids[@]}"; do wait "$p" || true; done
+rm -f "$queue" "$queue.lock"
+
+declare -A boot=()
+done_arches=()
+passed=0 failed=0
+for a in "${arches[@]}"; do
+	cat "$artifacts/$a.log"
+	count "$artifacts/$a.log"
+	boot[$a]=$(sed -nE 's/.*boot-to-script ([0-9.?]+)s, total ([0-9.?]+)s.*/boot \1 s, whole boot \2 s/p' "$artifacts/$a/summary.txt" 2>/dev/null)
+	[ ! -d "$artifacts/$a/arch" ] || done_arches+=("$artifacts/$a/arch")
 done
 
 if [ ${#done_arches[@]} -gt 1 ]; then

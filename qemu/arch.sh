@@ -35,7 +35,7 @@ LAB_KERNEL_TABLE='
 LAB_DEFAULT_KERNEL=6.1
 # Arches booted in the lab (a kernel, a QEMU board); the mips rows serve the
 # user-space tests under qemu-user only.
-LAB_BOOT_ARCHES="amd64 arm64 armhf s390x"
+LAB_BOOT_ARCHES="amd64 s390x arm64 armhf"	# the slowest boot first (qemu/arch-lab.sh's lanes)
 # CPUs of the user-space core tests under qemu-user: 64- and 32-bit, both endians
 LAB_USER_ARCHES="arm64 armhf s390x mips64el mipsel"
 
