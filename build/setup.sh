@@ -7,8 +7,10 @@
 #   kmod: compiler and sanitizer runtimes for the module's user-space core
 #   kmod-lint: sparse (make -C kmod C=1 W=1) and checkpatch.pl in
 #         $PDMV2_CACHE/checkpatch (docs/kmod.md, "Build")
-#   lab:  what the QEMU lab needs on the host (qemu, cpio, tshark); the guest's
-#         packages are fetched by qemu/build-image.sh
+#   lab:  what the QEMU lab needs on the host (qemu, cpio, tshark, pahole for
+#         6.12's kbuild); the guest's packages are fetched by qemu/build-image.sh
+#   arch: the other CPUs (qemu/arch.sh): cross compilers with their C
+#         libraries, QEMU for ARM and s390x, qemu-user-static
 #   browser: Debian's chromium for the LuCI app's browser test
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -70,9 +72,13 @@ for part in "$@"; do
     core) ;;
     kmod) need_apt gcc make libc6-dev libssl-dev ;;
     kmod-lint) need_apt sparse; setup_checkpatch ;;
-    lab) need_apt qemu-system-x86 cpio tshark ;;
     # the LuCI app's browser test (test/lab/luci-host.ts, puppeteer-core drives it)
     browser) need_apt chromium ;;
+    lab) need_apt qemu-system-x86 cpio tshark pahole ;;
+    arch) need_apt qemu-system-arm qemu-system-misc qemu-user-static pahole \
+      gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross \
+      gcc-s390x-linux-gnu libc6-dev-s390x-cross gcc-mips64el-linux-gnuabi64 libc6-dev-mips64el-cross \
+      gcc-mipsel-linux-gnu libc6-dev-mipsel-cross ;;
     *) echo "setup: unknown part '$part'" >&2; exit 2 ;;
   esac
 done

@@ -2,7 +2,10 @@
 # The project's test command (README, .ci/run). Installs what it needs, builds,
 # then runs every suite and ends with one line: "N passed, M failed".
 #   build/test.sh            everything
-#   PDMV2_TEST_ONLY="node qjs" build/test.sh   a subset of stages (node qjs kmod lab)
+#   PDMV2_TEST_ONLY="node qjs" build/test.sh   a subset of stages (node qjs kmod lab arch)
+#   lab: the QEMU lab's default scenarios on Debian's 6.1 and 6.12 kernels (amd64);
+#   arch: the module's core tests under qemu-user on arm64, armhf, s390x, mips64el,
+#   mipsel, and the lab booted on arm64, armhf and s390x (qemu/arch-lab.sh)
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -29,10 +32,11 @@ record() {
 # count a non-zero exit without such a line as one failure.
 stage_counted() {
   local name=$1; shift
-  local out="$log_dir/$name.log"
+  local out="$log_dir/$name.log" t0=$SECONDS
   "$@" >"$out" 2>&1
   local rc=$?
   cat "$out"
+  echo "== $name took $((SECONDS - t0)) s"
   local line
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
   if [[ -z $line ]]; then
@@ -61,6 +65,7 @@ stage_check() {
 echo "== setup"
 parts="core kmod"
 want lab && parts="$parts lab"
+want arch && parts="$parts lab arch"
 if ! build/setup.sh $parts; then
   echo "setup failed"
   echo "0 passed, 1 failed"
@@ -112,6 +117,15 @@ fi
 if want lab; then
   # One boot runs every lab scenario; the host then checks the captures.
   stage_counted "qemu-lab" qemu/lab.sh --artifacts "${PDMV2_LAB_ARTIFACTS:-$root/artifacts/lab}"
+  # the same scenarios on bookworm-security's 6.12 (OpenWrt 25.12's kernel)
+  stage_counted "qemu-lab-6.12" qemu/lab.sh --kernel 6.12 --artifacts "${PDMV2_LAB_ARTIFACTS:-$root/artifacts/lab}-6.12"
+fi
+
+if want arch; then
+  # 64- and 32-bit, both byte orders: every vector of the C core under qemu-user
+  stage_counted "kmod-core-cpus" qemu/user-tests.sh
+  # one boot per CPU (amd64 the reference, arm64 also runs the agent's checks on its qjs)
+  stage_counted "qemu-arch" qemu/arch-lab.sh --agent --artifacts "${PDMV2_LAB_ARTIFACTS:-$root/artifacts/lab}-arch"
 fi
 
 if [[ ${#failed_stages[@]} -gt 0 ]]; then

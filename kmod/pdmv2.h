@@ -325,6 +325,8 @@ struct pdmv2_emit_ops {
 extern unsigned int pdmv2_net_id;
 
 struct pdmv2_net *pdmv2_pernet(const struct net *net);
+/* a per-flow random value (fixed by the test_random parameter) */
+u32 pdmv2_flow_random(void);
 
 /*
  * Any context: process (local output), softirq (forwarding), and the

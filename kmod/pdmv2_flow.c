@@ -11,7 +11,6 @@
 #include <linux/jhash.h>
 #include <linux/jiffies.h>
 #include <linux/mm.h>
-#include <linux/random.h>
 #include <linux/rculist.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -247,7 +246,7 @@ struct pdmv2_flow *pdmv2_flow_get(struct pdmv2_net *pn,
 	}
 	f->key = *key;
 	spin_lock_init(&f->lock);
-	pdmv2_metrics_init(&f->m, get_random_u32());
+	pdmv2_metrics_init(&f->m, pdmv2_flow_random());
 	f->created = jiffies;
 	f->last_seen = f->created;
 	hlist_add_head_rcu(&f->node, &b->head);

@@ -19,7 +19,6 @@
 #include <linux/jiffies.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
-#include <linux/random.h>
 #include <linux/rcupdate.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -683,7 +682,7 @@ int pdmv2_flow_tx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		/* a fresh start: random rekey count, range from this PSN */
 		k->generation = s->generation;
 		k->epoch = pdmv2_epoch_make(s->generation,
-					    get_random_u32() & 0xff);
+					    pdmv2_flow_random() & 0xff);
 		k->rekeys = 0;
 		k->exhausted = 0;
 		k->psn_first = psntp;

@@ -25,6 +25,21 @@ module_param(hash_buckets, uint, 0444);
 MODULE_PARM_DESC(hash_buckets,
 		 "flow hash buckets per network namespace (rounded to a power of two, 16..65536)");
 
+/*
+ * Tests only: the same traffic must give the same option bytes on every CPU
+ * (the lab's endianness check, docs/lab.md), so the per-flow random draws
+ * can be pinned. Never set on a router: it makes the PSNs predictable.
+ */
+static unsigned long long test_random;
+module_param(test_random, ullong, 0444);
+MODULE_PARM_DESC(test_random,
+		 "tests only: when nonzero, every per-flow random draw (initial PSN, the epoch's rekey count) is its low 32 bits");
+
+u32 pdmv2_flow_random(void)
+{
+	return test_random ? (u32)test_random : get_random_u32();
+}
+
 unsigned int pdmv2_net_id __read_mostly;
 
 struct pdmv2_net *pdmv2_pernet(const struct net *net)
@@ -181,6 +196,8 @@ static int __init pdmv2_init(void)
 
 	hash_buckets = clamp(hash_buckets, 16U, 65536U);
 	hash_buckets = roundup_pow_of_two(hash_buckets);
+	if (test_random)
+		pr_notice("test_random is set: initial PSNs and epochs are fixed (tests only)\n");
 	err = pdmv2_crypto_init();
 	if (err)
 		return err;

@@ -41,5 +41,11 @@ lab_apt_lists_ready() {
 	fi
 }
 
+# "P F" from the last "N passed, M failed" line of FILE; nothing if it has none
+lab_summary_counts() {
+	grep -aE '[0-9]+ passed, [0-9]+ failed' "$1" 2>/dev/null | tail -n 1 |
+		sed -E 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\2 \3/'
+}
+
 # seconds (one decimal) since a `date +%s.%N` timestamp
 lab_elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }

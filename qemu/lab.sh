@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The QEMU lab in one command (npm run lab):
-#   qemu/lab.sh [--artifacts DIR] [--timeout SEC] [--icount] [--ko FILE] [SCENARIO...]
-# Builds (or reuses) the image and pdmv2.ko for the image's kernel, boots once,
+#   qemu/lab.sh [--kernel 6.1|6.12] [--artifacts DIR] [--timeout SEC] [--icount] [--ko FILE] [SCENARIO...]
+# Builds (or reuses) the image of that Debian kernel (default 6.1, bookworm's;
+# 6.12 is bookworm-security's, OpenWrt 25.12's; qemu/arch.sh) and pdmv2.ko for
+# it (qemu/build-module.sh: W=1, a warning is one failed check), boots once,
 # runs the named scenarios (all by default) in that boot, then checks the
 # captures on the host with the project's TypeScript decoder and with tshark.
 # Scenarios:
@@ -37,6 +39,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+# shellcheck source=qemu/common.sh
+. qemu/common.sh
 
 declare -A SCRIPT=()
 for n in topology datapath encrypted e2e luci hardening bench; do SCRIPT[$n]=qemu/scenarios/$n.sh; done
@@ -49,9 +53,10 @@ POISONED=(hardening)
 POISON_ARGS="slub_debug=FZPU init_on_free=1 page_poison=1"
 artifacts="$root/artifacts/lab"
 timeout=1200
-names=() timing=() ko='' keep=()
+names=() timing=() ko='' keep=() kernel=${PDMV2_LAB_KERNEL:-6.1}
 while [ $# -gt 0 ]; do
 	case $1 in
+	--kernel) kernel=$2; shift ;;
 	--artifacts) artifacts=$(mkdir -p "$2" && cd "$2" && pwd); shift ;;
 	--timeout) timeout=$2; shift ;;
 	--icount) timing=(--icount 1) ;;
@@ -68,15 +73,19 @@ done
 
 build/setup.sh lab kmod $([[ " ${names[*]} " == *" luci "* ]] && echo browser) >&2
 node build/build.mjs >/dev/null
-qemu/build-image.sh >&2
-eval "$(qemu/kernel-env.sh --check)"
-[ -n "$ko" ] || make -s -C "$KDIR" M="$root/kmod" modules >&2
+qemu/build-image.sh --kernel "$kernel" >&2
+eval "$(qemu/kernel-env.sh --check --kernel "$kernel")"
+build_rc=0
+if [ -z "$ko" ]; then
+	ko=$(qemu/build-module.sh --kernel "$kernel") || build_rc=$?
+	[ "$build_rc" -le 1 ] || exit "$build_rc"
+fi
 # What the guest needs from the host reaches it through one share (/share,
 # $LAB_SHARE): .build/lab holds pdmv2.ko, the traffic tools of qemu/tools/,
 # the crafted packets and the test secrets
 share=.build/lab
 mkdir -p "$share/tools"
-cp "${ko:-kmod/pdmv2.ko}" "$share/pdmv2.ko"
+cp "$ko" "$share/pdmv2.ko"
 node .build/node/test/lab/malformed-packets.js "$share/malformed.hex" >&2
 ran() { [[ " ${names[*]} " == *" $1 "* ]]; }	# SCENARIO: named for this run
 poisoned() { [[ " ${POISONED[*]} " == *" $1 "* ]]; }
@@ -160,7 +169,7 @@ done
 passed=0 failed=0
 count() { # LOG: add the counts of a "N passed, M failed" line
 	local line
-	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1 | sed -E 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\2 \3/')
+	line=$(lab_summary_counts "$1")
 	if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
 	passed=$((passed + ${line% *})) failed=$((failed + ${line#* }))
 }
@@ -173,15 +182,20 @@ host_checks() { # OUT CMD...: a host-side check program, its output kept and cou
 boot_verdict() { # RC: run.sh's own verdict (script exit codes, dmesg) counts once per boot
 	if [ "$1" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "not ok - qemu/run.sh exit $1"; fi
 }
+if [ "$build_rc" = 0 ]; then
+	echo "ok - pdmv2.ko builds W=1 clean for $KERNEL_RELEASE"; passed=$((passed + 1))
+else
+	echo "not ok - pdmv2.ko has W=1 warnings for $KERNEL_RELEASE (.build/kmod/*/build.log)"; failed=$((failed + 1))
+fi
 rc=0 prc=0
 if [ ${#scripts[@]} -gt 0 ]; then
-	qemu/run.sh --quiet --timeout "$timeout" --artifacts "$artifacts" --share "$share" ${timing[@]+"${timing[@]}"} \
-		${net[@]+"${net[@]}"} -- "${scripts[@]}" || rc=$?
+	qemu/run.sh --quiet --timeout "$timeout" --artifacts "$artifacts" --share "$share" --kernel "$kernel" \
+		${timing[@]+"${timing[@]}"} ${net[@]+"${net[@]}"} -- "${scripts[@]}" || rc=$?
 	stop_e2e_host
 	echo "lab: $(tail -n 1 "$artifacts/summary.txt" 2>/dev/null || echo "qemu/run.sh exit $rc")"
 fi
 if [ ${#poisoned_scripts[@]} -gt 0 ]; then
-	qemu/run.sh --quiet --timeout "$timeout" --artifacts "$artifacts/poisoned" --share "$share" \
+	qemu/run.sh --quiet --timeout "$timeout" --artifacts "$artifacts/poisoned" --share "$share" --kernel "$kernel" \
 		${timing[@]+"${timing[@]}"} --append "$POISON_ARGS" -- "${poisoned_scripts[@]}" || prc=$?
 	echo "lab: $(tail -n 1 "$artifacts/poisoned/summary.txt" 2>/dev/null || echo "qemu/run.sh exit $prc")"
 fi

@@ -5,6 +5,11 @@
 #   qemu/run.sh --shell [--share DIR]          interactive guest shell
 #
 # Options:
+#   --arch ARCH       the CPU to boot (qemu/arch.sh: amd64, arm64, armhf, s390x;
+#                     default the host's or $PDMV2_LAB_ARCH): QEMU board, console
+#                     and virtio transport come from that table
+#   --kernel K        the Debian kernel to boot (6.1 default, 6.12; or
+#                     $PDMV2_LAB_KERNEL), each with its own cached image
 #   --artifacts DIR   where results land (default: <repo>/artifacts/qemu/<first
 #                     script name>, emptied first). Gets console.log, dmesg.txt,
 #                     results.txt, summary.txt and one subdirectory per script
@@ -12,7 +17,8 @@
 #   --timeout SEC     wall-clock limit for the whole boot (default 600)
 #   --share DIR       also export DIR (read-write) to the guest at /share
 #                     (e.g. the directory holding pdmv2.ko); $LAB_SHARE=/share
-#   --mem MB / --smp N  guest size (default 1024 / 2; 1 vCPU with --icount)
+#   --mem MB / --smp N  guest size (default 1024 / the arch's: 2 on amd64, 1 on
+#                     foreign CPUs; 1 vCPU with --icount)
 #   --quiet           don't echo the guest console (it is still logged)
 #   --keep            keep the temporary 9p control directory
 #   --append ARGS     extra kernel command line arguments
@@ -45,13 +51,18 @@ set -euo pipefail
 LAB_PROG=run.sh
 # shellcheck source=qemu/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+# shellcheck source=qemu/arch.sh
+. "$QEMU_DIR/arch.sh"
 
+LAB_ARCH=${PDMV2_LAB_ARCH:-$(lab_host_arch)} LAB_KERNEL_CHOICE=${PDMV2_LAB_KERNEL:-$LAB_DEFAULT_KERNEL}
 ARTIFACTS= TIMEOUT=600 SHARE= MEM=1024 SMP= QUIET= KEEP= SHELL_MODE= APPEND= NET= ICOUNT= SCRIPTS=() BUILD_ARGS=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--artifacts) ARTIFACTS=$2; shift ;;
 	--timeout) TIMEOUT=$2; shift ;;
 	--share) SHARE=$(cd "$2" && pwd); shift ;;
+	--arch) LAB_ARCH=$2; shift ;;
+	--kernel) LAB_KERNEL_CHOICE=$2; shift ;;
 	--mem) MEM=$2; shift ;;
 	--smp) SMP=$2; shift ;;
 	--quiet|-q) QUIET=1 ;;
@@ -75,12 +86,20 @@ if [ -n "$ICOUNT" ]; then
 	[ "${SMP:-1}" = 1 ] || lab_die "--icount boots one vCPU only (the second never comes up)"
 	SMP=1
 fi
-SMP=${SMP:-2}
+lab_arch_load "$LAB_ARCH"
+[ -n "$ARCH_QEMU" ] || lab_die "arch $LAB_ARCH has no lab boot (user-space tests only)"
+SMP=${SMP:-$ARCH_SMP}
 [ -z "$NET" ] || [[ $NET == user || $NET == user,* ]] || lab_die "--net supports user[,OPTS] only"
 for s in ${SCRIPTS[@]+"${SCRIPTS[@]}"}; do [ -f "$s" ] || lab_die "no such script: $s"; done
 
 T0=$(date +%s.%N)
-lab_need_tools qemu-system-x86_64:qemu-system-x86 timeout:coreutils
+case $ARCH_QEMU in
+qemu-system-x86_64) QPKG=qemu-system-x86 ;;
+qemu-system-aarch64|qemu-system-arm) QPKG=qemu-system-arm ;;
+*) QPKG=qemu-system-misc ;;
+esac
+lab_need_tools "$ARCH_QEMU:$QPKG" timeout:coreutils
+BUILD_ARGS+=(--arch "$LAB_ARCH" --kernel "$LAB_KERNEL_CHOICE")
 
 # image (warm: ~0.1 s; cold: ~20 s, see build-image.sh)
 ENV_OUT=$("$QEMU_DIR/build-image.sh" --quiet --print-env ${BUILD_ARGS[@]+"${BUILD_ARGS[@]}"}) || lab_die "image build failed"
@@ -127,35 +146,39 @@ DEADLINE=$((TIMEOUT > 60 ? TIMEOUT - 20 : TIMEOUT * 2 / 3))
 # alone does not, so the lab would charge the module for the emulator. TCG
 # derives every vCPU's TSC from one virtual clock, so it is monotonic
 # across them, as a router's arch timer or cycle counter is.
-CMDLINE="console=ttyS0 panic=-1 quiet mitigations=off slab_nomerge tsc=reliable pdmv2.run=/host/runner.sh pdmv2.deadline=$DEADLINE"
+CMDLINE="console=$ARCH_CONSOLE panic=-1 quiet mitigations=off slab_nomerge${ARCH_APPEND:+ $ARCH_APPEND} pdmv2.run=/host/runner.sh pdmv2.deadline=$DEADLINE"
 [ -z "$SHARE" ] || CMDLINE+=" pdmv2.share=share"
 [ -z "$SHELL_MODE" ] || CMDLINE+=" pdmv2.shell"
 [ -z "$APPEND" ] || CMDLINE+=" $APPEND"
 
 ACCEL=(-accel tcg,thread=multi)
 [ -z "$ICOUNT" ] || ACCEL=(-accel tcg,thread=single -icount "shift=$ICOUNT,sleep=off")
-QEMU=(qemu-system-x86_64 "${ACCEL[@]}" -machine pc -cpu max
+V9P=$(lab_virtio_dev 9p) VNET=$(lab_virtio_dev net)
+QEMU=("$ARCH_QEMU" "${ACCEL[@]}" -machine "$ARCH_MACHINE" -cpu "$ARCH_CPU"
 	-smp "$SMP" -m "$MEM" -nodefaults -no-user-config -display none -no-reboot
 	-kernel "$LAB_KERNEL" -initrd "$LAB_INITRD" -append "$CMDLINE"
 	-fsdev "local,id=fshost,path=$WORK,security_model=none,multidevs=remap"
-	-device virtio-9p-pci,fsdev=fshost,mount_tag=host)
+	-device "$V9P,fsdev=fshost,mount_tag=host")
 [ -z "$SHARE" ] || QEMU+=(
 	-fsdev "local,id=fsshare,path=$SHARE,security_model=none,multidevs=remap"
-	-device virtio-9p-pci,fsdev=fsshare,mount_tag=share)
+	-device "$V9P,fsdev=fsshare,mount_tag=share")
 [ -z "$NET" ] || QEMU+=(
 	-netdev "user,id=net0,ipv6=off,net=10.0.2.0/24,host=10.0.2.2${NET#user}"
-	-device virtio-net-pci,netdev=net0,mac=52:54:00:12:34:56)
+	-device "$VNET,netdev=net0,mac=52:54:00:12:34:56")
+# the console: a UART on most boards, the SCLP line console on s390
+SERIAL=(-serial chardev:con)
+[ "$ARCH_CONSOLE" != ttysclp0 ] || SERIAL=(-device sclpconsole,chardev=con)
 
 if [ -n "$SHELL_MODE" ]; then
-	QEMU+=(-chardev stdio,id=con,mux=on,signal=off -serial chardev:con -mon chardev=con,mode=readline)
+	QEMU+=(-chardev stdio,id=con,mux=on,signal=off "${SERIAL[@]}" -mon chardev=con,mode=readline)
 	lab_log "interactive guest shell; 'exit' powers off (Ctrl-A x kills QEMU)"
 	"${QEMU[@]}"
 	exit 0
 fi
-QEMU+=(-chardev stdio,id=con,signal=off -serial chardev:con)
+QEMU+=(-chardev stdio,id=con,signal=off "${SERIAL[@]}")
 
 # boot; the console goes to console.log and (prefixed) to stdout
-lab_log "booting $KERNEL_RELEASE under TCG (timeout ${TIMEOUT}s): ${SCRIPTS[*]}"
+lab_log "booting $KERNEL_RELEASE ($LAB_ARCH, $ARCH_MACHINE) under TCG (timeout ${TIMEOUT}s): ${SCRIPTS[*]}"
 T_QEMU=$(date +%s.%N)
 set +e
 timeout --foreground -k 10 "$TIMEOUT" "${QEMU[@]}" </dev/null 2>&1 |

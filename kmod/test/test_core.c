@@ -398,23 +398,82 @@ static void test_encrypted(const struct json *arr)
 
 /* ---- unit tests -------------------------------------------------------- */
 
-/* reference encoder with 128-bit integers (x86_64 test host only) */
-static void ref_encode(unsigned __int128 a, u16 *delta, u8 *scale)
-{
-	unsigned int bits = 0, s;
-	unsigned __int128 t = a, d;
+/*
+ * Reference encoder over 128-bit integers made of four 32-bit limbs (most
+ * significant first): the harness also runs on 32-bit CPUs (qemu/user-tests.sh),
+ * which have no __int128.
+ */
+struct ref128 {
+	u32 w[4];
+};
 
-	while (t) {
-		t >>= 1;
-		bits++;
+static struct ref128 ref_mul(u64 a, u32 b)
+{
+	u64 lo = (a & 0xffffffffU) * b, hi = (a >> 32) * b;
+	u64 mid = (lo >> 32) + (hi & 0xffffffffU);
+	struct ref128 r = { { 0, (u32)((hi >> 32) + (mid >> 32)), (u32)mid, (u32)lo } };
+
+	return r;
+}
+
+static struct ref128 ref_pow2(unsigned int k)
+{
+	struct ref128 r = { { 0, 0, 0, 0 } };
+
+	r.w[3 - k / 32] = 1U << (k % 32);
+	return r;
+}
+
+static unsigned int ref_bit(const struct ref128 *x, unsigned int k)
+{
+	return k < 128 ? (x->w[3 - k / 32] >> (k % 32)) & 1 : 0;
+}
+
+static void ref_add(struct ref128 *x, const struct ref128 *y)
+{
+	u64 carry = 0;
+	int i;
+
+	for (i = 3; i >= 0; i--) {
+		carry += (u64)x->w[i] + y->w[i];
+		x->w[i] = (u32)carry;
+		carry >>= 32;
 	}
+}
+
+/* x / d, for quotients that fit 64 bits */
+static u64 ref_div(const struct ref128 *x, u32 d)
+{
+	u64 rem = 0, q = 0;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		u64 cur = rem << 32 | x->w[i];
+
+		q = q << 32 | (cur / d);
+		rem = cur % d;
+	}
+	return q;
+}
+
+static void ref_encode(struct ref128 a, u16 *delta, u8 *scale)
+{
+	unsigned int bits = 128, s, k;
+	struct ref128 half;
+	u32 d = 0;
+
+	while (bits && !ref_bit(&a, bits - 1))
+		bits--;
 	if (bits <= 16) {
-		*delta = (u16)a;
+		*delta = (u16)a.w[3];
 		*scale = 0;
 		return;
 	}
 	s = bits - 16;
-	d = (a + ((unsigned __int128)1 << (s - 1))) >> s;
+	half = ref_pow2(s - 1);
+	ref_add(&a, &half);
+	for (k = 0; k < 17; k++)
+		d |= ref_bit(&a, s + k) << k;
 	if (d == 0x10000) {
 		d = 0x8000;
 		s++;
@@ -443,7 +502,7 @@ static void unit_time(void)
 		u8 s1, s2;
 
 		pdmv2_time_encode_ns(ns, &d1, &s1);
-		ref_encode((unsigned __int128)ns * 1000000000U, &d2, &s2);
+		ref_encode(ref_mul(ns, 1000000000U), &d2, &s2);
 		if (d1 != d2 || s1 != s2)
 			bad++;
 	}
@@ -454,14 +513,18 @@ static void unit_time(void)
 	 */
 	for (i = 0; i < (1U << 20) + 64 * 4096; i++) {
 		unsigned int k = (i >> 12) - 256 + 30;
-		u64 ns = i < 1U << 20 ? i :
-			 (u64)(((unsigned __int128)1 << k) / 1000000000U) +
-			 (i & 4095) - 2048;
+		struct ref128 p2k;
+		u64 ns = i;
 		u16 d1, d2;
 		u8 s1, s2;
 
+		if (i >= 1U << 20) {
+			p2k = ref_pow2(k);
+			ns = ref_div(&p2k, 1000000000U) + (i & 4095) - 2048;
+		}
+
 		pdmv2_time_encode_ns(ns, &d1, &s1);
-		ref_encode((unsigned __int128)ns * 1000000000U, &d2, &s2);
+		ref_encode(ref_mul(ns, 1000000000U), &d2, &s2);
 		if (d1 != d2 || s1 != s2)
 			bad++;
 	}
