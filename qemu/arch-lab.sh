@@ -12,7 +12,7 @@
 # and compared with the module's trace (test/lab/check-encrypted.ts), and at
 # the end the golden options of every CPU must equal amd64's byte for byte
 # (test/lab/check-arch-golden.ts). With --agent, arm64's boot also runs the
-# agent's self-check on Debian trixie's qjs for arm64 (qemu/scenarios/agent.sh).
+# agent's self-check on Debian trixie's qjs for arm64 (qemu/scenarios/agent-selfcheck.sh).
 # amd64 boots first, alone (two vCPUs); the others boot one vCPU each, in
 # --jobs lanes at once (default 2: one host core each). Artifacts: DIR/ARCH/
 # and DIR/ARCH.log (default DIR artifacts/arch). Prints each boot's time and
@@ -101,7 +101,7 @@ run_arch() { # ARCH
 	if ! cross_tools "$a" "$share"; then not_ok "$a: traffic tools cross-build"; echo "$passed passed, $failed failed"; return; fi
 	scripts=(qemu/scenarios/arch.sh)
 	if [ -n "$agent" ] && [ "$a" = arm64 ]; then
-		if agent_inputs "$share"; then scripts+=(qemu/scenarios/agent.sh)
+		if agent_inputs "$share"; then scripts+=(qemu/scenarios/agent-selfcheck.sh)
 		else not_ok "arm64: trixie's qjs for arm64 fetched"; fi
 	fi
 	rm -rf "$out"
@@ -113,7 +113,7 @@ run_arch() { # ARCH
 	grep -E '^not ok ' "$out/arch/output.log" 2>/dev/null || true
 	echo "$a: scenario: $(grep -E '[0-9]+ passed, [0-9]+ failed' "$out/arch/output.log" 2>/dev/null | tail -n 1)"
 	count "$out/arch/output.log"
-	if [[ " ${scripts[*]} " == *agent.sh* ]]; then
+	if [[ " ${scripts[*]} " == *agent-selfcheck.sh* ]]; then
 		grep -E '^not ok ' "$out/agent/output.log" 2>/dev/null || true
 		echo "$a: agent on $a's qjs: $(grep -E '[0-9]+ passed, [0-9]+ failed' "$out/agent/output.log" 2>/dev/null | tail -n 1)"
 		count "$out/agent/output.log"
