@@ -114,9 +114,9 @@ run_arch() { # ARCH
 	echo "$a: scenario: $(grep -E '[0-9]+ passed, [0-9]+ failed' "$out/arch/output.log" 2>/dev/null | tail -n 1)"
 	count "$out/arch/output.log"
 	if [[ " ${scripts[*]} " == *agent-selfcheck.sh* ]]; then
-		grep -E '^not ok ' "$out/agent/output.log" 2>/dev/null || true
-		echo "$a: agent on $a's qjs: $(grep -E '[0-9]+ passed, [0-9]+ failed' "$out/agent/output.log" 2>/dev/null | tail -n 1)"
-		count "$out/agent/output.log"
+		grep -E '^not ok ' "$out/agent-selfcheck/output.log" 2>/dev/null || true
+		echo "$a: agent on $a's qjs: $(grep -E '[0-9]+ passed, [0-9]+ failed' "$out/agent-selfcheck/output.log" 2>/dev/null | tail -n 1)"
+		count "$out/agent-selfcheck/output.log"
 	fi
 	if [ "$rc" = 0 ]; then ok "$a: boot passed, dmesg clean"; else not_ok "$a: qemu/run.sh exit $rc"; fi
 	# the analyzer's decoder on every capture; TCG on one foreign vCPU can run
