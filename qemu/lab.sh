@@ -36,7 +36,7 @@ declare -A SCRIPT=()
 for n in topology datapath encrypted e2e luci bench; do SCRIPT[$n]=qemu/scenarios/$n.sh; done
 ORDER=(topology datapath encrypted e2e luci)	# the default set; bench runs only when named
 artifacts="$root/artifacts/lab"
-timeout=1200
+timeout=1800	# a cap for the whole boot: the default set with luci takes 15-18 min under TCG on a loaded host
 names=() timing=() keep=()
 while [ $# -gt 0 ]; do
 	case $1 in
