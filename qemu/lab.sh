@@ -52,7 +52,7 @@ ORDER=(topology datapath encrypted e2e luci hardening)	# the default set; bench 
 POISONED=(hardening)
 POISON_ARGS="slub_debug=FZPU init_on_free=1 page_poison=1"
 artifacts="$root/artifacts/lab"
-timeout=1200
+timeout=1800	# a cap for each boot: the default set with luci takes 15-18 min under TCG on a loaded host
 names=() timing=() ko='' keep=() kernel=${PDMV2_LAB_KERNEL:-6.1}
 while [ $# -gt 0 ]; do
 	case $1 in

@@ -302,10 +302,11 @@ async function serve(o: Options): Promise<never> {
     const times = await echoTimes(join(o.captures, 'flows1.pcap'));
     const capMs = times[times.length - 1] ?? NaN;
     const pageMs = rttLastUs / 1000;
-    // the module stamps at its netfilter hooks, tcpdump at the device: the same round trip within 1 ms or 30 %
+    // the module stamps at its netfilter hooks, tcpdump at the device; between them, under TCG on a
+    // loaded host, a packet can wait a millisecond or two: the same round trip within 2 ms + 30 %
     check(
-      'flows page: the LAN host\'s flow with the last round-trip time the capture shows (tshark icmpv6.resptime)',
-      Number.isFinite(pageMs) && Number.isFinite(capMs) && Math.abs(pageMs - capMs) <= Math.max(1, 0.3 * capMs),
+      'flows page: the LAN host\'s flow with the last round-trip time the capture shows (tshark icmpv6.resptime), within 2 ms + 30 %',
+      Number.isFinite(pageMs) && Number.isFinite(capMs) && Math.abs(pageMs - capMs) <= 2 + 0.3 * capMs,
       `page ${pageMs.toFixed(3)} ms ("${rttShown}"), capture ${Number.isFinite(capMs) ? capMs.toFixed(3) : '-'} ms (${times.length} replies)`,
     );
     const sdShown = await text(page, `tr[data-flow="${flowKey}"] .pdmv2-sd`);
