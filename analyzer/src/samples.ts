@@ -1,0 +1,283 @@
+/**
+ * Distributions and time series whose memory does not grow with the capture.
+ *
+ * Samples keeps the first EXACT_LIMIT values exactly (small flows get exact
+ * percentiles); past that they move into a log-linear histogram of
+ * SUB_BUCKETS buckets per power of two, so a percentile is reported as its
+ * bucket's midpoint, within 1/(2·SUB_BUCKETS) = 0.2 % of the true value.
+ * Count, minimum, maximum and mean stay exact.
+ */
+
+const EXACT_LIMIT = 2048;
+const SUB_BUCKETS = 256;
+/** Values are ns; 2^50 ns is 13 days, beyond any delay PDM can carry that matters. */
+const OCTAVES = 51;
+
+export interface Distribution {
+  count: number;
+  min: number | null;
+  mean: number | null;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+export class Samples {
+  count = 0;
+  sum = 0;
+  min = Infinity;
+  max = -Infinity;
+  private exact: Float64Array | null = new Float64Array(64);
+  private buckets: Uint32Array | null = null;
+  /** Values below 1 ns share bucket 0. */
+
+  add(v: number): void {
+    this.count++;
+    this.sum += v;
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+    const exact = this.exact;
+    if (exact !== null) {
+      const n = this.count - 1;
+      if (n < exact.length) {
+        exact[n] = v;
+        return;
+      }
+      if (n < EXACT_LIMIT) {
+        const grown = new Float64Array(exact.length * 2);
+        grown.set(exact);
+        grown[n] = v;
+        this.exact = grown;
+        return;
+      }
+      this.toHistogram(n);
+    }
+    this.buckets![bucketOf(v)]!++;
+  }
+
+  private toHistogram(n: number): void {
+    const b = new Uint32Array(1 + OCTAVES * SUB_BUCKETS);
+    const exact = this.exact!;
+    for (let i = 0; i < n; i++) b[bucketOf(exact[i]!)]!++;
+    this.buckets = b;
+    this.exact = null;
+  }
+
+  merge(other: Samples): void {
+    if (other.count === 0) return;
+    if (other.exact !== null) {
+      const values = other.exact.subarray(0, other.count);
+      for (const v of values) this.add(v);
+      return;
+    }
+    if (this.exact !== null) this.toHistogram(this.count);
+    const b = this.buckets!;
+    const o = other.buckets!;
+    for (let i = 0; i < b.length; i++) b[i]! += o[i]!;
+    this.count += other.count;
+    this.sum += other.sum;
+    if (other.min < this.min) this.min = other.min;
+    if (other.max > this.max) this.max = other.max;
+  }
+
+  /** The value at quantile q (0..1): nearest rank, as RFC 2330-style reports use. */
+  quantile(q: number): number | null {
+    if (this.count === 0) return null;
+    const rank = Math.max(1, Math.ceil(q * this.count));
+    if (this.exact !== null) {
+      const sorted = Float64Array.from(this.exact.subarray(0, this.count)).sort();
+      return sorted[rank - 1]!;
+    }
+    if (rank === this.count) return this.max;
+    const b = this.buckets!;
+    let seen = 0;
+    for (let i = 0; i < b.length; i++) {
+      seen += b[i]!;
+      if (seen >= rank) return Math.min(this.max, Math.max(this.min, bucketMid(i)));
+    }
+    return this.max;
+  }
+
+  summary(): Distribution {
+    if (this.count === 0) return { count: 0, min: null, mean: null, p50: null, p95: null, p99: null, max: null };
+    return {
+      count: this.count,
+      min: this.min,
+      mean: this.sum / this.count,
+      p50: this.quantile(0.5),
+      p95: this.quantile(0.95),
+      p99: this.quantile(0.99),
+      max: this.max,
+    };
+  }
+
+  /** Cumulative distribution at up to `points` values: [value, fraction ≤ value] pairs, for plots. */
+  cdf(points = 200): Array<[number, number]> {
+    if (this.count === 0) return [];
+    const out: Array<[number, number]> = [];
+    for (let i = 1; i <= points; i++) {
+      const q = i / points;
+      out.push([this.quantile(q)!, q]);
+    }
+    return out;
+  }
+}
+
+function bucketOf(v: number): number {
+  if (!(v >= 1)) return 0;
+  const e = Math.floor(Math.log2(v));
+  if (e >= OCTAVES) return OCTAVES * SUB_BUCKETS;
+  const base = 2 ** e;
+  // log2 can land one off at exact powers of two; the clamp keeps the bucket inside its octave.
+  let sub = Math.floor(((v - base) / base) * SUB_BUCKETS);
+  if (sub < 0) sub = 0;
+  else if (sub >= SUB_BUCKETS) sub = SUB_BUCKETS - 1;
+  return 1 + e * SUB_BUCKETS + sub;
+}
+
+function bucketMid(i: number): number {
+  if (i === 0) return 0.5;
+  const e = Math.floor((i - 1) / SUB_BUCKETS);
+  const sub = (i - 1) % SUB_BUCKETS;
+  const base = 2 ** e;
+  return base + ((sub + 0.5) / SUB_BUCKETS) * base;
+}
+
+/** One bin of a direction's series: means and maxima of its deltas (ns), PSN-derived loss. */
+export interface SeriesRow {
+  /** Bin start, ns since the capture's first packet. */
+  t: number;
+  packets: number;
+  tls: number | null;
+  tlsMax: number | null;
+  tlr: number | null;
+  tlrMax: number | null;
+  net: number | null;
+  lost: number;
+  duplicates: number;
+}
+
+/** Columns of one time-series bin. */
+export const enum Col {
+  Packets,
+  Pdm,
+  TlsSum,
+  TlsCount,
+  TlsMax,
+  TlrSum,
+  TlrCount,
+  TlrMax,
+  NetSum,
+  NetCount,
+  /** PSNs skipped over when a packet arrived ahead of the next expected one. */
+  Gaps,
+  /** Packets that filled an earlier gap (reordered, not lost after all). */
+  Fills,
+  Duplicates,
+}
+const COLS = 13;
+
+/**
+ * Shared bin width for every series of a capture. It starts fine and doubles
+ * whenever the capture outgrows MAX_BINS bins, so a series never holds more
+ * than MAX_BINS bins whatever the capture's length.
+ */
+export class SeriesClock {
+  static readonly MAX_BINS = 512;
+  binNs = 1e7;
+
+  binOf(relNs: number): number {
+    let bin = Math.floor(relNs / this.binNs);
+    while (bin >= SeriesClock.MAX_BINS) {
+      this.binNs *= 2;
+      bin = Math.floor(relNs / this.binNs);
+    }
+    return bin < 0 ? 0 : bin;
+  }
+}
+
+export class Series {
+  private binNs: number;
+  data = new Float64Array(16 * COLS);
+  bins = 0;
+
+  constructor(private readonly clock: SeriesClock) {
+    this.binNs = clock.binNs;
+  }
+
+  /** Row offset of the bin for `relNs` in `data` (grows and re-bins as needed). */
+  row(relNs: number): number {
+    const bin = this.clock.binOf(relNs);
+    this.catchUp();
+    if (bin >= this.bins) {
+      if ((bin + 1) * COLS > this.data.length) {
+        let size = this.data.length;
+        while ((bin + 1) * COLS > size) size *= 2;
+        const grown = new Float64Array(size);
+        grown.set(this.data);
+        this.data = grown;
+      }
+      this.bins = bin + 1;
+    }
+    return bin * COLS;
+  }
+
+  /** Merges bin pairs until this series uses the clock's current width. */
+  private catchUp(): void {
+    while (this.binNs < this.clock.binNs) {
+      const d = this.data;
+      const half = Math.ceil(this.bins / 2);
+      for (let b = 0; b < half; b++) {
+        const a = 2 * b * COLS;
+        const c = (2 * b + 1) * COLS;
+        const hasC = 2 * b + 1 < this.bins;
+        for (let k = 0; k < COLS; k++) {
+          const x = d[a + k]!;
+          const y = hasC ? d[c + k]! : 0;
+          d[b * COLS + k] = k === Col.TlsMax || k === Col.TlrMax ? Math.max(x, y) : x + y;
+        }
+      }
+      d.fill(0, half * COLS, this.bins * COLS);
+      this.bins = half;
+      this.binNs *= 2;
+    }
+  }
+
+  merge(other: Series): void {
+    this.catchUp();
+    other.catchUp();
+    if (other.bins > this.bins) this.row((other.bins - 1) * this.binNs);
+    for (let i = 0; i < other.bins * COLS; i++) {
+      const k = i % COLS;
+      this.data[i] = k === Col.TlsMax || k === Col.TlrMax ? Math.max(this.data[i]!, other.data[i]!) : this.data[i]! + other.data[i]!;
+    }
+  }
+
+  /** Bins as plain rows for reports. */
+  rows(): SeriesRow[] {
+    this.catchUp();
+    const out: SeriesRow[] = [];
+    const d = this.data;
+    for (let b = 0; b < this.bins; b++) {
+      const r = b * COLS;
+      out.push({
+        t: b * this.binNs,
+        packets: d[r + Col.Packets]!,
+        tls: d[r + Col.TlsCount]! ? d[r + Col.TlsSum]! / d[r + Col.TlsCount]! : null,
+        tlsMax: d[r + Col.TlsCount]! ? d[r + Col.TlsMax]! : null,
+        tlr: d[r + Col.TlrCount]! ? d[r + Col.TlrSum]! / d[r + Col.TlrCount]! : null,
+        tlrMax: d[r + Col.TlrCount]! ? d[r + Col.TlrMax]! : null,
+        net: d[r + Col.NetCount]! ? d[r + Col.NetSum]! / d[r + Col.NetCount]! : null,
+        lost: Math.max(0, d[r + Col.Gaps]! - d[r + Col.Fills]!),
+        duplicates: d[r + Col.Duplicates]!,
+      });
+    }
+    return out;
+  }
+
+  get width(): number {
+    this.catchUp();
+    return this.binNs;
+  }
+}
