@@ -137,14 +137,14 @@ export class CaptureParser {
   /** Reads the file header once enough octets are there; false while waiting for more. */
   private start(): boolean {
     const b = this.buf;
-    if (b.length < 4) return false;
+    // Both formats' headers are at least 24 octets: anything shorter is no capture, whatever its first octets.
+    if (b.length < 24) return false;
     const kind = detectCaptureKind(b);
     if (kind === null) this.fail('not a pcap or pcapng file (bad magic number)');
     if (kind === 'pcapng') {
       this.kind = 'pcapng';
       return true;
     }
-    if (b.length < 24) return false;
     const le = this.view.getUint32(0, true);
     this.little = le === PCAP_MAGIC_US || le === PCAP_MAGIC_NS;
     this.pcapNsPerFrac = this.view.getUint32(0, this.little) === PCAP_MAGIC_NS ? 1 : 1000;
