@@ -269,9 +269,26 @@ export class Series {
         tlr: d[r + Col.TlrCount]! ? d[r + Col.TlrSum]! / d[r + Col.TlrCount]! : null,
         tlrMax: d[r + Col.TlrCount]! ? d[r + Col.TlrMax]! : null,
         net: d[r + Col.NetCount]! ? d[r + Col.NetSum]! / d[r + Col.NetCount]! : null,
-        lost: Math.max(0, d[r + Col.Gaps]! - d[r + Col.Fills]!),
+        lost: d[r + Col.Gaps]! - d[r + Col.Fills]!,
         duplicates: d[r + Col.Duplicates]!,
       });
+    }
+    // A late packet fills a gap opened earlier: take it off the latest earlier bins that counted a loss.
+    const open: number[] = [];
+    for (let b = 0; b < out.length; b++) {
+      let late = -out[b]!.lost;
+      if (late <= 0) {
+        if (out[b]!.lost > 0) open.push(b);
+        continue;
+      }
+      out[b]!.lost = 0;
+      while (late > 0 && open.length > 0) {
+        const prev = out[open[open.length - 1]!]!;
+        const take = Math.min(late, prev.lost);
+        prev.lost -= take;
+        late -= take;
+        if (prev.lost === 0) open.pop();
+      }
     }
     return out;
   }
