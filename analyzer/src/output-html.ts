@@ -23,13 +23,13 @@ interface Line {
 }
 
 const W = 440;
-const H = 220;
-const M = { l: 58, r: 12, t: 26, b: 36 };
+const H = 240;
+const MARGIN = { l: 58, r: 12, b: 36 };
 
 function niceMax(v: number): number {
   if (!(v > 0)) return 1;
   const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  for (const m of [1, 1.2, 1.6, 2, 2.4, 3, 4, 5, 6, 8, 10]) if (m * p >= v * (1 - 1e-12)) return m * p;
   return 10 * p;
 }
 
@@ -46,6 +46,8 @@ function plot(title: string, xLabel: string, yLabel: string, lines: Line[], opts
   const ys = lines.flatMap((l) => l.points.map((p) => p[1]).filter((y): y is number => y !== null));
   const xMax = opts.xMax ?? niceMax(Math.max(0, ...xs));
   const yMax = opts.yMax ?? niceMax(Math.max(0, ...ys));
+  // The legend sits above the plot area, one line per series, so it never hides data.
+  const M = { ...MARGIN, t: 26 + 13 * lines.length };
   const pw = W - M.l - M.r;
   const ph = H - M.t - M.b;
   const X = (x: number): number => M.l + (x / xMax) * pw;
@@ -84,7 +86,7 @@ function plot(title: string, xLabel: string, yLabel: string, lines: Line[], opts
       }
       if (d) parts.push(`<path d="${d}" fill="none" stroke="${l.color}" stroke-width="1.5"${l.dashed ? ' stroke-dasharray="4 3"' : ''}/>`);
     }
-    parts.push(`<rect x="${W - M.r - 150}" y="${M.t + 4 + li * 14}" width="10" height="3" fill="${l.color}"/><text x="${W - M.r - 136}" y="${M.t + 9 + li * 14}" class="lg">${esc(l.name)}</text>`);
+    parts.push(`<rect x="${M.l + 4}" y="${24 + li * 13}" width="10" height="3" fill="${l.color}"/><text x="${M.l + 18}" y="${26 + li * 13}" class="lg">${esc(l.name)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('');
