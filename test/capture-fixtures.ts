@@ -175,6 +175,8 @@ export interface ExchangeOptions {
   sport?: number;
   dport?: number;
   key?: Uint8Array;
+  /** The STK of each direction, when the two differ (they do for real keys: the 5-tuple is in the derivation). */
+  keyFor?: (fromClient: boolean) => Uint8Array;
   aeadId?: number;
   client?: string;
   server?: string;
@@ -215,7 +217,7 @@ export function exchange(o: ExchangeOptions): { packets: ExchangePacket[]; rttNs
   let lastClientSend = 0;
   let lastClientArrivalAtServer = 0;
   let lastServerSend = 0;
-  const option = (psntp: number, psnlr: number, tlrNs: number, tlsNs: number, gp: number): Uint8Array => {
+  const option = (psntp: number, psnlr: number, tlrNs: number, tlsNs: number, gp: number, fromClient: boolean): Uint8Array => {
     const tlr = encodeNanoseconds(BigInt(Math.round(tlrNs)));
     const tls = encodeNanoseconds(BigInt(Math.round(tlsNs)));
     const f = { scaleDtlr: tlr.scale, scaleDtls: tls.scale, deltaTlr: tlr.delta, deltaTls: tls.delta };
@@ -227,7 +229,7 @@ export function exchange(o: ExchangeOptions): { packets: ExchangePacket[]; rttNs
       case 'pdmv2-clear':
         return encodeClear({ epoch: 0, psntp, psnlr, globalPointer: gp, ...f });
       case 'pdmv2-encrypted':
-        return sealOption(o.key!, o.aeadId!, { epoch: 0x100, psntp, psnlr, globalPointer: gp, ...f });
+        return sealOption(o.keyFor ? o.keyFor(fromClient) : o.key!, o.aeadId!, { epoch: 0x100, psntp, psnlr, globalPointer: gp, ...f });
     }
   };
   for (let i = 0; i < o.rounds; i++) {
@@ -235,13 +237,13 @@ export function exchange(o: ExchangeOptions): { packets: ExchangePacket[]; rttNs
     const tlr = i === 0 ? 0 : send - lastReplyArrival;
     const tls = i === 0 ? 0 : lastReplyArrival - lastClientSend;
     if (i > 0) rttNs.push(tls);
-    packets.push({ t: start + BigInt(send), ip: withOption(udp(client, server, sport, dport), option(cPsn, lastServerPsn, tlr, tls, i + 1)), fromClient: true, psntp: cPsn });
+    packets.push({ t: start + BigInt(send), ip: withOption(udp(client, server, sport, dport), option(cPsn, lastServerPsn, tlr, tls, i + 1, true)), fromClient: true, psntp: cPsn });
     const arrival = send + net / 2;
     const delay = sd(i);
     serverDelayNs.push(delay);
     const reply = arrival + delay;
     const sTls = i === 0 ? 0 : lastClientArrivalAtServer - lastServerSend;
-    packets.push({ t: start + BigInt(reply + net / 2), ip: withOption(udp(server, client, dport, sport), option(sPsn, cPsn, delay, sTls, i + 1)), fromClient: false, psntp: sPsn });
+    packets.push({ t: start + BigInt(reply + net / 2), ip: withOption(udp(server, client, dport, sport), option(sPsn, cPsn, delay, sTls, i + 1, false)), fromClient: false, psntp: sPsn });
     lastClientSend = send;
     lastClientArrivalAtServer = arrival;
     lastServerSend = reply;
