@@ -7,6 +7,8 @@
 #   kmod: compiler and sanitizer runtimes for the module's user-space core
 #   lab:  what the QEMU lab needs on the host (qemu, cpio, tshark); the guest's
 #         packages are fetched by qemu/build-image.sh
+#   analyzer: tshark (the Lua dissector's tests), tcpdump (the speed benchmark's
+#         reference) and Debian's headless chromium (the HTML report's test)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PDMV2_CACHE="${PDMV2_CACHE:-$HOME/.cache/pdmv2}"
@@ -49,6 +51,7 @@ for part in "$@"; do
     core) ;;
     kmod) need_apt gcc make libc6-dev libssl-dev ;;
     lab) need_apt qemu-system-x86 cpio tshark ;;
+    analyzer) need_apt tshark tcpdump chromium ;;
     *) echo "setup: unknown part '$part'" >&2; exit 2 ;;
   esac
 done

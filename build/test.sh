@@ -61,6 +61,7 @@ stage_check() {
 
 echo "== setup"
 parts="core kmod"
+want node && parts="$parts analyzer"
 want lab && parts="$parts lab"
 if ! build/setup.sh $parts; then
   echo "setup failed"
@@ -108,6 +109,8 @@ fi
 if want lab; then
   # One boot runs every lab scenario; the host then checks the captures.
   stage_counted "qemu-lab" qemu/lab.sh --artifacts "${PDMV2_LAB_ARTIFACTS:-$root/artifacts/lab}"
+  # The analyzer and the Wireshark dissector on the captures that boot left (pcap, and pcapng via editcap).
+  stage_counted "analyzer-lab" node .build/node/test/analyzer-lab.js "${PDMV2_LAB_ARTIFACTS:-$root/artifacts/lab}"
 fi
 
 if [[ ${#failed_stages[@]} -gt 0 ]]; then

@@ -231,8 +231,12 @@ function dstopts.dissector(tvb, pinfo, tree)
     end
   end
   if hlen < tvb:len() then
+    -- A Lua sub-buffer ends where the capture does: on a packet cut by the
+    -- snapshot length the upper layer sees a short packet, not a cut one
+    -- (docs/analyzer.md, "Wireshark"). Its errors stay its own.
     local next_tvb = tvb(hlen):tvb()
-    if not ip_proto:try(nxt, next_tvb, pinfo, tree) then
+    local ok, handled = pcall(function() return ip_proto:try(nxt, next_tvb, pinfo, tree) end)
+    if ok and not handled then
       Dissector.get("data"):call(next_tvb, pinfo, tree)
     end
   end
