@@ -51,7 +51,7 @@ for part in "$@"; do
     core) ;;
     kmod) need_apt gcc make libc6-dev libssl-dev ;;
     lab) need_apt qemu-system-x86 cpio tshark ;;
-    analyzer) need_apt tshark tcpdump chromium ;;
+    analyzer) need_apt tshark tcpdump chromium time ;;
     *) echo "setup: unknown part '$part'" >&2; exit 2 ;;
   esac
 done

@@ -45,6 +45,7 @@ const OPT_IF_TSOFFSET = 14;
 const MAX_RECORD = 262144 + 4096;
 const MAX_BLOCK = 16 * 1024 * 1024;
 const TWO_32 = 4294967296;
+const FILL_BUFFER = 8 * 1024 * 1024;
 
 interface Interface {
   linkType: number;
@@ -79,7 +80,12 @@ export class CaptureParser {
   private consumed = 0;
   private buf: Uint8Array = new Uint8Array(0);
   private view: DataView = new DataView(new ArrayBuffer(0));
+  /** Unread octets are buf[pos, len). */
   private pos = 0;
+  private len = 0;
+  /** fill()'s buffer, reused for the whole file. */
+  private own: Uint8Array | null = null;
+  private ownView: DataView | null = null;
   private little = true;
   // classic pcap
   private pcapLinkType = 0;
@@ -94,20 +100,53 @@ export class CaptureParser {
 
   /** Feed the next chunk. Throws CaptureFormatError on corruption (packets before it were delivered). */
   push(chunk: Uint8Array): void {
-    if (this.pos < this.buf.length) {
+    if (this.pos < this.len) {
       // A record straddles the chunk boundary: keep the unread tail in front of the new chunk.
-      const tail = this.buf.subarray(this.pos);
-      const joined = new Uint8Array(tail.length + chunk.length);
-      joined.set(tail, 0);
-      joined.set(chunk, tail.length);
+      const joined = new Uint8Array(this.len - this.pos + chunk.length);
+      joined.set(this.buf.subarray(this.pos, this.len), 0);
+      joined.set(chunk, this.len - this.pos);
       this.consumed += this.pos;
       this.buf = joined;
     } else {
-      this.consumed += this.buf.length;
+      this.consumed += this.len;
       this.buf = chunk;
     }
     this.pos = 0;
+    this.len = this.buf.length;
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.parse();
+  }
+
+  /**
+   * Reads straight into the parser's own buffer, for files: `read(into)` fills
+   * a prefix of `into` and returns its length (0 at the end of input). The
+   * unread tail moves to the front first, so nothing is allocated per read.
+   */
+  fill(read: (into: Uint8Array) => number): number {
+    const tail = this.len - this.pos;
+    let own = this.own;
+    if (own === null || tail > own.length / 2) {
+      const grown: Uint8Array = new Uint8Array(Math.max(FILL_BUFFER, tail * 2));
+      grown.set(this.buf.subarray(this.pos, this.len), 0);
+      own = this.own = grown;
+      this.ownView = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
+    } else if (this.buf !== own) {
+      own.set(this.buf.subarray(this.pos, this.len), 0);
+    } else {
+      own.copyWithin(0, this.pos, this.len);
+    }
+    this.consumed += this.pos;
+    this.buf = own;
+    this.view = this.ownView!;
+    this.pos = 0;
+    this.len = tail;
+    const n = read(own.subarray(tail));
+    this.len += n;
+    if (n > 0) this.parse();
+    return n;
+  }
+
+  private parse(): void {
     if (this.kind === null && !this.start()) return;
     if (this.kind === 'pcap') this.pcapRecords();
     else this.pcapngBlocks();
@@ -115,7 +154,7 @@ export class CaptureParser {
 
   /** End of input: anything left over is a truncated record or block. */
   finish(): void {
-    const left = this.buf.length - this.pos;
+    const left = this.len - this.pos;
     if (this.kind === null) {
       if (left === 0) throw new CaptureFormatError('empty file', 0, 0);
       throw new CaptureFormatError('file shorter than a capture header', 0, 0);
@@ -136,7 +175,7 @@ export class CaptureParser {
 
   /** Reads the file header once enough octets are there; false while waiting for more. */
   private start(): boolean {
-    const b = this.buf;
+    const b = this.buf.subarray(0, this.len);
     // Both formats' headers are at least 24 octets: anything shorter is no capture, whatever its first octets.
     if (b.length < 24) return false;
     const kind = detectCaptureKind(b);
@@ -157,7 +196,7 @@ export class CaptureParser {
   private pcapRecords(): void {
     const v = this.view;
     const little = this.little;
-    const end = this.buf.length;
+    const end = this.len;
     const nsPerFrac = this.pcapNsPerFrac;
     let pos = this.pos;
     while (pos + 16 <= end) {
@@ -184,7 +223,7 @@ export class CaptureParser {
   }
 
   private pcapngBlocks(): void {
-    const end = this.buf.length;
+    const end = this.len;
     for (;;) {
       const pos = this.pos;
       if (pos + 12 > end) return;

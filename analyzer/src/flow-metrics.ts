@@ -35,8 +35,9 @@ export const FORMAT_NAMES: ReadonlyArray<[number, string]> = [
 
 /** PSNs remembered behind the highest one, to tell a late packet from a duplicate. */
 const PSN_WINDOW = 8192;
+const WINDOW_MASK = PSN_WINDOW - 1;
 /** Recent DeltaTLR values by PSNTP, for the reverse direction's network RTT. */
-const TLR_RING = 1024;
+const TLR_RING = 256;
 
 /** 2^scale / 10^9: ns per delta unit (RFC 8250 §3.3: DELTA × 2^SCALE attoseconds). */
 const NS_PER_UNIT = Float64Array.from({ length: 256 }, (_, s) => 2 ** s / 1e9);
@@ -54,7 +55,9 @@ export class Direction {
   lastNs = 0;
   // PSN accounting on an unwrapped sequence number line.
   private started = false;
-  private modulus = 2 ** 32;
+  private bits = 32;
+  /** The highest PSN as carried (modulo 2^bits); highestPsn is the same on the unwrapped line. */
+  private highestRaw = 0;
   firstPsn = 0;
   highestPsn = 0;
   /** Distinct PSNs received (new or late). */
@@ -86,28 +89,28 @@ export class Direction {
   psn(raw: number, bits: number, row: number): void {
     const data = this.series.data;
     const w = this.window;
-    if (!this.started || this.modulus !== 2 ** bits) {
+    if (!this.started || this.bits !== bits) {
       this.started = true;
-      this.modulus = 2 ** bits;
+      this.bits = bits;
       this.firstPsn = this.highestPsn = raw;
+      this.highestRaw = raw;
       this.received = 1;
       w.fill(0);
-      w[(raw % PSN_WINDOW) >>> 5]! |= 1 << (raw & 31);
+      w[(raw & WINDOW_MASK) >>> 5]! |= 1 << (raw & 31);
       return;
     }
-    const m = this.modulus;
-    let diff = (raw - (this.highestPsn % m)) % m;
-    if (diff < 0) diff += m;
-    if (diff >= m / 2) diff -= m;
+    // Signed distance from the highest PSN, modulo 2^bits (integer arithmetic: no float modulo per packet).
+    const diff = bits === 32 ? (raw - this.highestRaw) | 0 : ((raw - this.highestRaw) << 16) >> 16;
     const p = this.highestPsn + diff;
     if (diff > 0) {
       // New highest: clear the window slots that now stand for new PSNs.
       if (diff >= PSN_WINDOW) w.fill(0);
-      else for (let q = this.highestPsn + 1; q < p; q++) w[(q % PSN_WINDOW) >>> 5]! &= ~(1 << (q & 31));
+      else for (let q = this.highestPsn + 1; q < p; q++) w[(q & WINDOW_MASK) >>> 5]! &= ~(1 << (q & 31));
       data[row + Col.Gaps]! += diff - 1;
       this.highestPsn = p;
+      this.highestRaw = raw;
       this.received++;
-      w[(p % PSN_WINDOW) >>> 5]! |= 1 << (p & 31);
+      w[(p & WINDOW_MASK) >>> 5]! |= 1 << (p & 31);
       return;
     }
     if (p < this.firstPsn) {
@@ -117,7 +120,7 @@ export class Direction {
       this.reordered++;
       return;
     }
-    const slot = (p % PSN_WINDOW) >>> 5;
+    const slot = (p & WINDOW_MASK) >>> 5;
     const bit = 1 << (p & 31);
     if (this.highestPsn - p < PSN_WINDOW && w[slot]! & bit) {
       this.duplicates++;
@@ -131,14 +134,14 @@ export class Direction {
   }
 
   rememberTlr(psn: number, tlrNs: number): void {
-    const i = psn % TLR_RING;
+    const i = psn & (TLR_RING - 1);
     this.ringPsn[i] = psn;
     this.ringTlr[i] = tlrNs;
   }
 
   /** DeltaTLR of this direction's packet `psn`, if still remembered, else -1. */
   tlrOf(psn: number): number {
-    const i = psn % TLR_RING;
+    const i = psn & (TLR_RING - 1);
     return this.ringPsn[i] === psn ? this.ringTlr[i]! : -1;
   }
 }
@@ -255,7 +258,8 @@ export class FlowEngine {
     const src = s.ip + 8;
     const dst = s.ip + 24;
     const proto = s.protocol;
-    const h = (endpointHash(d, src, s.sport) ^ endpointHash(d, dst, s.dport) ^ proto) | 0;
+    // Kept within V8's small-integer range: a larger key would be boxed on every lookup.
+    const h = (endpointHash(d, src, s.sport) ^ endpointHash(d, dst, s.dport) ^ proto) & 0x3fffffff;
     let c = this.table.get(h) ?? null;
     let way = 0;
     while (c !== null && (way = c.match(d, src, s.sport, dst, s.dport, proto)) === 0) c = c.next;
@@ -272,7 +276,7 @@ export class FlowEngine {
     dir.packets++;
     dir.octets += origLen;
     dir.lastNs = relNs;
-    if (!c.roleKnown) this.roleHint(c, way, d, s);
+    if (!c.roleKnown && (proto === 6 || proto === 58)) this.roleHint(c, way, d, s);
     const row = dir.series.row(relNs);
     const data = dir.series.data;
     data[row + Col.Packets]!++;

@@ -5,10 +5,13 @@
  * percentiles); past that they move into a log-linear histogram of
  * SUB_BUCKETS buckets per power of two, so a percentile is reported as its
  * bucket's midpoint, within 1/(2·SUB_BUCKETS) = 0.2 % of the true value.
- * Count, minimum, maximum and mean stay exact.
+ * Count, minimum, maximum and mean stay exact. A power of two gets its
+ * buckets only once a value falls in it: a flow's delays span a few octaves,
+ * so a histogram costs a few KiB, not the 13 000 buckets of the whole range.
  */
 
 const EXACT_LIMIT = 2048;
+/** Must stay 256: bucketOf takes the top 8 mantissa bits. */
 const SUB_BUCKETS = 256;
 /** Values are ns; 2^50 ns is 13 days, beyond any delay PDM can carry that matters. */
 const OCTAVES = 51;
@@ -29,10 +32,13 @@ export class Samples {
   min = Infinity;
   max = -Infinity;
   private exact: Float64Array | null = new Float64Array(64);
-  private buckets: Uint32Array | null = null;
-  /** Values below 1 ns share bucket 0. */
+  /** Per octave (index 0: values below 1 ns), SUB_BUCKETS counters, allocated on first use. */
+  private buckets: Array<Uint32Array | undefined> | null = null;
+  /** The exact values sorted, kept until the next add (reports ask for several quantiles). */
+  private sorted: Float64Array | null = null;
 
   add(v: number): void {
+    this.sorted = null;
     this.count++;
     this.sum += v;
     if (v < this.min) this.min = v;
@@ -53,15 +59,22 @@ export class Samples {
       }
       this.toHistogram(n);
     }
-    this.buckets![bucketOf(v)]!++;
+    this.count1(v);
+  }
+
+  private count1(v: number): void {
+    const i = bucketOf(v);
+    const octave = i === 0 ? 0 : 1 + Math.floor((i - 1) / SUB_BUCKETS);
+    const b = this.buckets!;
+    const row = (b[octave] ??= new Uint32Array(SUB_BUCKETS));
+    row[i === 0 ? 0 : (i - 1) % SUB_BUCKETS]!++;
   }
 
   private toHistogram(n: number): void {
-    const b = new Uint32Array(1 + OCTAVES * SUB_BUCKETS);
+    this.buckets = new Array<Uint32Array | undefined>(OCTAVES + 2);
     const exact = this.exact!;
-    for (let i = 0; i < n; i++) b[bucketOf(exact[i]!)]!++;
-    this.buckets = b;
     this.exact = null;
+    for (let i = 0; i < n; i++) this.count1(exact[i]!);
   }
 
   merge(other: Samples): void {
@@ -72,9 +85,15 @@ export class Samples {
       return;
     }
     if (this.exact !== null) this.toHistogram(this.count);
+    this.sorted = null;
     const b = this.buckets!;
     const o = other.buckets!;
-    for (let i = 0; i < b.length; i++) b[i]! += o[i]!;
+    for (let k = 0; k < o.length; k++) {
+      const src = o[k];
+      if (!src) continue;
+      const dst = (b[k] ??= new Uint32Array(SUB_BUCKETS));
+      for (let i = 0; i < SUB_BUCKETS; i++) dst[i]! += src[i]!;
+    }
     this.count += other.count;
     this.sum += other.sum;
     if (other.min < this.min) this.min = other.min;
@@ -86,15 +105,19 @@ export class Samples {
     if (this.count === 0) return null;
     const rank = Math.max(1, Math.ceil(q * this.count));
     if (this.exact !== null) {
-      const sorted = Float64Array.from(this.exact.subarray(0, this.count)).sort();
-      return sorted[rank - 1]!;
+      this.sorted ??= Float64Array.from(this.exact.subarray(0, this.count)).sort();
+      return this.sorted[rank - 1]!;
     }
     if (rank === this.count) return this.max;
     const b = this.buckets!;
     let seen = 0;
-    for (let i = 0; i < b.length; i++) {
-      seen += b[i]!;
-      if (seen >= rank) return Math.min(this.max, Math.max(this.min, bucketMid(i)));
+    for (let k = 0; k < b.length; k++) {
+      const row = b[k];
+      if (!row) continue;
+      for (let i = 0; i < SUB_BUCKETS; i++) {
+        seen += row[i]!;
+        if (seen >= rank) return Math.min(this.max, Math.max(this.min, bucketMid(k === 0 ? 0 : 1 + (k - 1) * SUB_BUCKETS + i)));
+      }
     }
     return this.max;
   }
@@ -124,16 +147,23 @@ export class Samples {
   }
 }
 
+const F64 = new Float64Array(1);
+const U32 = new Uint32Array(F64.buffer);
+/** Index of the high word of a double in U32 (little-endian machines: 1). */
+const HI = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1 ? 1 : 0;
+
+/**
+ * Bucket of a value: its binary exponent and the top 8 bits of its mantissa,
+ * read from the double's own bits (exactly log-linear with 256 buckets per
+ * octave, and no log2 per sample).
+ */
 function bucketOf(v: number): number {
   if (!(v >= 1)) return 0;
-  const e = Math.floor(Math.log2(v));
+  F64[0] = v;
+  const hi = U32[HI]!;
+  const e = (hi >>> 20) - 1023;
   if (e >= OCTAVES) return OCTAVES * SUB_BUCKETS;
-  const base = 2 ** e;
-  // log2 can land one off at exact powers of two; the clamp keeps the bucket inside its octave.
-  let sub = Math.floor(((v - base) / base) * SUB_BUCKETS);
-  if (sub < 0) sub = 0;
-  else if (sub >= SUB_BUCKETS) sub = SUB_BUCKETS - 1;
-  return 1 + e * SUB_BUCKETS + sub;
+  return 1 + e * SUB_BUCKETS + ((hi >>> 12) & 0xff);
 }
 
 function bucketMid(i: number): number {
@@ -199,6 +229,9 @@ export class SeriesClock {
 
 export class Series {
   private binNs: number;
+  private lastStart = 0;
+  private lastEnd = -1;
+  private lastRow = 0;
   data = new Float64Array(16 * COLS);
   bins = 0;
 
@@ -208,8 +241,13 @@ export class Series {
 
   /** Row offset of the bin for `relNs` in `data` (grows and re-bins as needed). */
   row(relNs: number): number {
+    // Most packets land in the bin of the one before.
+    if (relNs >= this.lastStart && relNs < this.lastEnd && this.binNs === this.clock.binNs) return this.lastRow;
     const bin = this.clock.binOf(relNs);
     this.catchUp();
+    this.lastStart = bin * this.binNs;
+    this.lastEnd = this.lastStart + this.binNs;
+    this.lastRow = bin * COLS;
     if (bin >= this.bins) {
       if ((bin + 1) * COLS > this.data.length) {
         let size = this.data.length;
