@@ -65,12 +65,20 @@ test('pcapng with three interfaces, link types and timestamp resolutions reads t
 
 test('a file of two sections (big-endian, then little-endian) resets interfaces per section', () => {
   const first = multiInterface(false).bytes;
-  const second = new PcapngWriter(true).section().iface(LINKTYPE_RAW, 9).packet(0, 1_767_225_700_000_000_001n, ex.packets[0]!.ip, 9).bytes();
+  const second = new PcapngWriter(true)
+    .section()
+    .iface(LINKTYPE_RAW, 9)
+    .iface(LINKTYPE_ETHERNET)
+    .obsoletePacket(1, 1_767_225_699_000_001_000n, ether(ex.packets[1]!.ip))
+    .packet(0, 1_767_225_700_000_000_001n, ex.packets[0]!.ip, 9)
+    .bytes();
   const both = new Uint8Array(first.length + second.length);
   both.set(first);
   both.set(second, first.length);
   const packets = readPcap(both);
-  assert.is(packets.length, ex.packets.length + 1);
+  assert.is(packets.length, ex.packets.length + 2);
+  assert.is(packets.at(-2)!.linkType, LINKTYPE_ETHERNET, 'the obsolete packet block names the second interface');
+  assert.is(packets.at(-2)!.timestampNs, 1_767_225_699_000_001_000n);
   assert.is(packets.at(-1)!.linkType, LINKTYPE_RAW);
   assert.is(packets.at(-1)!.timestampNs, 1_767_225_700_000_000_001n);
 });

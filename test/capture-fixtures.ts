@@ -150,6 +150,19 @@ export class PcapngWriter {
     return this.block(6, concatBytes([new Uint8Array(b.buffer), data, pad, opts]));
   }
 
+  /** The obsolete packet block (type 2): 16-bit interface id, drop count, µs timestamps here. */
+  obsoletePacket(ifaceId: number, t: bigint, data: Uint8Array): this {
+    const units = t / 1000n;
+    const b = new DataView(new ArrayBuffer(20));
+    b.setUint16(0, ifaceId, this.little);
+    b.setUint32(4, Number(units >> 32n), this.little);
+    b.setUint32(8, Number(units & 0xffffffffn), this.little);
+    b.setUint32(12, data.length, this.little);
+    b.setUint32(16, data.length, this.little);
+    const pad = new Uint8Array(((data.length + 3) & ~3) - data.length);
+    return this.block(2, concatBytes([new Uint8Array(b.buffer), data, pad]));
+  }
+
   /** A block the reader must skip (name resolution, statistics, custom...). */
   other(type: number, body = new Uint8Array(8)): this {
     return this.block(type, body);

@@ -243,10 +243,10 @@ export class CaptureParser {
       if (pos + len > end) return;
       if (this.view.getUint32(pos + len - 4, little) !== len) this.fail(`corrupt block (type ${type}: trailing length differs from ${len})`);
       this.pos = pos + len;
-      if (type === BLOCK_EPB) this.enhancedPacket(pos, len);
+      if (type === BLOCK_EPB) this.timedPacket(pos, len, false);
       else if (type === BLOCK_IDB) this.interfaceDescription(pos, len);
       else if (type === BLOCK_SPB) this.simplePacket(pos, len);
-      else if (type === BLOCK_PB) this.obsoletePacket(pos, len);
+      else if (type === BLOCK_PB) this.timedPacket(pos, len, true);
     }
   }
 
@@ -321,24 +321,18 @@ export class CaptureParser {
     this.sink(linkType, relNs, this.buf, at, capLen, origLen);
   }
 
-  private enhancedPacket(pos: number, len: number): void {
+  /**
+   * Enhanced and obsolete packet blocks share their layout after the
+   * interface id (32 bits in the one, 16 bits and a drop count in the other).
+   */
+  private timedPacket(pos: number, len: number, shortInterfaceId: boolean): void {
     const v = this.view;
     const little = this.little;
-    if (len < 32) this.failAt(pos, 'corrupt enhanced packet block');
-    const iface = this.iface(v.getUint32(pos + 8, little), pos);
+    const what = shortInterfaceId ? 'packet block' : 'enhanced packet block';
+    if (len < 32) this.failAt(pos, `corrupt ${what}`);
+    const iface = this.iface(shortInterfaceId ? v.getUint16(pos + 8, little) : v.getUint32(pos + 8, little), pos);
     const capLen = v.getUint32(pos + 20, little);
-    if (28 + capLen + 4 > len) this.failAt(pos, `corrupt enhanced packet block (${capLen} captured octets in a ${len}-octet block)`);
-    const relNs = this.relativeNs(iface, v.getUint32(pos + 12, little), v.getUint32(pos + 16, little));
-    this.deliver(iface.linkType, relNs, pos + 28, capLen, v.getUint32(pos + 24, little));
-  }
-
-  private obsoletePacket(pos: number, len: number): void {
-    const v = this.view;
-    const little = this.little;
-    if (len < 32) this.failAt(pos, 'corrupt packet block');
-    const iface = this.iface(v.getUint16(pos + 8, little), pos);
-    const capLen = v.getUint32(pos + 20, little);
-    if (28 + capLen + 4 > len) this.failAt(pos, 'corrupt packet block (captured length overruns it)');
+    if (28 + capLen + 4 > len) this.failAt(pos, `corrupt ${what} (${capLen} captured octets in a ${len}-octet block)`);
     const relNs = this.relativeNs(iface, v.getUint32(pos + 12, little), v.getUint32(pos + 16, little));
     this.deliver(iface.linkType, relNs, pos + 28, capLen, v.getUint32(pos + 24, little));
   }
