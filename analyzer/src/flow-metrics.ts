@@ -156,6 +156,15 @@ export class Conversation {
   next: Conversation | null = null;
   addrA: string;
   addrB: string;
+  /** The addresses as 32-bit words, for matching packets without reading them octet by octet. */
+  readonly a0: number;
+  readonly a1: number;
+  readonly a2: number;
+  readonly a3: number;
+  readonly b0: number;
+  readonly b1: number;
+  readonly b2: number;
+  readonly b3: number;
 
   constructor(
     readonly id: number,
@@ -170,16 +179,18 @@ export class Conversation {
     this.ba = new Direction(clock);
     this.addrA = formatAddress(rawA);
     this.addrB = formatAddress(rawB);
+    const a = new DataView(rawA.buffer, rawA.byteOffset, 16);
+    const b = new DataView(rawB.buffer, rawB.byteOffset, 16);
+    this.a0 = a.getInt32(0);
+    this.a1 = a.getInt32(4);
+    this.a2 = a.getInt32(8);
+    this.a3 = a.getInt32(12);
+    this.b0 = b.getInt32(0);
+    this.b1 = b.getInt32(4);
+    this.b2 = b.getInt32(8);
+    this.b3 = b.getInt32(12);
     // Without a stronger hint, the end on a well-known port is the server.
     if (portA < 1024 && portB >= 1024 && protocol !== 58) this.clientIsA = false;
-  }
-
-  /** 1 when the packet goes A→B, 2 when B→A, 0 when it belongs elsewhere. */
-  match(d: Uint8Array, src: number, sport: number, dst: number, dport: number, protocol: number): number {
-    if (protocol !== this.protocol) return 0;
-    if (sport === this.portA && dport === this.portB && sameAddress(d, src, this.rawA) && sameAddress(d, dst, this.rawB)) return 1;
-    if (sport === this.portB && dport === this.portA && sameAddress(d, src, this.rawB) && sameAddress(d, dst, this.rawA)) return 2;
-    return 0;
   }
 
   get client(): Direction {
@@ -191,18 +202,12 @@ export class Conversation {
   }
 }
 
-function sameAddress(d: Uint8Array, at: number, addr: Uint8Array): boolean {
-  for (let i = 15; i >= 0; i--) if (d[at + i] !== addr[i]) return false;
-  return true;
-}
-
-function endpointHash(d: Uint8Array, at: number, port: number): number {
-  let h = 0x811c9dc5 ^ port;
-  for (let i = 0; i < 16; i += 4) {
-    h = Math.imul(h ^ ((d[at + i]! << 24) | (d[at + i + 1]! << 16) | (d[at + i + 2]! << 8) | d[at + i + 3]!), 0x01000193);
-    h ^= h >>> 15;
-  }
-  return h;
+function mix(w0: number, w1: number, w2: number, w3: number, port: number): number {
+  let h = Math.imul(0x811c9dc5 ^ port ^ w0, 0x01000193);
+  h = Math.imul(h ^ (h >>> 15) ^ w1, 0x01000193);
+  h = Math.imul(h ^ (h >>> 15) ^ w2, 0x01000193);
+  h = Math.imul(h ^ (h >>> 15) ^ w3, 0x01000193);
+  return h ^ (h >>> 15);
 }
 
 export function formatAddress(a: Uint8Array): string {
@@ -245,6 +250,9 @@ export class FlowEngine {
   readonly decryption: DecryptionCounts = { opened: 0, tagMismatch: 0, noKey: 0, other: 0 };
   private readonly table = new Map<number, Conversation>();
   private readonly scan = new FrameScan();
+  /** The capture buffer last seen and a view of it for 32-bit reads. */
+  private words: Uint8Array | null = null;
+  private wordView: DataView = new DataView(new ArrayBuffer(0));
 
   constructor(private readonly keys?: KeySource) {}
 
@@ -258,13 +266,38 @@ export class FlowEngine {
     const src = s.ip + 8;
     const dst = s.ip + 24;
     const proto = s.protocol;
-    // Kept within V8's small-integer range: a larger key would be boxed on every lookup.
-    const h = (endpointHash(d, src, s.sport) ^ endpointHash(d, dst, s.dport) ^ proto) & 0x3fffffff;
+    const sport = s.sport;
+    const dport = s.dport;
+    if (d !== this.words) {
+      this.words = d;
+      this.wordView = new DataView(d.buffer, d.byteOffset, d.byteLength);
+    }
+    const v = this.wordView;
+    const s0 = v.getInt32(src);
+    const s1 = v.getInt32(src + 4);
+    const s2 = v.getInt32(src + 8);
+    const s3 = v.getInt32(src + 12);
+    const t0 = v.getInt32(dst);
+    const t1 = v.getInt32(dst + 4);
+    const t2 = v.getInt32(dst + 8);
+    const t3 = v.getInt32(dst + 12);
+    // Symmetric in the two ends, and kept within V8's small-integer range: a larger key would be boxed on every lookup.
+    const h = (mix(s0, s1, s2, s3, sport) ^ mix(t0, t1, t2, t3, dport) ^ proto) & 0x3fffffff;
     let c = this.table.get(h) ?? null;
     let way = 0;
-    while (c !== null && (way = c.match(d, src, s.sport, dst, s.dport, proto)) === 0) c = c.next;
+    for (; c !== null; c = c.next) {
+      if (c.protocol !== proto) continue;
+      if (sport === c.portA && dport === c.portB && s0 === c.a0 && s1 === c.a1 && s2 === c.a2 && s3 === c.a3 && t0 === c.b0 && t1 === c.b1 && t2 === c.b2 && t3 === c.b3) {
+        way = 1;
+        break;
+      }
+      if (sport === c.portB && dport === c.portA && s0 === c.b0 && s1 === c.b1 && s2 === c.b2 && s3 === c.b3 && t0 === c.a0 && t1 === c.a1 && t2 === c.a2 && t3 === c.a3) {
+        way = 2;
+        break;
+      }
+    }
     if (c === null) {
-      c = new Conversation(this.conversations.length, proto, d.slice(src, src + 16), s.sport, d.slice(dst, dst + 16), s.dport, this.clock);
+      c = new Conversation(this.conversations.length, proto, d.slice(src, src + 16), sport, d.slice(dst, dst + 16), dport, this.clock);
       c.next = this.table.get(h) ?? null;
       this.table.set(h, c);
       this.conversations.push(c);

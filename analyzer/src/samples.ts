@@ -10,7 +10,7 @@
  * so a histogram costs a few KiB, not the 13 000 buckets of the whole range.
  */
 
-const EXACT_LIMIT = 2048;
+const EXACT_LIMIT = 512;
 /** Must stay 256: bucketOf takes the top 8 mantissa bits. */
 const SUB_BUCKETS = 256;
 /** Values are ns; 2^50 ns is 13 days, beyond any delay PDM can carry that matters. */
@@ -214,7 +214,7 @@ const COLS = 13;
  * than MAX_BINS bins whatever the capture's length.
  */
 export class SeriesClock {
-  static readonly MAX_BINS = 512;
+  static readonly MAX_BINS = 256;
   binNs = 1e7;
 
   binOf(relNs: number): number {
