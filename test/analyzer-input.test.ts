@@ -86,12 +86,12 @@ test('a file of two sections (big-endian, then little-endian) resets interfaces 
 test('chunks of any size give the same packets as one buffer', () => {
   const { bytes } = multiInterface(true);
   const whole: string[] = [];
-  const p1 = new CaptureParser((lt, t, d, off, len) => whole.push(`${lt} ${t} ${Buffer.from(d.subarray(off, off + len)).toString('hex')}`));
+  const p1 = new CaptureParser((lt, sec, ns, d, off, len) => whole.push(`${lt} ${sec}.${ns} ${Buffer.from(d.subarray(off, off + len)).toString('hex')}`));
   p1.push(bytes);
   p1.finish();
   for (const size of [1, 3, 7, 100]) {
     const got: string[] = [];
-    const p = new CaptureParser((lt, t, d, off, len) => got.push(`${lt} ${t} ${Buffer.from(d.subarray(off, off + len)).toString('hex')}`));
+    const p = new CaptureParser((lt, sec, ns, d, off, len) => got.push(`${lt} ${sec}.${ns} ${Buffer.from(d.subarray(off, off + len)).toString('hex')}`));
     for (let i = 0; i < bytes.length; i += size) p.push(bytes.slice(i, i + size));
     p.finish();
     assert.equal(got, whole, `chunks of ${size}`);

@@ -166,7 +166,8 @@ test('a long capture keeps at most 256 time-series bins per direction, and every
     ip[o + 6] = (i >>> 8) & 0xff;
     ip[o + 7] = i & 0xff;
     // Two hours, one packet every 72 ms.
-    engine.packet(LINKTYPE_RAW, i * 72e6, ip, 0, ip.length, ip.length);
+    const t = i * 72e6;
+    engine.packet(LINKTYPE_RAW, Math.floor(t / 1e9), t % 1e9, ip, 0, ip.length, ip.length);
   }
   const f = buildReport(engine, { file: 't', format: 'pcap', baseNs: 0n, error: null }, false).report.flows[0]!;
   assert.ok(f.series.length <= 256 && f.series.length > 128, `${f.series.length} bins`);

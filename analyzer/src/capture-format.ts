@@ -26,8 +26,13 @@ export class CaptureFormatError extends Error {
   }
 }
 
-/** Receives each packet. `data[off, off + capLen)` is only valid during the call. */
-export type PacketSink = (linkType: number, relNs: number, data: Uint8Array, off: number, capLen: number, origLen: number) => void;
+/**
+ * Receives each packet: its time since the capture's first packet as whole
+ * seconds plus nanoseconds (two small integers, which a call passes without
+ * boxing, where one double of nanoseconds would be allocated per packet).
+ * `data[off, off + capLen)` is only valid during the call.
+ */
+export type PacketSink = (linkType: number, relSec: number, relNsInSec: number, data: Uint8Array, off: number, capLen: number, origLen: number) => void;
 
 export type CaptureKind = 'pcap' | 'pcapng';
 
@@ -213,10 +218,9 @@ export class CaptureParser {
         this.pcapBaseSec = sec;
         this.pcapBaseFracNs = fracNs;
       }
-      const relNs = (sec - this.pcapBaseSec) * 1e9 + (fracNs - this.pcapBaseFracNs);
       this.packets++;
       this.pos = pos + 16 + capLen;
-      this.sink(this.pcapLinkType, relNs, this.buf, pos + 16, capLen, v.getUint32(pos + 12, little));
+      this.sink(this.pcapLinkType, sec - this.pcapBaseSec, fracNs - this.pcapBaseFracNs, this.buf, pos + 16, capLen, v.getUint32(pos + 12, little));
       pos = this.pos;
     }
     this.pos = pos;
@@ -318,7 +322,8 @@ export class CaptureParser {
   private deliver(linkType: number, relNs: number, at: number, capLen: number, origLen: number): void {
     this.lastRelNs = relNs;
     this.packets++;
-    this.sink(linkType, relNs, this.buf, at, capLen, origLen);
+    const sec = Math.floor(relNs / 1e9);
+    this.sink(linkType, sec, relNs - sec * 1e9, this.buf, at, capLen, origLen);
   }
 
   /**

@@ -32,7 +32,7 @@ export interface DecryptExportResult {
 export function decryptCaptureInPlace(file: Uint8Array, keys: KeySource): DecryptExportResult {
   const r: DecryptExportResult = { packets: 0, encrypted: 0, opened: 0, tagMismatch: 0, noKey: 0, other: 0, error: null };
   const s = new FrameScan();
-  const parser = new CaptureParser((linkType, _relNs, d, off, capLen) => {
+  const parser = new CaptureParser((linkType, _relSec, _relNsInSec, d, off, capLen) => {
     r.packets++;
     if (!scanFrame(d, off, capLen, linkType, s) || s.pdm < 0 || d[s.pdm + 1] !== ENCRYPTED_OPTION - 2) return;
     r.encrypted++;

@@ -257,8 +257,9 @@ export class FlowEngine {
   constructor(private readonly keys?: KeySource) {}
 
   /** CaptureParser's sink. */
-  readonly packet = (linkType: number, relNs: number, d: Uint8Array, off: number, capLen: number, origLen: number): void => {
+  readonly packet = (linkType: number, relSec: number, relNsInSec: number, d: Uint8Array, off: number, capLen: number, origLen: number): void => {
     this.packets++;
+    const relNs = relSec * 1e9 + relNsInSec;
     if (relNs > this.lastNs) this.lastNs = relNs;
     const s = this.scan;
     if (!scanFrame(d, off, capLen, linkType, s)) return;

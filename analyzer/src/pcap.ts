@@ -39,9 +39,9 @@ export function readPcap(file: Uint8Array): CapturedPacket[] {
 
 export function readCaptureLenient(file: Uint8Array): { packets: CapturedPacket[]; error: CaptureFormatError | null } {
   const packets: CapturedPacket[] = [];
-  const parser: CaptureParser = new CaptureParser((linkType, relNs, data, off, capLen, origLen) => {
+  const parser: CaptureParser = new CaptureParser((linkType, relSec, relNsInSec, data, off, capLen, origLen) => {
     // One chunk holds the whole file, so the subarray stays valid after the call.
-    const timestampNs = parser.baseNs! + BigInt(Math.round(relNs));
+    const timestampNs = parser.baseNs! + BigInt(relSec) * 1_000_000_000n + BigInt(Math.round(relNsInSec));
     packets.push({ index: packets.length, timestampNs, linkType, data: data.subarray(off, off + capLen), originalLength: origLen });
   });
   try {
