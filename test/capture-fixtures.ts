@@ -139,28 +139,25 @@ export class PcapngWriter {
   /** Enhanced packet block; t in ns since the epoch, converted to the interface's `tsresol`. */
   packet(ifaceId: number, t: bigint, data: Uint8Array, tsresol = 6, comment?: string): this {
     const units = tsresol & 0x80 ? (t << BigInt(tsresol & 0x7f)) / 1_000_000_000n : (t * 10n ** BigInt(tsresol)) / 1_000_000_000n;
-    const b = new DataView(new ArrayBuffer(20));
-    b.setUint32(0, ifaceId, this.little);
-    b.setUint32(4, Number(units >> 32n), this.little);
-    b.setUint32(8, Number(units & 0xffffffffn), this.little);
-    b.setUint32(12, data.length, this.little);
-    b.setUint32(16, data.length, this.little);
-    const pad = new Uint8Array(((data.length + 3) & ~3) - data.length);
     const opts = comment ? this.options([[1, new TextEncoder().encode(comment)]]) : new Uint8Array(0);
-    return this.block(6, concatBytes([new Uint8Array(b.buffer), data, pad, opts]));
+    return this.timedPacket(6, ifaceId, units, data, opts);
   }
 
-  /** The obsolete packet block (type 2): 16-bit interface id, drop count, µs timestamps here. */
+  /** The obsolete packet block (type 2): 16-bit interface id, then a drop count; µs timestamps here. */
   obsoletePacket(ifaceId: number, t: bigint, data: Uint8Array): this {
-    const units = t / 1000n;
+    return this.timedPacket(2, ifaceId, t / 1000n, data, new Uint8Array(0));
+  }
+
+  private timedPacket(type: 2 | 6, ifaceId: number, units: bigint, data: Uint8Array, opts: Uint8Array): this {
     const b = new DataView(new ArrayBuffer(20));
-    b.setUint16(0, ifaceId, this.little);
+    if (type === 2) b.setUint16(0, ifaceId, this.little);
+    else b.setUint32(0, ifaceId, this.little);
     b.setUint32(4, Number(units >> 32n), this.little);
     b.setUint32(8, Number(units & 0xffffffffn), this.little);
     b.setUint32(12, data.length, this.little);
     b.setUint32(16, data.length, this.little);
     const pad = new Uint8Array(((data.length + 3) & ~3) - data.length);
-    return this.block(2, concatBytes([new Uint8Array(b.buffer), data, pad]));
+    return this.block(type, concatBytes([new Uint8Array(b.buffer), data, pad, opts]));
   }
 
   /** A block the reader must skip (name resolution, statistics, custom...). */
