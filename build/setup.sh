@@ -11,7 +11,9 @@
 #         6.12's kbuild); the guest's packages are fetched by qemu/build-image.sh
 #   arch: the other CPUs (qemu/arch.sh): cross compilers with their C
 #         libraries, QEMU for ARM and s390x, qemu-user-static
-#   browser: Debian's chromium for the LuCI app's browser test
+#   browser: Debian's chromium for the browser tests (LuCI app, analyzer report)
+#   analyzer: tshark (the Lua dissector's tests), tcpdump (the speed benchmark's
+#         reference), GNU time, and the browser part (the HTML report's test)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PDMV2_CACHE="${PDMV2_CACHE:-$HOME/.cache/pdmv2}"
@@ -79,6 +81,7 @@ for part in "$@"; do
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross \
       gcc-s390x-linux-gnu libc6-dev-s390x-cross gcc-mips64el-linux-gnuabi64 libc6-dev-mips64el-cross \
       gcc-mipsel-linux-gnu libc6-dev-mipsel-cross ;;
+    analyzer) need_apt tshark tcpdump chromium time ;;
     *) echo "setup: unknown part '$part'" >&2; exit 2 ;;
   esac
 done

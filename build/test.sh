@@ -64,6 +64,7 @@ stage_check() {
 
 echo "== setup"
 parts="core kmod"
+want node && parts="$parts analyzer"
 want lab && parts="$parts lab"
 want arch && parts="$parts lab arch"
 if ! build/setup.sh $parts; then
@@ -117,6 +118,8 @@ fi
 if want lab; then
   # One boot runs every lab scenario; the host then checks the captures.
   stage_counted "qemu-lab" qemu/lab.sh --artifacts "${PDMV2_LAB_ARTIFACTS:-$root/artifacts/lab}"
+  # The analyzer and the Wireshark dissector on the captures that boot left (pcap, and pcapng via editcap).
+  stage_counted "analyzer-lab" node .build/node/test/analyzer-lab.js "${PDMV2_LAB_ARTIFACTS:-$root/artifacts/lab}"
   # the same scenarios on bookworm-security's 6.12 (OpenWrt 25.12's kernel)
   stage_counted "qemu-lab-6.12" qemu/lab.sh --kernel 6.12 --artifacts "${PDMV2_LAB_ARTIFACTS:-$root/artifacts/lab}-6.12"
 fi

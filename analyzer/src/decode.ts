@@ -5,7 +5,7 @@
  */
 import { formatIpv6 } from '../../core/src/wire/addr.js';
 import { parsePacket, type FiveTuple } from '../../core/src/wire/ipv6.js';
-import { decodeOption, type OptionError, type PdmOption } from '../../core/src/wire/options.js';
+import { decodeOption, type OptionError, type Pdmv2Clear, type PdmOption } from '../../core/src/wire/options.js';
 import { openOption, type OpenError } from '../../core/src/keys/seal.js';
 import { decodeNanoseconds } from '../../core/src/time/delta.js';
 import { ipv6Payload, type CapturedPacket } from './pcap.js';
@@ -74,26 +74,38 @@ function record(p: CapturedPacket, t: FiveTuple): PdmRecord {
   };
 }
 
-function openWith(r: PdmRecord, found: KeyCandidate | readonly KeyCandidate[] | null, option: Uint8Array): void {
+/** Outcome of trying a key source's candidates on one encrypted option. */
+export type OpenAttempt =
+  | { ok: true; value: Pdmv2Clear; key: string | undefined }
+  | { ok: false; error: OpenError | 'NO_KEY'; key: string | undefined };
+
+export function openWithKeys(found: KeyCandidate | readonly KeyCandidate[] | null, option: Uint8Array): OpenAttempt {
   const list: readonly KeyCandidate[] = found === null ? [] : 'key' in found ? [found as KeyCandidate] : (found as readonly KeyCandidate[]);
   let error: OpenError | 'NO_KEY' = 'NO_KEY';
+  let label: string | undefined;
   for (const k of list) {
     const opened = openOption(k.key, k.aeadId, option);
-    if (opened.ok) {
-      r.option = opened.value;
-      r.decryption = 'ok';
-      if (k.label !== undefined) r.key = k.label;
-      return;
-    }
+    if (opened.ok) return { ok: true, value: opened.value, key: k.label };
     if (error === 'NO_KEY') {
       error = opened.error;
-      if (k.label !== undefined) r.key = k.label;
+      label = k.label;
     }
     // Only a tag mismatch is worth trying the next key for; anything else is the option's fault.
     if (opened.error !== 'TAG_MISMATCH') break;
   }
-  r.error = error;
-  r.decryption = error;
+  return { ok: false, error, key: label };
+}
+
+function openWith(r: PdmRecord, found: KeyCandidate | readonly KeyCandidate[] | null, option: Uint8Array): void {
+  const a = openWithKeys(found, option);
+  if (a.key !== undefined) r.key = a.key;
+  if (a.ok) {
+    r.option = a.value;
+    r.decryption = 'ok';
+  } else {
+    r.error = a.error;
+    r.decryption = a.error;
+  }
 }
 
 /** Every IPv6 packet with a 5-tuple, whether or not it carries a PDM option. */

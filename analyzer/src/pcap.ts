@@ -1,7 +1,9 @@
 /**
- * Reader for classic pcap files (the format tcpdump -w writes): both byte
- * orders, microsecond and nanosecond timestamps. Pure: takes the file's bytes.
+ * Captures held in memory (pcap or pcapng, via capture-format.ts) and the
+ * link layers the analyzer understands. Pure: takes the file's bytes.
  */
+import { CaptureFormatError, CaptureParser } from './capture-format.js';
+import { ipv6Offset } from './packet-scan.js';
 
 export interface CapturedPacket {
   /** Index in the file, from 0. */
@@ -22,84 +24,38 @@ export class PcapError extends Error {
   }
 }
 
-export const LINKTYPE_ETHERNET = 1;
-export const LINKTYPE_RAW = 101;
-export const LINKTYPE_LINUX_SLL = 113;
-export const LINKTYPE_IPV6 = 229;
-export const LINKTYPE_LINUX_SLL2 = 276;
+export { LINKTYPE_ETHERNET, LINKTYPE_IPV6, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_LOOP, LINKTYPE_NULL, LINKTYPE_RAW } from './packet-scan.js';
 
-const MAGIC_US = 0xa1b2c3d4;
-const MAGIC_NS = 0xa1b23c4d;
-const MAX_SNAPLEN = 262144;
-
+/**
+ * Every packet of a whole capture file (pcap or pcapng) held in memory, for
+ * the per-packet tools (decode, the lab's checks). A damaged file throws
+ * PcapError; readCaptureLenient keeps the packets before the damage.
+ */
 export function readPcap(file: Uint8Array): CapturedPacket[] {
-  if (file.length < 24) throw new PcapError('file shorter than a pcap header');
-  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const magicBE = view.getUint32(0, false);
-  const magicLE = view.getUint32(0, true);
-  let little: boolean;
-  let nanos: boolean;
-  if (magicLE === MAGIC_US || magicLE === MAGIC_NS) {
-    little = true;
-    nanos = magicLE === MAGIC_NS;
-  } else if (magicBE === MAGIC_US || magicBE === MAGIC_NS) {
-    little = false;
-    nanos = magicBE === MAGIC_NS;
-  } else if (magicLE === 0x0a0d0d0a) {
-    throw new PcapError('pcapng is not supported: write captures with tcpdump -w (classic pcap)');
-  } else {
-    throw new PcapError('not a pcap file (bad magic number)');
-  }
-  const linkType = view.getUint32(20, little) & 0x0fffffff;
-  const packets: CapturedPacket[] = [];
-  let off = 24;
-  while (off < file.length) {
-    if (off + 16 > file.length) throw new PcapError(`record header of packet ${packets.length} is truncated`);
-    const sec = view.getUint32(off, little);
-    const frac = view.getUint32(off + 4, little);
-    const capLen = view.getUint32(off + 8, little);
-    const origLen = view.getUint32(off + 12, little);
-    if (capLen > MAX_SNAPLEN) throw new PcapError(`packet ${packets.length} claims ${capLen} captured octets`);
-    if (off + 16 + capLen > file.length) throw new PcapError(`packet ${packets.length} is truncated`);
-    const timestampNs = BigInt(sec) * 1_000_000_000n + BigInt(frac) * (nanos ? 1n : 1000n);
-    packets.push({ index: packets.length, timestampNs, linkType, data: file.subarray(off + 16, off + 16 + capLen), originalLength: origLen });
-    off += 16 + capLen;
-  }
+  const { packets, error } = readCaptureLenient(file);
+  if (error) throw new PcapError(error.message);
   return packets;
+}
+
+export function readCaptureLenient(file: Uint8Array): { packets: CapturedPacket[]; error: CaptureFormatError | null } {
+  const packets: CapturedPacket[] = [];
+  const parser: CaptureParser = new CaptureParser((linkType, relSec, relNsInSec, data, off, capLen, origLen) => {
+    // One chunk holds the whole file, so the subarray stays valid after the call.
+    const timestampNs = parser.baseNs! + BigInt(relSec) * 1_000_000_000n + BigInt(Math.round(relNsInSec));
+    packets.push({ index: packets.length, timestampNs, linkType, data: data.subarray(off, off + capLen), originalLength: origLen });
+  });
+  try {
+    parser.push(file);
+    parser.finish();
+  } catch (err) {
+    if (err instanceof CaptureFormatError) return { packets, error: err };
+    throw err;
+  }
+  return { packets, error: null };
 }
 
 /** The IPv6 packet inside a link-layer frame, or null when the frame carries something else. */
 export function ipv6Payload(p: CapturedPacket): Uint8Array | null {
-  const d = p.data;
-  let etherType: number;
-  let off: number;
-  switch (p.linkType) {
-    case LINKTYPE_RAW:
-    case LINKTYPE_IPV6:
-      return d.length > 0 && d[0]! >> 4 === 6 ? d : null;
-    case LINKTYPE_ETHERNET: {
-      if (d.length < 14) return null;
-      etherType = (d[12]! << 8) | d[13]!;
-      off = 14;
-      while (etherType === 0x8100 || etherType === 0x88a8) {
-        if (d.length < off + 4) return null;
-        etherType = (d[off + 2]! << 8) | d[off + 3]!;
-        off += 4;
-      }
-      break;
-    }
-    case LINKTYPE_LINUX_SLL:
-      if (d.length < 16) return null;
-      etherType = (d[14]! << 8) | d[15]!;
-      off = 16;
-      break;
-    case LINKTYPE_LINUX_SLL2:
-      if (d.length < 20) return null;
-      etherType = (d[0]! << 8) | d[1]!;
-      off = 20;
-      break;
-    default:
-      return null;
-  }
-  return etherType === 0x86dd ? d.subarray(off) : null;
+  const at = ipv6Offset(p.data, 0, p.data.length, p.linkType);
+  return at < 0 ? null : p.data.subarray(at);
 }
