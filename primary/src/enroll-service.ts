@@ -10,9 +10,11 @@
  */
 import { fromHex, type RandomBytes } from '../../core/src/bytes.js';
 import { fingerprint, MsgType } from '../../core/src/enroll-codec.js';
+import { MAX_RESPONSE_PLAINTEXT } from '../../core/src/enroll-codec.js';
 import {
   encodeEnrollResponse,
   parseEnrollRequest,
+  parseEnrollResponse,
   PLAIN_ERRORS,
   type EnrollRequest,
   type EnrollResponse,
@@ -60,6 +62,22 @@ export function plainAnswer(code: PlainError, headers?: Record<string, string>):
 }
 
 class IssuedConflict extends Error {}
+/** A grant the device could not accept (docs/PROTOCOL.md limits): thrown inside the transaction so that nothing commits. */
+class GrantOutOfLimits extends Error {}
+
+/**
+ * Why the device's parser would refuse this grant, or null. Runs the very
+ * parser the agent runs on the very octets it would receive (with the
+ * longest ts and nonce), and the envelope size limit.
+ */
+export function grantProblem(grant: Grant): string | null {
+  const plaintext = encodeEnrollResponse({ status: 'granted', ts: 0xffffffff, nonce: ZERO_NONCE, grant });
+  if (plaintext.length > MAX_RESPONSE_PLAINTEXT) {
+    return `the grant (${grant.pairings.length} pairings, ${grant.prefixes.length} prefixes) would take ${plaintext.length} octets, more than a response may (${MAX_RESPONSE_PLAINTEXT})`;
+  }
+  const parsed = parseEnrollResponse(plaintext);
+  return parsed.ok ? null : `the grant breaks a protocol limit (${grant.pairings.length} pairings): ${parsed.message}`;
+}
 
 type Decision =
   | { readonly status: 'pending'; readonly fingerprint: string; readonly retry_after: number }
@@ -134,6 +152,10 @@ export class EnrollService {
     try {
       decision = this.store.tx(() => this.decide(devicePk, req, now, source, reject));
     } catch (e) {
+      if (e instanceof GrantOutOfLimits) {
+        this.log('grant-out-of-limits', { fingerprint: fingerprint(devicePk), error: e.message });
+        return reply(req.nonce, reject('INTERNAL', e.message));
+      }
       if (e instanceof IssuedConflict) {
         this.log('issued-conflict', { fingerprint: fingerprint(devicePk), error: e.message });
         return reply(req.nonce, reject('INTERNAL', 'refusing to issue a secret that differs from one issued before'));
@@ -235,6 +257,8 @@ export class EnrollService {
       return reject('PREFIX_NOT_AUTHORISED', `${outside.join(', ')} (authorised: ${dev.prefixes.join(', ') || 'none'})`);
     }
     const grant = this.buildGrant(dev, req.prefixes.length > 0 ? req.prefixes : dev.prefixes, now);
+    const problem = grantProblem(grant);
+    if (problem !== null) throw new GrantOutOfLimits(problem);
     seen('granted', true);
     return { status: 'granted', grant };
   }

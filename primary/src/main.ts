@@ -261,7 +261,8 @@ export async function main(argv: string[]): Promise<number> {
       const maxPending = parseInt10(values['max-pending'] as string | undefined, '--max-pending', 0, 10_000_000);
       if (window !== undefined) Object.assign(config, { window });
       if (renew !== undefined) Object.assign(config, { renewInterval: Math.max(10, renew) });
-      if (retry !== undefined) Object.assign(config, { pendingRetry: Math.max(1, retry) });
+      // retry_after is 1..86400 on the wire (docs/PROTOCOL.md 7.5)
+      if (retry !== undefined) Object.assign(config, { pendingRetry: Math.min(86400, Math.max(1, retry)) });
       if (maxPending !== undefined) Object.assign(config, { maxPending });
       const limits: Partial<ServerLimits> = {};
       const rate = parseInt10(values.rate as string | undefined, '--rate', 0, 1_000_000);

@@ -8,7 +8,7 @@ import { request as httpsRequest } from 'node:https';
 import { constantTimeEqual, fromHex, toHex, type RandomBytes } from '../../core/src/bytes.js';
 import { DEFAULT_SUITE, MsgType } from '../../core/src/enroll-codec.js';
 import { FieldError, hexField, jsonToAscii, parseJsonObject, reqInt, reqStr } from '../../core/src/enroll-json.js';
-import { MAX_PEER_PREFIXES, MAX_TIME, NONCE_OCTETS, PROTOCOL_VERSION, prefixList, type DataMode, type Role } from '../../core/src/enroll-messages.js';
+import { MAX_GRANT_PAIRINGS, MAX_PEER_PREFIXES, MAX_TIME, NONCE_OCTETS, PROTOCOL_VERSION, prefixList, type DataMode, type Role } from '../../core/src/enroll-messages.js';
 import { openRequest, openResponse, SealError, sealRequest, sealResponse } from '../../core/src/enroll-seal.js';
 import {
   chooseSuite,
@@ -75,6 +75,9 @@ export class PairingResponder {
         return pairAnswer('PAIRING_REFUSED', 'this initiator key is not expected (run pair accept on the responder)');
       }
       if (this.store.activePairingWith(offer.initiator)) return pairAnswer('ALREADY_PAIRED', 'an active pairing with this initiator exists');
+      if (this.store.activePairings('server').length >= MAX_GRANT_PAIRINGS) {
+        return pairAnswer('PAIRING_REFUSED', `the responder has ${MAX_GRANT_PAIRINGS} active pairings, the most one grant can carry`);
+      }
       const suite = chooseSuite(offer.suites);
       if (!suite) return pairAnswer('NO_COMMON_SUITE', 'none of the offered suites is supported');
       const session = this.random(SESSION_OCTETS);
@@ -142,6 +145,7 @@ export class PairingResponder {
       }
     } catch (e) {
       if (e instanceof PairError) return pairAnswer(e.code, e.message);
+      if (e instanceof AdminError) return pairAnswer('PAIRING_REFUSED', e.message);
       throw e;
     }
   }
@@ -266,6 +270,9 @@ export interface InitiateOptions {
 /** The Primary Client's side of a pairing: offer, finish, verify, store. Returns the pairing id. */
 export async function initiatePairing(store: Store, id: Identity, o: InitiateOptions, now: () => number, random: RandomBytes): Promise<string> {
   if (store.activePairingWith(o.peerPk)) throw new AdminError('an active pairing with this peer exists (pair revoke it first)');
+  if (store.activePairings('client').length >= MAX_GRANT_PAIRINGS) {
+    throw new AdminError(`this primary has ${MAX_GRANT_PAIRINGS} active client pairings, the most one grant can carry: revoke one first`);
+  }
   const clientPrefixes = store.prefixes('client');
   const offer = encodeOffer({ initiator: id.pk, responder: o.peerPk, suites: PAIR_SUITES, nonce: random(PAIR_NONCE_OCTETS), ts: now() });
   const r1 = await post(endpoint(o.url, '/v1/pair/offer'), offer, 'application/json');

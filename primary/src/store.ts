@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { formatToken, normalizeFingerprint, normalizeToken, tokenDigest, tokenFromBytes, TOKEN_OCTETS } from '../../core/src/enroll-codec.js';
-import { canonicalPrefix, MODES, ROLES, type DataMode, type Role } from '../../core/src/enroll-messages.js';
+import { canonicalPrefix, MAX_GRANT_PAIRINGS, MAX_PEER_PREFIXES, MAX_REQUEST_PREFIXES, MODES, ROLES, type DataMode, type Role } from '../../core/src/enroll-messages.js';
 import { parsePrefix } from '../../core/src/addr.js';
 import { prefixContains } from '../../core/src/keys.js';
 import type Database from 'better-sqlite3';
@@ -134,6 +134,16 @@ export function checkMode(mode: string): DataMode {
   return mode as DataMode;
 }
 
+/** A device's prefixes travel in one grant's `prefixes` list: at most MAX_REQUEST_PREFIXES. */
+export function devicePrefixes(prefixes: readonly string[]): string[] {
+  const out = prefixes.map(prefixText);
+  if (new Set(out).size !== out.length) throw new AdminError('a prefix is given twice');
+  if (out.length > MAX_REQUEST_PREFIXES) {
+    throw new AdminError(`a device holds at most ${MAX_REQUEST_PREFIXES} prefixes (a grant's limit, docs/PROTOCOL.md 7.5); ${out.length} given`);
+  }
+  return out;
+}
+
 export function prefixText(p: string): string {
   try {
     return canonicalPrefix(p, 'prefix');
@@ -196,6 +206,10 @@ export class Store {
 
   addPrefix(prefix: string, kind: Role, now: number): string {
     const p = prefixText(prefix);
+    const own = this.prefixes(kind);
+    if (own.includes(p)) return p;
+    // The list travels whole as a pairing's peer_prefixes, which a receiver limits.
+    if (own.length >= MAX_PEER_PREFIXES) throw new AdminError(`a primary has at most ${MAX_PEER_PREFIXES} ${kind} prefixes (docs/PROTOCOL.md 7.5)`);
     this.db.prepare('INSERT OR IGNORE INTO prefixes (prefix, kind, created) VALUES (?, ?, ?)').run(p, kind, now);
     this.audit(now, 'prefix-add', p, { kind });
     return p;
@@ -314,7 +328,7 @@ export class Store {
       const d = this.deviceByFingerprint(fp);
       if (!d) throw new AdminError(`no device with fingerprint ${fp} has asked to enroll`);
       const role = o.role ?? d.role;
-      const prefixes = (o.prefixes ?? (d.status === 'approved' ? d.prefixes : d.requestedPrefixes)).map(prefixText);
+      const prefixes = devicePrefixes(o.prefixes ?? (d.status === 'approved' ? d.prefixes : d.requestedPrefixes));
       if (role === 'client' && prefixes.length === 0) throw new AdminError('a client device needs at least one prefix (--prefix)');
       this.checkAuthorisable(role, prefixes);
       const mode = o.mode ?? d.mode;
@@ -337,7 +351,7 @@ export class Store {
   // ---- tokens --------------------------------------------------------------------------------
 
   createToken(o: { role: Role; prefixes: readonly string[]; ttl: number; label?: string; mode?: DataMode; now: number }): { token: string; display: string; id: number; expires: number } {
-    const prefixes = o.prefixes.map(prefixText);
+    const prefixes = devicePrefixes(o.prefixes);
     if (o.role === 'client' && prefixes.length === 0) throw new AdminError('a client token needs at least one prefix (--prefix)');
     this.checkAuthorisable(o.role, prefixes);
     if (!Number.isInteger(o.ttl) || o.ttl < 1 || o.ttl > 365 * 86400) throw new AdminError('token lifetime must be 1 s .. 365 days');
@@ -419,6 +433,10 @@ export class Store {
   }
 
   insertPairing(p: Omit<Pairing, 'status' | 'created' | 'updated'>, now: number): void {
+    // Every active pairing of a role can concern one device, and a grant lists at most MAX_GRANT_PAIRINGS.
+    if (this.activePairings(p.role).length >= MAX_GRANT_PAIRINGS) {
+      throw new AdminError(`this primary has ${MAX_GRANT_PAIRINGS} active ${p.role} pairings, the most one grant can carry (docs/PROTOCOL.md 7.5): revoke one first`);
+    }
     this.db
       .prepare(
         `INSERT INTO pairings (id, role, peer_pk, peer_url, pms, suite, data_aead, mode, t0, period, overlap,
