@@ -23,7 +23,7 @@ const PREFIX = '2001:db8:1::/48';
 const DEVICES = 240;
 
 function serve(db: string, key: string, sync: string): Promise<{ child: ChildProcess; url: string; pk: Uint8Array }> {
-  const child = spawn(process.execPath, [MAIN_JS, 'serve', '--db', db, '--key', key, '--listen', '127.0.0.1:0', '--rate', '0', '--quiet', '--sync', sync], {
+  const child = spawn(process.execPath, [MAIN_JS, 'serve', '--init', '--db', db, '--key', key, '--listen', '127.0.0.1:0', '--rate', '0', '--quiet', '--sync', sync], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {

@@ -190,7 +190,7 @@ test('revoked device is told so, and stays revoked (a token does not bring it ba
   assert.is((await d.enroll()).status, 'revoked');
   const tok2 = await token(c, '--role', 'client', '--prefix', CLIENT_P);
   assert.is((await d.enroll({ token: tok2.slice(4).replace(/-/g, '') })).status, 'revoked');
-  await cliOk(['approve', fingerprint(d.pk), '--db', c.db]); // an explicit approval does
+  await cliOk(['approve', fingerprint(d.pk), '--reinstate', '--db', c.db]); // an explicit reinstatement does
   assert.is((await d.enroll()).status, 'granted');
 });
 
@@ -361,14 +361,15 @@ test('pairing update: new client prefixes reach the Primary Server; analyzer key
     assert.is(k.secrets![0]!.secret, toHex(clientPrefixSecret(serverGroupSecret(pms, k.generation), parsePrefix(CLIENT_P))));
   }
   assert.is(opened.keys.pairing, id);
-  await cliOk(['export-keys', '--pairing', id, '--analyzer-key', apk, '--all', '--from-gen', '0', '--to-gen', '2', '--out', outFile, '--db', ps.db]);
-  const all = openAnalyzerKeys(new Uint8Array(readFileSync(outFile)), ask, ps.p.identity.pk);
+  const allFile = join(pc.dir, 'all.pdmk');
+  await cliOk(['export-keys', '--pairing', id, '--analyzer-key', apk, '--all', '--from-gen', '0', '--to-gen', '2', '--out', allFile, '--db', ps.db]);
+  const all = openAnalyzerKeys(new Uint8Array(readFileSync(allFile)), ask, ps.p.identity.pk);
   assert.equal(all.keys.keys.map((k) => [k.generation, k.sgs]), [0, 1, 2].map((g) => [g, toHex(serverGroupSecret(pms, g))]));
-  const bad = await cli(['export-keys', '--pairing', id, '--analyzer-key', apk, '--prefix', '2001:db8:77::/48', '--out', outFile, '--db', pc.db]);
+  const bad = await cli(['export-keys', '--pairing', id, '--analyzer-key', apk, '--prefix', '2001:db8:77::/48', '--out', join(pc.dir, 'never.pdmk'), '--db', pc.db]);
   assert.match(bad.stderr, /not a client prefix of pairing/);
 
   // revoking the pairing wipes the PMS and devices stop getting its keys
-  await cliOk(['pair', 'revoke', id, '--db', pc.db]);
+  await cliOk(['pair', 'revoke', id, '--yes', '--db', pc.db]);
   assert.ok(pc.p.store.pairing(id)!.pms.every((b) => b === 0));
   const tok = await token(pc, '--role', 'client', '--prefix', CLIENT_P);
   const r = await new SimDevice(pc.base, pc.p.identity.pk, 'client', [CLIENT_P]).enroll({ token: tok.slice(4).replace(/-/g, '') });

@@ -6,7 +6,7 @@
  *   node .build/node/primary/src/main.js serve --db FILE --listen 127.0.0.1:8600
  *   node .build/node/primary/src/main.js list|approve|revoke|token|prefix|pair|export-keys ...
  */
-import { realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -16,7 +16,8 @@ import { openDb, schemaVersion, type Db } from './db.js';
 import { DEFAULT_ENROLL_CONFIG, EnrollService, type EnrollConfig, type Identity, type Logger } from './enroll-service.js';
 import { exportAnalyzerKeys } from './export.js';
 import { nodeRandom } from './fast-suite.js';
-import { KeyFileError, loadOrCreateKey, parsePublicKey } from './keyfile.js';
+import { backupPrimary, restorePrimary } from './backup.js';
+import { KeyFileError, loadOrCreateKey, parsePublicKey, readKeyFile } from './keyfile.js';
 import { initiatePairing, PairingResponder, updatePairing } from './pairing-service.js';
 import { createPrimaryServer, DEFAULT_LIMITS, type ServerLimits } from './server.js';
 import { AdminError, checkMode, checkRole, Store, type Device } from './store.js';
@@ -27,22 +28,29 @@ const USAGE = `pdmv2-primary ${VERSION}: PDMv2 Primary Client / Primary Server
 
 usage: pdmv2-primary COMMAND [options]      (common: --db FILE --key FILE)
 
-  serve [--listen ADDR:PORT] [--window S] [--renew S] [--rate N] [--burst N]
+  serve [--init] [--listen ADDR:PORT] [--window S] [--renew S] [--rate N] [--burst N]
         [--max-body N] [--max-pending N] [--pending-retry S] [--sync normal|full] [--quiet]
   init                                   create the key and database, print the public key
+                                         (every other command needs them to exist; serve --init creates them too)
   info                                   public key, fingerprint, counts
   prefix add|remove (--client|--server) PREFIX...     this primary's prefixes
   prefix list
   list [--status pending|approved|revoked] [--json]
-  approve FINGERPRINT [--role client|server] [--prefix P]... [--mode encrypted|clear|v1]
+  approve FINGERPRINT [--role client|server] [--prefix P]... [--mode encrypted|clear|v1] [--reinstate]
+                                         (--reinstate: the device was revoked and is to be trusted again)
   revoke FINGERPRINT
   token create --role client|server [--prefix P]... [--ttl 1h] [--label TEXT] [--mode M]
   token list | token delete ID|TOKEN
   pair accept --peer-key HEX [--ttl 1h]   (responder: allow one initiator key)
   pair init URL --peer-key HEX [--period 1d] [--overlap 1h] [--data-aead 1|2] [--mode M]
-  pair list | pair revoke ID | pair update ID [--url URL]
+  pair list | pair revoke ID --yes | pair update ID [--url URL]
+                                         (pair revoke wipes the pairing master secret: it cannot be undone)
   export-keys --pairing ID --analyzer-key HEX (--all | --prefix P...) [--from-gen N] [--to-gen N] --out FILE
   analyzer-keygen --out FILE              make an analyzer key pair (for tests and small setups)
+  backup --out DIR                        consistent copy of key and database into a new directory (safe while serving)
+  restore --from DIR --yes                key and database back from a backup (stop the service first)
+
+Output files (--out) are created new: an existing file is never overwritten.
 
 Defaults: --db ./pdmv2-primary.db (or $PDMV2_PRIMARY_DB), --key next to the database: primary.key
 Durations: 90, 90s, 15m, 1h, 7d.`;
@@ -82,8 +90,16 @@ function common(values: Record<string, unknown>): Common {
   return { db, key };
 }
 
+const INIT_HINT = (c: Common) => `run pdmv2-primary init --db ${c.db}${c.key === join(dirname(c.db), 'primary.key') ? '' : ` --key ${c.key}`} first`;
+
+/** Opens the existing database: only init (and serve --init) create one. */
+function openExisting(c: Common): Db {
+  if (!existsSync(c.db)) throw new UsageError(`no database at ${c.db}: ${INIT_HINT(c)}`);
+  return openDb(c.db);
+}
+
 function withStore<T>(c: Common, f: (store: Store, db: Db) => T): T {
-  const db = openDb(c.db);
+  const db = openExisting(c);
   try {
     return f(new Store(db), db);
   } finally {
@@ -91,9 +107,14 @@ function withStore<T>(c: Common, f: (store: Store, db: Db) => T): T {
   }
 }
 
-function identity(c: Common): Identity & { created: boolean } {
-  const k = loadOrCreateKey(c.key);
-  return { sk: k.sk, pk: k.pk, fingerprint: k.fingerprint, created: k.created };
+function identity(c: Common, create = false): Identity & { created: boolean } {
+  if (create) {
+    const k = loadOrCreateKey(c.key);
+    return { sk: k.sk, pk: k.pk, fingerprint: k.fingerprint, created: k.created };
+  }
+  if (!existsSync(c.key)) throw new UsageError(`no primary key at ${c.key}: ${INIT_HINT(c)}`);
+  const k = readKeyFile(c.key);
+  return { sk: k.sk, pk: k.pk, fingerprint: fingerprint(k.pk), created: false };
 }
 
 function fmtTime(t: number | null): string {
@@ -147,11 +168,16 @@ export interface StartOptions {
   readonly sync?: 'normal' | 'full';
   readonly log?: Logger;
   readonly now?: () => number;
+  /** Create key and database when missing (default); false: refuse to start without them. */
+  readonly create?: boolean;
 }
 
 /** Starts the service in this process (used by `serve` and by the tests). */
 export async function startPrimary(o: StartOptions): Promise<RunningPrimary & { created: boolean }> {
-  const id = identity({ db: o.db, key: o.key });
+  const create = o.create ?? true;
+  const c = { db: o.db, key: o.key };
+  const id = identity(c, create);
+  if (!create && !existsSync(o.db)) throw new UsageError(`no database at ${o.db}: ${INIT_HINT(c)} (or serve --init)`);
   const db = openDb(o.db, { sync: o.sync ?? 'full' });
   const store = new Store(db);
   if (store.meta('public_key') === null) store.setMeta('public_key', toHex(id.pk));
@@ -223,6 +249,10 @@ export async function main(argv: string[]): Promise<number> {
       'pending-retry': { type: 'string' },
       sync: { type: 'string' },
       quiet: { type: 'boolean' },
+      init: { type: 'boolean' },
+      yes: { type: 'boolean' },
+      reinstate: { type: 'boolean' },
+      from: { type: 'string' },
       status: { type: 'string' },
       json: { type: 'boolean' },
       role: { type: 'string' },
@@ -280,6 +310,7 @@ export async function main(argv: string[]): Promise<number> {
         limits,
         sync,
         log: jsonLogger(Boolean(values.quiet)),
+        create: Boolean(values.init),
       });
       if (p.created) out(`created primary key ${c.key} (mode 0600)`);
       out(`primary public key: ${toHex(p.identity.pk)}`);
@@ -296,7 +327,19 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'init':
     case 'info': {
-      const id = identity(c);
+      const id = identity(c, cmd === 'init');
+      if (cmd === 'init') {
+        const db = openDb(c.db);
+        const s = new Store(db);
+        try {
+          const recorded = s.meta('public_key');
+          if (recorded !== null && recorded !== toHex(id.pk)) throw new KeyFileError(`${c.key} is not the key the database ${c.db} was created with`);
+          s.setMeta('public_key', toHex(id.pk));
+          s.setMeta('fingerprint', id.fingerprint);
+        } finally {
+          db.close();
+        }
+      }
       withStore(c, (s) => {
         if (cmd === 'init' && id.created) out(`created primary key ${c.key} (mode 0600)`);
         out(`primary public key: ${toHex(id.pk)}`);
@@ -366,6 +409,7 @@ export async function main(argv: string[]): Promise<number> {
           ...(values.role ? { role: checkRole(values.role as string) } : {}),
           ...(values.prefix ? { prefixes: values.prefix as string[] } : {}),
           ...(values.mode ? { mode: checkMode(values.mode as string) } : {}),
+          reinstate: Boolean(values.reinstate),
           now,
         });
         out(`approved ${d.fingerprint} as ${d.role} for ${d.prefixes.join(', ') || 'no prefixes'} (mode ${d.mode})`);
@@ -422,7 +466,7 @@ export async function main(argv: string[]): Promise<number> {
         const url = positionals[1];
         if (!url || !values['peer-key']) throw new UsageError('pair init URL --peer-key HEX');
         const id = identity(c);
-        const db = openDb(c.db);
+        const db = openExisting(c);
         try {
           const pairingId = await initiatePairing(
             new Store(db),
@@ -447,7 +491,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       if (sub === 'update' && positionals[1]) {
         const id = identity(c);
-        const db = openDb(c.db);
+        const db = openExisting(c);
         try {
           const r = await updatePairing(new Store(db), id, positionals[1], values.url as string | undefined, nowSec, nodeRandom);
           out(`sent ${r.mine.join(', ') || 'no prefixes'}; peer has ${r.peer.join(', ') || 'no prefixes'}`);
@@ -468,6 +512,11 @@ export async function main(argv: string[]): Promise<number> {
           return 0;
         }
         if (sub === 'revoke' && positionals[1]) {
+          if (!values.yes) {
+            throw new UsageError(
+              `pair revoke wipes the pairing master secret of ${positionals[1]}: its devices lose its keys at their next renewal, and only a new pairing brings measurement back. Repeat with --yes`,
+            );
+          }
           out(s.revokePairing(positionals[1], now) ? `revoked pairing ${positionals[1]} (PMS wiped)` : 'no such active pairing');
           return 0;
         }
@@ -488,8 +537,27 @@ export async function main(argv: string[]): Promise<number> {
           now,
         }),
       );
-      writeFileSync(values.out as string, file, { mode: 0o600 });
+      writeNewFile(values.out as string, file);
       out(`wrote ${file.length} octets to ${values.out as string} (sealed to the analyzer key)`);
+      return 0;
+    }
+    case 'backup': {
+      if (!values.out) throw new UsageError('backup --out DIR (a directory that does not exist yet)');
+      const id = identity(c);
+      const db = openExisting(c);
+      try {
+        const r = await backupPrimary(db, c.key, id, values.out as string);
+        out(`backed up key and database (${r.devices} devices, ${r.pairings} pairings) to ${values.out as string}`);
+      } finally {
+        db.close();
+      }
+      return 0;
+    }
+    case 'restore': {
+      if (!values.from) throw new UsageError('restore --from DIR --yes');
+      if (!values.yes) throw new UsageError(`restore replaces the database ${c.db} with the backup in ${values.from as string}: stop the service, then repeat with --yes`);
+      const r = await restorePrimary(values.from as string, c);
+      out(`restored ${c.db} (${r.devices} devices, ${r.pairings} pairings) and ${c.key} from ${values.from as string}; fingerprint ${r.fingerprint}`);
       return 0;
     }
     case 'analyzer-keygen': {
@@ -501,6 +569,16 @@ export async function main(argv: string[]): Promise<number> {
     }
     default:
       throw new UsageError(`unknown command '${cmd}' (try --help)`);
+  }
+}
+
+/** Writes a new file 0600; never replaces one (an --out typo must not destroy the key or the database). */
+function writeNewFile(path: string, data: Uint8Array): void {
+  try {
+    writeFileSync(path, data, { mode: 0o600, flag: 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`${path} exists; not overwriting it (give a new file name)`);
+    throw e;
   }
 }
 

@@ -323,10 +323,13 @@ export class Store {
   }
 
   /** approve FP: from pending (or revoked, explicitly) to approved, with the given or the requested scope. */
-  approve(fp: string, o: { role?: Role; prefixes?: readonly string[]; mode?: DataMode; now: number }): Device {
+  approve(fp: string, o: { role?: Role; prefixes?: readonly string[]; mode?: DataMode; reinstate?: boolean; now: number }): Device {
     return this.tx(() => {
       const d = this.deviceByFingerprint(fp);
       if (!d) throw new AdminError(`no device with fingerprint ${fp} has asked to enroll`);
+      if (d.status === 'revoked' && !o.reinstate) {
+        throw new AdminError(`${d.fingerprint} was revoked${d.updated ? ` at ${new Date(d.updated * 1000).toISOString()}` : ''}; to trust it again give --reinstate`);
+      }
       const role = o.role ?? d.role;
       const prefixes = devicePrefixes(o.prefixes ?? (d.status === 'approved' ? d.prefixes : d.requestedPrefixes));
       if (role === 'client' && prefixes.length === 0) throw new AdminError('a client device needs at least one prefix (--prefix)');

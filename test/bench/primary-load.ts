@@ -147,7 +147,7 @@ async function main(): Promise<number> {
   d.close();
 
   const nodeArgs = process.env.PDMV2_BENCH_NODE_ARGS ? process.env.PDMV2_BENCH_NODE_ARGS.split(' ') : [];
-  const server = spawn(process.execPath, [...nodeArgs, MAIN_JS, 'serve', '--db', db, '--key', key, '--listen', '127.0.0.1:0', '--rate', '0', '--quiet', '--sync', values.sync!], {
+  const server = spawn(process.execPath, [...nodeArgs, MAIN_JS, 'serve', '--init', '--db', db, '--key', key, '--listen', '127.0.0.1:0', '--rate', '0', '--quiet', '--sync', values.sync!], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const info = await new Promise<{ pk: Uint8Array; url: string }>((resolve, reject) => {
