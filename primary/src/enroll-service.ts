@@ -97,7 +97,9 @@ export class EnrollService {
     private readonly log: Logger = () => {},
   ) {}
 
-  handle(envelope: Uint8Array, source: string): HttpAnswer {
+  /** `source`: the client's address (logged, recorded); `sourceKey`: what per-source limits count by. */
+  handle(envelope: Uint8Array, source: string, sourceKey: string = source): HttpAnswer {
+    void sourceKey;
     let opened;
     try {
       opened = openRequest(MsgType.EnrollRequest, envelope, this.id.sk, fastSuites);

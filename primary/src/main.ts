@@ -7,6 +7,7 @@
  *   node .build/node/primary/src/main.js list|approve|revoke|token|prefix|pair|export-keys ...
  */
 import { existsSync, realpathSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -30,6 +31,8 @@ usage: pdmv2-primary COMMAND [options]      (common: --db FILE --key FILE)
 
   serve [--init] [--listen ADDR:PORT] [--window S] [--renew S] [--rate N] [--burst N]
         [--max-body N] [--max-pending N] [--pending-retry S] [--sync normal|full] [--quiet]
+        [--max-connections N] [--connections-per-source N] [--header-timeout S] [--request-timeout S]
+        [--trusted-proxy ADDR]...   (limits key on X-Forwarded-For of requests from ADDR)
   init                                   create the key and database, print the public key
                                          (every other command needs them to exist; serve --init creates them too)
   info                                   public key, fingerprint, counts
@@ -189,7 +192,9 @@ export async function startPrimary(o: StartOptions): Promise<RunningPrimary & { 
   const log = o.log ?? (() => {});
   const now = o.now ?? nowSec;
   const config: EnrollConfig = { ...DEFAULT_ENROLL_CONFIG, ...(o.config ?? {}) };
-  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...(o.limits ?? {}) };
+  const given: ServerLimits = { ...DEFAULT_LIMITS, ...(o.limits ?? {}) };
+  // Node refuses a request timeout shorter than the headers timeout.
+  const limits: ServerLimits = { ...given, requestTimeout: Math.max(given.requestTimeout, given.headersTimeout) };
   const enroll = new EnrollService(store, id, config, now, nodeRandom, log);
   const pairing = new PairingResponder(store, id, config.window, now, nodeRandom, log);
   const server = createPrimaryServer({ identity: id, enroll, pairing, limits, log });
@@ -250,6 +255,11 @@ export async function main(argv: string[]): Promise<number> {
       sync: { type: 'string' },
       quiet: { type: 'boolean' },
       init: { type: 'boolean' },
+      'max-connections': { type: 'string' },
+      'connections-per-source': { type: 'string' },
+      'header-timeout': { type: 'string' },
+      'request-timeout': { type: 'string' },
+      'trusted-proxy': { type: 'string', multiple: true },
       yes: { type: 'boolean' },
       reinstate: { type: 'boolean' },
       from: { type: 'string' },
@@ -301,6 +311,17 @@ export async function main(argv: string[]): Promise<number> {
       if (rate !== undefined) Object.assign(limits, { rate });
       if (burst !== undefined) Object.assign(limits, { burst });
       if (maxBody !== undefined) Object.assign(limits, { maxBody });
+      const maxConnections = parseInt10(values['max-connections'] as string | undefined, '--max-connections', 1, 1_000_000);
+      const perSource = parseInt10(values['connections-per-source'] as string | undefined, '--connections-per-source', 1, 1_000_000);
+      if (maxConnections !== undefined) Object.assign(limits, { maxConnections });
+      if (perSource !== undefined) Object.assign(limits, { connectionsPerSource: perSource });
+      const headersTimeout = values['header-timeout'] ? parseDuration(values['header-timeout'] as string, '--header-timeout') * 1000 : undefined;
+      const requestTimeout = values['request-timeout'] ? parseDuration(values['request-timeout'] as string, '--request-timeout') * 1000 : undefined;
+      if (headersTimeout !== undefined) Object.assign(limits, { headersTimeout: Math.max(1000, headersTimeout) });
+      if (requestTimeout !== undefined) Object.assign(limits, { requestTimeout: Math.max(1000, requestTimeout) });
+      const proxies = (values['trusted-proxy'] as string[] | undefined) ?? [];
+      for (const a of proxies) if (isIP(a) === 0) throw new UsageError(`--trusted-proxy '${a}' is not an IP address`);
+      if (proxies.length > 0) Object.assign(limits, { trustedProxies: proxies });
       const p = await startPrimary({
         db: c.db,
         key: c.key,
