@@ -14,9 +14,8 @@ import Database from 'better-sqlite3';
 import { fromHex, toHex } from '../core/src/bytes.js';
 import { parsePrefix } from '../core/src/addr.js';
 import { clientPrefixSecret, serverGroupSecret } from '../core/src/keys.js';
-import { openDb } from '../primary/src/db.js';
+import { openStore } from '../primary/src/open-store.js';
 import { nodeRandom } from '../primary/src/fast-suite.js';
-import { Store } from '../primary/src/store.js';
 import { MAIN_JS, SimDevice, tempDir } from '../primary/test/harness.js';
 
 const PREFIX = '2001:db8:1::/48';
@@ -61,12 +60,12 @@ for (const sync of ['normal', 'full']) {
       clientPrefixes: [PREFIX],
       serverPrefixes: ['2001:db8:ff::/48'],
     };
-    const d0 = openDb(db);
-    const s0 = new Store(d0);
-    s0.addPrefix(PREFIX, 'client', now);
-    s0.insertPairing(pairing, now);
-    const tokens = s0.tx(() => Array.from({ length: DEVICES }, () => s0.createToken({ role: 'client', prefixes: [PREFIX], ttl: 3600, now }).token));
-    d0.close();
+    const s0 = await openStore(db);
+    await s0.addPrefix(PREFIX, 'client', now);
+    await s0.insertPairing(pairing, now);
+    const tokens: string[] = [];
+    for (let i = 0; i < DEVICES; i++) tokens.push((await s0.createToken({ role: 'client', prefixes: [PREFIX], ttl: 3600, now })).token);
+    await s0.db.close();
 
     let srv = await serve(db, key, sync);
     const firstPk = toHex(srv.pk);

@@ -16,6 +16,7 @@ import { generationAt } from '../core/src/enroll-schedule.js';
 import { clientPrefixSecret, serverGroupSecret } from '../core/src/keys.js';
 import { parsePrefix } from '../core/src/addr.js';
 import { sealRequest } from '../core/src/enroll-seal.js';
+import { MIGRATIONS } from '../primary/src/db.js';
 import { startPrimary, parseDuration, parseListen, type RunningPrimary } from '../primary/src/main.js';
 import { generateX25519, nodeRandom } from '../primary/src/fast-suite.js';
 import { cli, cliOk, postRaw, SimDevice, tempDir } from '../primary/test/harness.js';
@@ -78,13 +79,13 @@ async function plain(promise: Promise<unknown>, code: string): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 
-test('first start: key 0600, database 0600 in WAL mode with schema version 1; info endpoint', async () => {
+test('first start: key 0600, database 0600 in WAL mode with the current schema version; info endpoint', async () => {
   const c = await fresh('first');
   assert.is(statSync(join(c.dir, 'primary.key')).mode & 0o777, 0o600);
   assert.is(statSync(c.db).mode & 0o777, 0o600);
   const db = new Database(c.db, { readonly: true });
   assert.is(db.pragma('journal_mode', { simple: true }), 'wal');
-  assert.is(db.pragma('user_version', { simple: true }), 1);
+  assert.is(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
   db.close();
   const info = (await (await fetch(`${c.base}/v1/info`)).json()) as { public_key: string; fingerprint: string };
   assert.is(info.public_key, toHex(c.p.identity.pk));
@@ -141,12 +142,12 @@ test('token: immediate grant; used twice (other device) TOKEN_USED; retry by the
   const b = new SimDevice(c.base, c.p.identity.pk, 'client', [CLIENT_P]);
   assert.match(rejected(await b.enroll({ token: wire }), 'TOKEN_USED'), /was used at/);
   // b was not created or approved by the failed attempt
-  assert.is(c.p.store.deviceByPk(b.pk), null);
+  assert.is((await c.p.store.deviceByPk(b.pk)), null);
 
   const listed = await cliOk(['token', 'list', '--db', c.db]);
   assert.ok(listed.includes('used') && listed.includes(fingerprint(a.pk)), listed);
 
-  const expired = c.p.store.createToken({ role: 'client', prefixes: [CLIENT_P], ttl: 1, now: Math.floor(Date.now() / 1000) - 100 });
+  const expired = await c.p.store.createToken({ role: 'client', prefixes: [CLIENT_P], ttl: 1, now: Math.floor(Date.now() / 1000) - 100 });
   assert.match(rejected(await b.enroll({ token: expired.token }), 'TOKEN_EXPIRED'), /expired/);
 
   const unknown = 'a'.repeat(24);
@@ -209,7 +210,7 @@ test('wrong primary key / tampering / foreign device key: plain 401, identical f
   const c = await fresh('unauth');
   const known = new SimDevice(c.base, c.p.identity.pk, 'client', [CLIENT_P]);
   await known.enroll();
-  const before = c.p.store.listDevices().length;
+  const before = (await c.p.store.listDevices()).length;
   const wrong = new SimDevice(c.base, generateX25519().publicKey, 'client', [CLIENT_P]);
   const r = await postRaw(`${c.base}/v1/enroll`, wrong.build().envelope);
   assert.is(r.status, 401);
@@ -237,7 +238,7 @@ test('wrong primary key / tampering / foreign device key: plain 401, identical f
   const t = known.build().envelope.slice();
   t[100]! ^= 4;
   assert.is((await postRaw(`${c.base}/v1/enroll`, t)).status, 401);
-  assert.is(c.p.store.listDevices().length, before);
+  assert.is((await c.p.store.listDevices()).length, before);
 });
 
 test('HTTP limits: size, method, path, malformed envelope, per-source rate limit with Retry-After', async () => {
@@ -283,8 +284,8 @@ async function pairUp(): Promise<{ pc: Ctx; ps: Ctx; id: string }> {
 
 test('pairing: both primaries hold the same PMS and parameters; devices get CS(P) and SGS that agree', async () => {
   const { pc, ps, id } = await pairUp();
-  const a = pc.p.store.pairing(id)!;
-  const b = ps.p.store.pairing(id)!;
+  const a = (await pc.p.store.pairing(id))!;
+  const b = (await ps.p.store.pairing(id))!;
   assert.equal(a.pms, b.pms);
   assert.equal([a.role, b.role], ['client', 'server']);
   assert.equal(a.clientPrefixes, [CLIENT_P, CLIENT_P2]);
@@ -343,11 +344,11 @@ test('pairing update: new client prefixes reach the Primary Server; analyzer key
   await cliOk(['prefix', 'add', '--client', '2001:db8:3::/48', '--db', pc.db]);
   const out = await cliOk(['pair', 'update', id, '--db', pc.db]);
   assert.match(out, /peer has 2001:db8:ff::\/48/);
-  assert.equal(ps.p.store.pairing(id)!.clientPrefixes, [CLIENT_P, CLIENT_P2, '2001:db8:3::/48']);
+  assert.equal((await ps.p.store.pairing(id))!.clientPrefixes, [CLIENT_P, CLIENT_P2, '2001:db8:3::/48']);
   // and the other way, with the URL given once
   await cliOk(['prefix', 'add', '--server', '2001:db8:fe::/48', '--db', ps.db]);
   await cliOk(['pair', 'update', id, '--url', pc.base, '--db', ps.db]);
-  assert.equal(pc.p.store.pairing(id)!.serverPrefixes, ['2001:db8:fe::/48', SERVER_P]);
+  assert.equal((await pc.p.store.pairing(id))!.serverPrefixes, ['2001:db8:fe::/48', SERVER_P]);
 
   const keyFile = join(pc.dir, 'analyzer.key');
   const apk = /analyzer public key: ([0-9a-f]{64})/.exec(await cliOk(['analyzer-keygen', '--out', keyFile]))![1]!;
@@ -356,7 +357,7 @@ test('pairing update: new client prefixes reach the Primary Server; analyzer key
   await cliOk(['export-keys', '--pairing', id, '--analyzer-key', apk, '--prefix', CLIENT_P, '--out', outFile, '--db', pc.db]);
   const ask = fromHex(readFileSync(keyFile, 'ascii').trim());
   const opened = openAnalyzerKeys(new Uint8Array(readFileSync(outFile)), ask, pc.p.identity.pk);
-  const pms = pc.p.store.pairing(id)!.pms;
+  const pms = (await pc.p.store.pairing(id))!.pms;
   for (const k of opened.keys.keys) {
     assert.is(k.secrets![0]!.secret, toHex(clientPrefixSecret(serverGroupSecret(pms, k.generation), parsePrefix(CLIENT_P))));
   }
@@ -370,7 +371,7 @@ test('pairing update: new client prefixes reach the Primary Server; analyzer key
 
   // revoking the pairing wipes the PMS and devices stop getting its keys
   await cliOk(['pair', 'revoke', id, '--yes', '--db', pc.db]);
-  assert.ok(pc.p.store.pairing(id)!.pms.every((b) => b === 0));
+  assert.ok((await pc.p.store.pairing(id))!.pms.every((b) => b === 0));
   const tok = await token(pc, '--role', 'client', '--prefix', CLIENT_P);
   const r = await new SimDevice(pc.base, pc.p.identity.pk, 'client', [CLIENT_P]).enroll({ token: tok.slice(4).replace(/-/g, '') });
   assert.ok(r.status === 'granted' && r.grant.pairings.length === 0);

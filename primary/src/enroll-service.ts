@@ -27,6 +27,7 @@ import {
 import { clientKey, generationsToIssue, nextRenewal, serverKey } from '../../core/src/enroll-schedule.js';
 import { openRequest, SealError, sealResponse } from '../../core/src/enroll-seal.js';
 import { fastSuites } from './fast-suite.js';
+import { StoreUnavailable } from './sql.js';
 import { secretDigest, type Device, type Store } from './store.js';
 
 export interface EnrollConfig {
@@ -38,9 +39,20 @@ export interface EnrollConfig {
   readonly pendingRetry: number;
   /** Devices waiting for approval, at most. */
   readonly maxPending: number;
+  /** Devices waiting for approval that one source (address or /64, see server.ts) may have created, at most. */
+  readonly maxPendingPerSource: number;
+  /** A pending request expires this long after it was made (s): it stops counting and is forgotten. */
+  readonly pendingTtl: number;
 }
 
-export const DEFAULT_ENROLL_CONFIG: EnrollConfig = { window: 300, renewInterval: 3600, pendingRetry: 30, maxPending: 1000 };
+export const DEFAULT_ENROLL_CONFIG: EnrollConfig = {
+  window: 300,
+  renewInterval: 3600,
+  pendingRetry: 30,
+  maxPending: 1000,
+  maxPendingPerSource: 20,
+  pendingTtl: 7 * 86400,
+};
 
 export interface Identity {
   readonly sk: Uint8Array;
@@ -62,6 +74,12 @@ export function plainAnswer(code: PlainError, headers?: Record<string, string>):
 }
 
 class IssuedConflict extends Error {}
+/** A decision whose transaction must not commit (a lost race): carries the answer to give after the rollback. */
+class RollBack extends Error {
+  constructor(readonly decision: Decision) {
+    super('roll back');
+  }
+}
 /** A grant the device could not accept (docs/PROTOCOL.md limits): thrown inside the transaction so that nothing commits. */
 class GrantOutOfLimits extends Error {}
 
@@ -98,8 +116,7 @@ export class EnrollService {
   ) {}
 
   /** `source`: the client's address (logged, recorded); `sourceKey`: what per-source limits count by. */
-  handle(envelope: Uint8Array, source: string, sourceKey: string = source): HttpAnswer {
-    void sourceKey;
+  async handle(envelope: Uint8Array, source: string, sourceKey: string = source): Promise<HttpAnswer> {
     let opened;
     try {
       opened = openRequest(MsgType.EnrollRequest, envelope, this.id.sk, fastSuites);
@@ -152,8 +169,9 @@ export class EnrollService {
     }
     let decision: Decision;
     try {
-      decision = this.store.tx(() => this.decide(devicePk, req, now, source, reject));
+      decision = await this.store.tx((s) => this.decide(s, devicePk, req, now, source, sourceKey, reject));
     } catch (e) {
+      if (e instanceof RollBack) return reply(req.nonce, e.decision);
       if (e instanceof GrantOutOfLimits) {
         this.log('grant-out-of-limits', { fingerprint: fingerprint(devicePk), error: e.message });
         return reply(req.nonce, reject('INTERNAL', e.message));
@@ -162,116 +180,129 @@ export class EnrollService {
         this.log('issued-conflict', { fingerprint: fingerprint(devicePk), error: e.message });
         return reply(req.nonce, reject('INTERNAL', 'refusing to issue a secret that differs from one issued before'));
       }
-      const code = (e as { code?: string }).code;
-      if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return plainAnswer('UNAVAILABLE', { 'Retry-After': '5' });
+      if (e instanceof StoreUnavailable) {
+        this.log('store-unavailable', { source, reason: e.reason, error: e.message });
+        return plainAnswer('UNAVAILABLE', { 'Retry-After': String(e.retryAfter) });
+      }
       throw e;
     }
     return reply(req.nonce, decision);
   }
 
-  private decide(
+  private async decide(
+    s: Store,
     pk: Uint8Array,
     req: EnrollRequest,
     now: number,
     source: string,
+    sourceKey: string,
     reject: (r: RejectReason, m: string, retry?: number) => Decision,
-  ): Decision {
-    const s = this.store;
+  ): Promise<Decision> {
     const fp = fingerprint(pk);
-    if (!s.rememberNonce(pk, fromHex(req.nonce), req.ts + this.config.window + 1)) {
+    if (!(await s.rememberNonce(pk, fromHex(req.nonce), req.ts + this.config.window + 1))) {
       this.log('enroll-replay', { source, fingerprint: fp });
       return reject('REPLAY', 'this request was seen before');
     }
-    let dev = s.deviceByPk(pk);
-    const seen = (status: string, granted = false): void => {
-      if (dev) s.noteSeen(dev.id, { now, source, status, requested: req.prefixes, role: req.role, granted });
+    let dev = await s.deviceByPk(pk);
+    const seen = async (status: string, granted = false): Promise<void> => {
+      if (dev) await s.noteSeen(dev.id, { now, source, status, requested: req.prefixes, role: req.role, granted });
     };
     if (dev?.status === 'revoked') {
-      seen('revoked');
+      await seen('revoked');
       return { status: 'revoked' };
+    }
+    if (dev?.status === 'pending' && dev.created < now - this.config.pendingTtl) {
+      // An expired request: forgotten, and this one is a new request (counted against the caps again).
+      await s.deletePending(dev.id);
+      dev = null;
     }
 
     if (req.token !== undefined) {
-      const tok = s.tokenByWire(req.token);
+      const tok = await s.tokenByWire(req.token);
       if (!tok) {
-        seen('token-unknown');
+        await seen('token-unknown');
         return reject('TOKEN_UNKNOWN', 'no such token');
       }
       const mine = dev !== null && tok.usedBy === dev.id;
       if (!mine) {
         if (tok.usedBy !== null) {
-          seen('token-used');
+          await seen('token-used');
           this.log('token-reuse', { source, fingerprint: fp, token: tok.id });
           return reject('TOKEN_USED', `token ${tok.id} was used at ${tok.usedAt}`);
         }
         if (tok.expires < now) {
-          seen('token-expired');
+          await seen('token-expired');
           return reject('TOKEN_EXPIRED', `token ${tok.id} expired at ${tok.expires}`);
         }
         if (tok.role !== req.role) {
-          seen('token-scope');
+          await seen('token-scope');
           return reject('TOKEN_SCOPE', `token ${tok.id} is for the ${tok.role} role`);
         }
         if (dev?.status === 'approved' && dev.role !== tok.role) {
-          seen('role-mismatch');
+          await seen('role-mismatch');
           return reject('ROLE_MISMATCH', `device is approved for the ${dev.role} role`);
         }
         const already = dev?.status === 'approved' ? dev.prefixes : [];
         const outside = req.prefixes.filter((p) => !tok.prefixes.includes(p) && !already.includes(p));
         if (outside.length > 0) {
-          seen('prefix-not-authorised');
+          await seen('prefix-not-authorised');
           return reject('PREFIX_NOT_AUTHORISED', `${outside.join(', ')} not in the token's scope (${tok.prefixes.join(', ') || 'none'})`);
         }
         const prefixes = [...already, ...tok.prefixes.filter((p) => !already.includes(p))];
         const via = `token:${tok.id}`;
         if (!dev) {
-          dev = s.insertDevice({ pk, fingerprint: fp, role: tok.role, status: 'approved', prefixes, requested: req.prefixes, mode: tok.mode, via, now });
+          dev = await s.insertDevice({ pk, fingerprint: fp, role: tok.role, status: 'approved', prefixes, requested: req.prefixes, mode: tok.mode, via, source: sourceKey, now });
         } else {
-          s.setAuthorisation(dev.id, { status: 'approved', role: tok.role, prefixes, mode: tok.mode, via, now });
+          await s.setAuthorisation(dev.id, { status: 'approved', role: tok.role, prefixes, mode: tok.mode, via, now });
         }
-        if (!s.useToken(tok.id, dev.id, now)) return reject('TOKEN_USED', `token ${tok.id} was used concurrently`);
-        s.audit(now, 'token-use', fp, { token: tok.id, source });
+        // Another instance spent it meanwhile: nothing of this transaction (the approval above) may commit.
+        if (!(await s.useToken(tok.id, dev.id, now))) throw new RollBack(reject('TOKEN_USED', `token ${tok.id} was used concurrently`));
+        await s.audit(now, 'token-use', fp, { token: tok.id, source });
         this.log('enroll-token', { source, fingerprint: fp, token: tok.id });
-        dev = s.deviceById(dev.id)!;
+        dev = (await s.deviceById(dev.id))!;
       }
     }
 
     if (!dev) {
-      if (s.pendingCount() >= this.config.maxPending) {
+      const since = now - this.config.pendingTtl;
+      if ((await s.pendingCount(since, sourceKey)) >= this.config.maxPendingPerSource) {
+        this.log('pending-limit-source', { source, fingerprint: fp });
+        return reject('PENDING_LIMIT', 'too many devices from this address are waiting for approval', 300);
+      }
+      if ((await s.pendingCount(since)) >= this.config.maxPending) {
         this.log('pending-limit', { source, fingerprint: fp });
         return reject('PENDING_LIMIT', 'too many devices are waiting for approval', 300);
       }
-      dev = s.insertDevice({ pk, fingerprint: fp, role: req.role, status: 'pending', prefixes: [], requested: req.prefixes, mode: 'encrypted', via: null, now });
-      s.audit(now, 'enroll-pending', fp, { role: req.role, prefixes: req.prefixes, source });
+      dev = await s.insertDevice({ pk, fingerprint: fp, role: req.role, status: 'pending', prefixes: [], requested: req.prefixes, mode: 'encrypted', via: null, source: sourceKey, now });
+      await s.audit(now, 'enroll-pending', fp, { role: req.role, prefixes: req.prefixes, source });
       this.log('enroll-pending', { source, fingerprint: fp, role: req.role, prefixes: req.prefixes });
     }
     if (dev.status === 'pending') {
-      seen('pending');
+      await seen('pending');
       return { status: 'pending', fingerprint: fp, retry_after: this.config.pendingRetry };
     }
     if (dev.role !== req.role) {
-      seen('role-mismatch');
+      await seen('role-mismatch');
       return reject('ROLE_MISMATCH', `device is approved for the ${dev.role} role`);
     }
     const outside = req.prefixes.filter((p) => !dev!.prefixes.includes(p));
     if (outside.length > 0) {
-      seen('prefix-not-authorised');
+      await seen('prefix-not-authorised');
       return reject('PREFIX_NOT_AUTHORISED', `${outside.join(', ')} (authorised: ${dev.prefixes.join(', ') || 'none'})`);
     }
-    const grant = this.buildGrant(dev, req.prefixes.length > 0 ? req.prefixes : dev.prefixes, now);
+    const grant = await this.buildGrant(s, dev, req.prefixes.length > 0 ? req.prefixes : dev.prefixes, now);
     const problem = grantProblem(grant);
     if (problem !== null) throw new GrantOutOfLimits(problem);
-    seen('granted', true);
+    await seen('granted', true);
     return { status: 'granted', grant };
   }
 
-  /** Secrets for `dev`, recorded in `issued` (same transaction). */
-  buildGrant(dev: Device, prefixes: readonly string[], now: number): Grant {
-    const s = this.store;
+  /** Secrets for `dev`, recorded in `issued` (in the transaction of `s`). */
+  async buildGrant(s: Store, dev: Device, prefixes: readonly string[], now: number): Promise<Grant> {
     const pairings: GrantPairing[] = [];
     let renew = now + this.config.renewInterval;
     let expires = 0;
-    for (const p of s.activePairings(dev.role)) {
+    for (const p of await s.activePairings(dev.role)) {
       const own = dev.role === 'client' ? prefixes.filter((x) => p.clientPrefixes.includes(x)) : [];
       if (dev.role === 'client' && own.length === 0) continue;
       const windows = generationsToIssue(p, now);
@@ -281,7 +312,7 @@ export class EnrollService {
           const key = dev.role === 'client' ? clientKey(p.pms, w, own) : serverKey(p.pms, w);
           const slots = key.secrets ? key.secrets.map((x) => [x.prefix, x.secret] as const) : [['*', key.sgs!] as const];
           for (const [prefix, secret] of slots) {
-            if (!s.recordIssued(dev.id, p.id, w.generation, prefix, secretDigest(secret), now)) {
+            if (!(await s.recordIssued(dev.id, p.id, w.generation, prefix, secretDigest(secret), now))) {
               throw new IssuedConflict(`pairing ${p.id} generation ${w.generation} prefix ${prefix}`);
             }
           }

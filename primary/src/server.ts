@@ -10,6 +10,7 @@ import { toHex } from '../../core/src/bytes.js';
 import { MAX_REQUEST_ENVELOPE } from '../../core/src/enroll-codec.js';
 import { plainAnswer, type EnrollService, type HttpAnswer, type Identity, type Logger } from './enroll-service.js';
 import type { PairingResponder } from './pairing-service.js';
+import { StoreUnavailable } from './sql.js';
 
 export interface ServerLimits {
   /** Largest accepted request body, octets. */
@@ -121,7 +122,7 @@ export interface ServiceParts {
 }
 
 /** `source`: the client's key for limits (IPv4 address or IPv6 /64, after trusted proxies); `address`: its full address, for logs. */
-type Handler = (body: Uint8Array, source: string, address: string) => HttpAnswer;
+type Handler = (body: Uint8Array, source: string, address: string) => Promise<HttpAnswer>;
 
 function send(res: ServerResponse, a: HttpAnswer, close = false): void {
   const body = typeof a.body === 'string' ? Buffer.from(a.body, 'latin1') : Buffer.from(a.body.buffer, a.body.byteOffset, a.body.length);
@@ -232,14 +233,17 @@ export function createPrimaryServer(parts: ServiceParts): Server {
     req.on('end', () => {
       if (done) return;
       done = true;
-      let answer: HttpAnswer;
-      try {
-        answer = handler(new Uint8Array(Buffer.concat(chunks)), source, address);
-      } catch (e) {
-        parts.log('internal-error', { path, source: address, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
-        answer = plainAnswer('INTERNAL');
-      }
-      send(res, answer);
+      handler(new Uint8Array(Buffer.concat(chunks)), source, address).then(
+        (answer) => send(res, answer),
+        (e: unknown) => {
+          if (e instanceof StoreUnavailable) {
+            parts.log('store-unavailable', { path, source: address, reason: e.reason, error: e.message });
+            return send(res, plainAnswer('UNAVAILABLE', { 'retry-after': String(e.retryAfter) }));
+          }
+          parts.log('internal-error', { path, source: address, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+          send(res, plainAnswer('INTERNAL'));
+        },
+      );
     });
     req.on('error', () => {
       done = true;

@@ -14,8 +14,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openDb } from '../../primary/src/db.js';
-import { Store } from '../../primary/src/store.js';
+import { openStore } from '../../primary/src/open-store.js';
 import { nodeRandom } from '../../primary/src/fast-suite.js';
 import { MAIN_JS, SimDevice, tempDir } from '../../primary/test/harness.js';
 import { fromHex } from '../../core/src/bytes.js';
@@ -121,11 +120,10 @@ async function main(): Promise<number> {
   const key = join(t.dir, 'primary.key');
 
   // Prepare: client prefix, a pairing (so grants carry CS(P) of real generations), one token per device.
-  const d = openDb(db);
-  const store = new Store(d);
+  const store = await openStore(db);
   const now = Math.floor(Date.now() / 1000);
-  store.addPrefix(PREFIX, 'client', now);
-  store.insertPairing(
+  await store.addPrefix(PREFIX, 'client', now);
+  await store.insertPairing(
     {
       id: 'be0c4be0c4be0c4b',
       role: 'client',
@@ -143,8 +141,9 @@ async function main(): Promise<number> {
     },
     now,
   );
-  const tokens = store.tx(() => Array.from({ length: DEVICES }, () => store.createToken({ role: 'client', prefixes: [PREFIX], ttl: 3600, now }).token));
-  d.close();
+  const tokens: string[] = [];
+  for (let i = 0; i < DEVICES; i++) tokens.push((await store.createToken({ role: 'client', prefixes: [PREFIX], ttl: 3600, now })).token);
+  await store.db.close();
 
   const nodeArgs = process.env.PDMV2_BENCH_NODE_ARGS ? process.env.PDMV2_BENCH_NODE_ARGS.split(' ') : [];
   const server = spawn(process.execPath, [...nodeArgs, MAIN_JS, 'serve', '--init', '--db', db, '--key', key, '--listen', '127.0.0.1:0', '--rate', '0', '--quiet', '--sync', values.sync!], {
