@@ -255,7 +255,8 @@ check('router agent daemon: pending until approved by fingerprint, then its CS(P
   const dev = (await pc.p.store.deviceByFingerprint(fp))!;
   assert.equal([dev.status, dev.requestedPrefixes], ['pending', [CLIENT_P]]);
   await pc.p.store.approve(fp, { now: now() });
-  await waitFor('grant installed', () => keyLines(routerDir).length > 0);
+  // the keys reach the kernel before the ruleset is rewritten: wait for both (a loaded machine shows the gap)
+  await waitFor('grant installed', () => keyLines(routerDir).length > 0 && existsSync(routerDir.nft) && readFileSync(routerDir.nft, 'utf8').includes('elements'));
   const g = generationAt((await pc.p.store.pairing(pairingId))!, now());
   const router = keyLines(routerDir).find((k) => k[2] === String(g) && k[4] === CLIENT_P)!;
   const server = sgsLines(serverDir).find((k) => k[2] === String(g))!;

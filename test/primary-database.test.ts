@@ -41,7 +41,8 @@ test('another process holding the write lock: /v1/info answers at once, enrollme
   other.exec('BEGIN IMMEDIATE');
   const t0 = Date.now();
   const enrolling = postRaw(`${base}/v1/enroll`, d.build().envelope).then((r) => ({ ...r, ms: Date.now() - t0 }));
-  await new Promise((r) => setTimeout(r, 50));
+  // by now the enrollment waits for the lock
+  await new Promise((r) => setTimeout(r, 200));
   const i0 = Date.now();
   const info = await fetch(`${base}/v1/info`);
   const infoMs = Date.now() - i0;
