@@ -7,6 +7,9 @@
 #   kmod: compiler and sanitizer runtimes for the module's user-space core
 #   lab:  what the QEMU lab needs on the host (qemu, cpio, tshark); the guest's
 #         packages are fetched by qemu/build-image.sh
+#   primary: PostgreSQL server binaries for the primary's PostgreSQL tests and
+#         benchmarks (they start their own throwaway cluster; the package's
+#         own cluster is not used)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PDMV2_CACHE="${PDMV2_CACHE:-$HOME/.cache/pdmv2}"
@@ -49,6 +52,7 @@ for part in "$@"; do
     core) ;;
     kmod) need_apt gcc make libc6-dev libssl-dev ;;
     lab) need_apt qemu-system-x86 cpio tshark ;;
+    primary) need_apt postgresql ;;
     *) echo "setup: unknown part '$part'" >&2; exit 2 ;;
   esac
 done

@@ -61,6 +61,7 @@ stage_check() {
 
 echo "== setup"
 parts="core kmod"
+want node && parts="$parts primary"
 want lab && parts="$parts lab"
 if ! build/setup.sh $parts; then
   echo "setup failed"
@@ -89,6 +90,21 @@ if want node; then
     f=$((total - passed))
     [[ $rc -ne 0 && $f -eq 0 ]] && f=1
     record "node-unit" "$passed" "$f"
+  fi
+  # The primary's suite once more, on PostgreSQL (a throwaway cluster the tests start); the
+  # SQLite run is part of node-unit above, the three-instance test runs there already.
+  out="$log_dir/uvu-pg.log"
+  PDMV2_PRIMARY_BACKEND=postgres node_modules/.bin/uvu .build/node/test 'primary-(service|limits|admin|http|pending|database|durability|agent)\.test\.js$' >"$out" 2>&1
+  rc=$?
+  cat "$out"
+  total=$(sed -nE 's/^ *Total: *([0-9]+).*/\1/p' "$out" | tail -n 1)
+  passed=$(sed -nE 's/^ *Passed: *([0-9]+).*/\1/p' "$out" | tail -n 1)
+  if [[ -z $total || -z $passed ]]; then
+    record "node-primary-postgres" 0 1
+  else
+    f=$((total - passed))
+    [[ $rc -ne 0 && $f -eq 0 ]] && f=1
+    record "node-primary-postgres" "$passed" "$f"
   fi
   stage_counted "kat-rfc9180" node .build/node/build/kat.js "$shared"/vectors/*.json
 fi

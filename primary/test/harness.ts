@@ -1,7 +1,7 @@
 /// <reference types="node" />
 // Test and benchmark helpers for the primary: temp dirs, the CLI as a child
 // process, a simulated device that speaks the enrollment protocol over HTTP.
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,4 +95,46 @@ export class SimDevice {
   enroll(o: { token?: string; now?: number; prefixes?: string[] } = {}): Promise<EnrollResponse> {
     return this.send(this.build(o));
   }
+}
+
+export interface ServeProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly port: number;
+  readonly pk: Uint8Array;
+  /** Ends the process with `signal` and waits for it. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** `pdmv2-primary serve ARGS` as its own process on 127.0.0.1 (port 0 unless given); resolves once it listens. */
+export function spawnPrimary(args: string[], nodeArgs: string[] = []): Promise<ServeProcess> {
+  const withListen = args.includes('--listen') ? args : [...args, '--listen', '127.0.0.1:0'];
+  const child = spawn(process.execPath, [...nodeArgs, MAIN_JS, 'serve', ...withListen], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (b: Buffer) => {
+    err += b.toString();
+  });
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      if (buf.length > 65536) return;
+      buf += b.toString();
+      const pk = /primary public key: ([0-9a-f]{64})/.exec(buf);
+      const url = /listening on (http:\/\/\S+)/.exec(buf);
+      if (pk && url) {
+        const gone = new Promise<void>((r) => child.once('exit', () => r()));
+        resolve({
+          child,
+          url: url[1]!,
+          port: Number(/:(\d+)$/.exec(url[1]!)![1]),
+          pk: Uint8Array.from(Buffer.from(pk[1]!, 'hex')),
+          stop: async (signal = 'SIGTERM') => {
+            if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+            await gone;
+          },
+        });
+      }
+    });
+    child.once('exit', (c, s) => reject(new Error(`primary exited before listening (${c ?? s}): ${err.trim()}`)));
+  });
 }
