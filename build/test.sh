@@ -59,6 +59,26 @@ stage_check() {
   fi
 }
 
+# uvu over the compiled tests whose file names match PATTERN. uvu prints Total/Passed
+# per run and exits 1 on any failure.
+stage_uvu() {
+  local name=$1 pattern=$2
+  local out="$log_dir/$name.log"
+  node_modules/.bin/uvu .build/node/test "$pattern" >"$out" 2>&1
+  local rc=$?
+  cat "$out"
+  local total passed
+  total=$(sed -nE 's/^ *Total: *([0-9]+).*/\1/p' "$out" | tail -n 1)
+  passed=$(sed -nE 's/^ *Passed: *([0-9]+).*/\1/p' "$out" | tail -n 1)
+  if [[ -z $total || -z $passed ]]; then
+    record "$name" 0 1
+    return
+  fi
+  local f=$((total - passed))
+  [[ $rc -ne 0 && $f -eq 0 ]] && f=1
+  record "$name" "$passed" "$f"
+}
+
 echo "== setup"
 parts="core kmod"
 want node && parts="$parts primary"
@@ -77,35 +97,11 @@ fi
 
 if want node; then
   stage_check "vectors-up-to-date" node .build/node/build/gen-vectors.js --check
-  # uvu prints Total/Passed per run; it exits 1 on any failure.
-  out="$log_dir/uvu.log"
-  node_modules/.bin/uvu .build/node/test '\.test\.js$' >"$out" 2>&1
-  rc=$?
-  cat "$out"
-  total=$(sed -nE 's/^ *Total: *([0-9]+).*/\1/p' "$out" | tail -n 1)
-  passed=$(sed -nE 's/^ *Passed: *([0-9]+).*/\1/p' "$out" | tail -n 1)
-  if [[ -z $total || -z $passed ]]; then
-    record "node-unit" 0 1
-  else
-    f=$((total - passed))
-    [[ $rc -ne 0 && $f -eq 0 ]] && f=1
-    record "node-unit" "$passed" "$f"
-  fi
+  stage_uvu "node-unit" '\.test\.js$'
   # The primary's suite once more, on PostgreSQL (a throwaway cluster the tests start); the
-  # SQLite run is part of node-unit above, the three-instance test runs there already.
-  out="$log_dir/uvu-pg.log"
-  PDMV2_PRIMARY_BACKEND=postgres node_modules/.bin/uvu .build/node/test 'primary-(service|limits|admin|http|pending|database|durability|agent)\.test\.js$' >"$out" 2>&1
-  rc=$?
-  cat "$out"
-  total=$(sed -nE 's/^ *Total: *([0-9]+).*/\1/p' "$out" | tail -n 1)
-  passed=$(sed -nE 's/^ *Passed: *([0-9]+).*/\1/p' "$out" | tail -n 1)
-  if [[ -z $total || -z $passed ]]; then
-    record "node-primary-postgres" 0 1
-  else
-    f=$((total - passed))
-    [[ $rc -ne 0 && $f -eq 0 ]] && f=1
-    record "node-primary-postgres" "$passed" "$f"
-  fi
+  # three-instance test (PostgreSQL only) ran in node-unit.
+  PDMV2_PRIMARY_BACKEND=postgres stage_uvu "node-primary-postgres" \
+    'primary-(service|limits|admin|http|pending|database|durability|agent)\.test\.js$'
   stage_counted "kat-rfc9180" node .build/node/build/kat.js "$shared"/vectors/*.json
 fi
 

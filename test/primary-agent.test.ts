@@ -22,6 +22,7 @@ import { startPrimary, type RunningPrimary } from '../primary/src/main.js';
 import { initiatePairing } from '../primary/src/pairing-service.js';
 import { nodeRandom } from '../primary/src/fast-suite.js';
 import { REPO, tempDir } from '../primary/test/harness.js';
+import { newDb } from '../primary/test/backend.js';
 
 const QJS = join(REPO, 'build', 'qjs');
 // The minified bundle: what the firmware package ships.
@@ -52,7 +53,7 @@ test.after(async () => {
 async function primary(name: string): Promise<{ p: RunningPrimary; base: string; dir: string }> {
   const t = tempDir(name);
   const p = await startPrimary({
-    db: join(t.dir, 'p.db'),
+    db: await newDb(t.dir),
     key: join(t.dir, 'primary.key'),
     host: '127.0.0.1',
     port: 0,
@@ -256,7 +257,10 @@ check('router agent daemon: pending until approved by fingerprint, then its CS(P
   assert.equal([dev.status, dev.requestedPrefixes], ['pending', [CLIENT_P]]);
   await pc.p.store.approve(fp, { now: now() });
   // the keys reach the kernel before the ruleset is rewritten: wait for both (a loaded machine shows the gap)
-  await waitFor('grant installed', () => keyLines(routerDir).length > 0 && existsSync(routerDir.nft) && readFileSync(routerDir.nft, 'utf8').includes('elements'));
+  await waitFor(
+    'grant installed',
+    () => keyLines(routerDir).length > 0 && existsSync(routerDir.nft) && readFileSync(routerDir.nft, 'utf8').includes('elements') && stateJson(routerDir)?.status === 'granted',
+  );
   const g = generationAt((await pc.p.store.pairing(pairingId))!, now());
   const router = keyLines(routerDir).find((k) => k[2] === String(g) && k[4] === CLIENT_P)!;
   const server = sgsLines(serverDir).find((k) => k[2] === String(g))!;

@@ -15,6 +15,8 @@ import { fingerprint } from '../core/src/enroll-codec.js';
 import { startPrimary, type RunningPrimary } from '../primary/src/main.js';
 import { nodeRandom } from '../primary/src/fast-suite.js';
 import { cliOk, postRaw, SimDevice, tempDir } from '../primary/test/harness.js';
+import { BACKEND, count, newDb, query } from '../primary/test/backend.js';
+import pg from 'pg';
 
 const CLIENT_P = '2001:db8:1::/48';
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -22,8 +24,8 @@ test.after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-async function primary(dir: string, extra: Record<string, unknown> = {}): Promise<{ p: RunningPrimary; db: string; base: string }> {
-  const db = join(dir, 'p.db');
+async function primary(dir: string, extra: Record<string, unknown> = {}, backend = BACKEND): Promise<{ p: RunningPrimary; db: string; base: string }> {
+  const db = backend === 'sqlite' ? join(dir, 'p.db') : await newDb(dir);
   const p = await startPrimary({ db, key: join(dir, 'primary.key'), host: '127.0.0.1', port: 0, limits: { rate: 0 }, ...extra } as never);
   cleanups.push(() => p.close());
   return { p, db, base: `http://127.0.0.1:${p.port}` };
@@ -37,8 +39,8 @@ test('another process holding the write lock: /v1/info answers at once, enrollme
   const d = new SimDevice(base, p.identity.pk, 'client', [CLIENT_P]);
   assert.is((await d.enroll()).status, 'pending');
 
-  const other = new Database(db);
-  other.exec('BEGIN IMMEDIATE');
+  // SQLite: another process's write lock; PostgreSQL: another session's lock on the device's row
+  const other = await holdLock(db, d.pk);
   const t0 = Date.now();
   const enrolling = postRaw(`${base}/v1/enroll`, d.build().envelope).then((r) => ({ ...r, ms: Date.now() - t0 }));
   // by now the enrollment waits for the lock
@@ -53,10 +55,32 @@ test('another process holding the write lock: /v1/info answers at once, enrollme
   assert.is(Buffer.from(r.body).toString(), 'UNAVAILABLE\n');
   assert.ok(Number(r.headers.get('retry-after')) >= 1, 'Retry-After given');
   assert.ok(r.ms >= 400 && r.ms < 3000, `answered after ${r.ms} ms (lock wait 500 ms)`);
-  other.exec('ROLLBACK');
-  other.close();
+  await other.release();
   assert.is((await d.enroll()).status, 'pending');
 });
+
+async function holdLock(db: string, pk: Uint8Array): Promise<{ release(): Promise<void> }> {
+  if (BACKEND === 'sqlite') {
+    const other = new Database(db);
+    other.exec('BEGIN IMMEDIATE');
+    return {
+      release: async () => {
+        other.exec('ROLLBACK');
+        other.close();
+      },
+    };
+  }
+  const c = new pg.Client({ connectionString: db });
+  await c.connect();
+  await c.query('BEGIN');
+  await c.query('SELECT id FROM devices WHERE pk = $1 FOR UPDATE', [Buffer.from(pk)]);
+  return {
+    release: async () => {
+      await c.query('ROLLBACK');
+      await c.end();
+    },
+  };
+}
 
 /** A real small file system when this process may mount one (root), else none. */
 function smallDisk(dir: string, size: string): (() => void) | null {
@@ -77,7 +101,8 @@ test('disk full: 503 with Retry-After (not 500), nothing half-written, recovers 
   const unmount = smallDisk(mnt, '1m');
   // Without a mount (not root), the database's own size limit gives the same SQLITE_FULL.
   const dir = unmount ? mnt : t.dir;
-  const { p, db, base } = await primary(dir, unmount ? {} : { maxPages: 40 });
+  // SQLite's own file: a PostgreSQL server's disk is the server's (its 53100 disk_full maps to the same 503)
+  const { p, db, base } = await primary(dir, unmount ? {} : { maxPages: 40 }, 'sqlite');
   if (unmount) cleanups.push(async () => {
     await p.close();
     unmount();
@@ -146,12 +171,7 @@ test('retention: issued records of old generations and inactive pairings, revoke
   const gone = new SimDevice(base, p.identity.pk, 'client', [CLIENT_P]);
   const goneTok = await p.store.createToken({ role: 'client', prefixes: [CLIENT_P], ttl: 3600, now: clock });
   await p.store.createToken({ role: 'client', prefixes: [CLIENT_P], ttl: 60, now: clock }); // never used
-  const count = (table: string) => {
-    const ro = new Database(db, { readonly: true });
-    const n = (ro.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-    ro.close();
-    return n;
-  };
+  const rows = (table: string) => count(db, `SELECT count(*) AS n FROM ${table}`);
   // 40 days of daily renewals (the agent sends its token every time)
   for (let day = 0; day < 40; day++) {
     assert.is((await keeper.enroll({ token: tok.token, now: clock })).status, 'granted', `day ${day}`);
@@ -162,9 +182,9 @@ test('retention: issued records of old generations and inactive pairings, revoke
     if (day === 20) await cliOk(['pair', 'revoke', 'b0b0b0b0b0b0b0b0', '--yes', '--db', db]);
     clock += 86400;
   }
-  const before = { issued: count('issued'), audit: count('audit'), tokens: count('tokens'), devices: count('devices') };
+  const before = { issued: await rows('issued'), audit: await rows('audit'), tokens: await rows('tokens'), devices: await rows('devices') };
   const n = await p.retain();
-  const after = { issued: count('issued'), audit: count('audit'), tokens: count('tokens'), devices: count('devices') };
+  const after = { issued: await rows('issued'), audit: await rows('audit'), tokens: await rows('tokens'), devices: await rows('devices') };
   // issued: only the last generations of the active pairing remain (current and the one before, maybe the next)
   assert.ok(before.issued >= 40, `issued before: ${before.issued}`);
   assert.ok(after.issued <= 3, `issued after: ${after.issued}`);
@@ -172,9 +192,7 @@ test('retention: issued records of old generations and inactive pairings, revoke
   assert.is(after.devices, 1);
   assert.is(after.tokens, 1, 'the renewing device keeps its spent token; the revoked one\'s and the never-used one are gone');
   assert.ok(after.audit < before.audit, `audit ${before.audit} -> ${after.audit}`);
-  const ro = new Database(db, { readonly: true });
-  const oldest = (ro.prepare('SELECT min(ts) AS t FROM audit').get() as { t: number }).t;
-  ro.close();
+  const oldest = Number((await query(db, 'SELECT min(ts) AS t FROM audit'))[0]!.t);
   assert.ok(oldest >= clock - 30 * 86400, 'no audit entry older than 30 days');
   // the renewing device does not notice, and is still guarded by the issued record
   assert.is((await keeper.enroll({ token: tok.token, now: clock })).status, 'granted');

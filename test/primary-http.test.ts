@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { startPrimary, type RunningPrimary } from '../primary/src/main.js';
 import type { ServerLimits } from '../primary/src/server.js';
 import { SimDevice, tempDir } from '../primary/test/harness.js';
+import { newDb } from '../primary/test/backend.js';
 
 const opened: { p: RunningPrimary; cleanup(): void }[] = [];
 const sockets: Socket[] = [];
@@ -24,7 +25,7 @@ test.after(async () => {
 
 async function primary(name: string, limits: Partial<ServerLimits>): Promise<RunningPrimary> {
   const t = tempDir(name);
-  const p = await startPrimary({ db: join(t.dir, 'p.db'), key: join(t.dir, 'primary.key'), host: '127.0.0.1', port: 0, limits: { rate: 0, ...limits } });
+  const p = await startPrimary({ db: await newDb(t.dir), key: join(t.dir, 'primary.key'), host: '127.0.0.1', port: 0, limits: { rate: 0, ...limits } });
   opened.push({ p, cleanup: t.cleanup });
   return p;
 }

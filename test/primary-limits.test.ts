@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { count, newDb, query } from '../primary/test/backend.js';
 import { MAX_GRANT_PAIRINGS, MAX_PEER_PREFIXES, MAX_REQUEST_PREFIXES } from '../core/src/enroll-messages.js';
 import { startPrimary, type RunningPrimary } from '../primary/src/main.js';
 import { nodeRandom } from '../primary/src/fast-suite.js';
@@ -33,7 +33,7 @@ test.after(async () => {
 
 async function primary(name: string): Promise<Ctx> {
   const t = tempDir(name);
-  const db = join(t.dir, 'p.db');
+  const db = await newDb(t.dir);
   const p = await startPrimary({ db, key: join(t.dir, 'primary.key'), host: '127.0.0.1', port: 0, limits: { rate: 0 } });
   opened.push({ p, cleanup: t.cleanup });
   return { p, db, base: `http://127.0.0.1:${p.port}` };
@@ -58,22 +58,8 @@ function pairing(i: number, clientPrefixes: string[], t: number): Omit<Pairing, 
   };
 }
 
-function tokenState(db: string, id: number): { used_by: number | null } {
-  const ro = new Database(db, { readonly: true });
-  try {
-    return ro.prepare('SELECT used_by FROM tokens WHERE id = ?').get(id) as { used_by: number | null };
-  } finally {
-    ro.close();
-  }
-}
-
-function count(db: string, sql: string): number {
-  const ro = new Database(db, { readonly: true });
-  try {
-    return (ro.prepare(sql).get() as { n: number }).n;
-  } finally {
-    ro.close();
-  }
+async function tokenState(db: string, id: number): Promise<{ used_by: unknown }> {
+  return (await query(db, 'SELECT used_by FROM tokens WHERE id = ?', [id]))[0] as { used_by: unknown };
 }
 
 test(`a ${MAX_GRANT_PAIRINGS + 1}th active pairing of a role is refused (a grant carries at most ${MAX_GRANT_PAIRINGS})`, async () => {
@@ -88,7 +74,7 @@ test(`a ${MAX_GRANT_PAIRINGS + 1}th active pairing of a role is refused (a grant
     assert.instance(e, AdminError, String(e));
     assert.match((e as Error).message, /16 active client pairings/);
   }
-  assert.is(count(c.db, `SELECT count(*) AS n FROM pairings WHERE status = 'active'`), MAX_GRANT_PAIRINGS);
+  assert.is(await count(c.db, `SELECT count(*) AS n FROM pairings WHERE status = 'active'`), MAX_GRANT_PAIRINGS);
 });
 
 test('a grant over a protocol limit is refused (INTERNAL) before anything is committed: token unspent, no device, nothing issued', async () => {
@@ -98,15 +84,13 @@ test('a grant over a protocol limit is refused (INTERNAL) before anything is com
   // version, a hand edit): the grant check is the last line of defence.
   await c.p.store.addPrefix(prefixN(0), 'client', t);
   for (let i = 0; i < MAX_GRANT_PAIRINGS; i++) await c.p.store.insertPairing(pairing(i, [prefixN(0)], t), t);
-  const raw = new Database(c.db);
   const p = pairing(99, [prefixN(0)], t);
-  raw
-    .prepare(
-      `INSERT INTO pairings (id, role, peer_pk, peer_url, pms, suite, data_aead, mode, t0, period, overlap, client_prefixes, server_prefixes, status, created, updated)
-       VALUES (?, 'client', ?, NULL, ?, ?, 1, 'encrypted', ?, ?, ?, ?, ?, 'active', ?, ?)`,
-    )
-    .run(p.id, Buffer.from(p.peerPk), Buffer.from(p.pms), p.suite, p.t0, p.period, p.overlap, JSON.stringify(p.clientPrefixes), JSON.stringify(p.serverPrefixes), t, t);
-  raw.close();
+  await query(
+    c.db,
+    `INSERT INTO pairings (id, role, peer_pk, peer_url, pms, suite, data_aead, mode, t0, period, overlap, client_prefixes, server_prefixes, status, created, updated)
+     VALUES (?, 'client', ?, NULL, ?, ?, 1, 'encrypted', ?, ?, ?, ?, ?, 'active', ?, ?) RETURNING id`,
+    [p.id, p.peerPk, p.pms, p.suite, p.t0, p.period, p.overlap, JSON.stringify(p.clientPrefixes), JSON.stringify(p.serverPrefixes), t, t],
+  );
   const tok = await c.p.store.createToken({ role: 'client', prefixes: [prefixN(0)], ttl: 600, now: t });
   const d = new SimDevice(c.base, c.p.identity.pk, 'client', [prefixN(0)]);
   const r = await d.enroll({ token: tok.token });
@@ -115,9 +99,9 @@ test('a grant over a protocol limit is refused (INTERNAL) before anything is com
     assert.is(r.reason, 'INTERNAL');
     assert.match(r.message, /pairings/);
   }
-  assert.is(tokenState(c.db, tok.id).used_by, null, 'the token is still unspent');
-  assert.is(count(c.db, 'SELECT count(*) AS n FROM devices'), 0);
-  assert.is(count(c.db, 'SELECT count(*) AS n FROM issued'), 0);
+  assert.is((await tokenState(c.db, tok.id)).used_by, null, 'the token is still unspent');
+  assert.is(await count(c.db, 'SELECT count(*) AS n FROM devices'), 0);
+  assert.is(await count(c.db, 'SELECT count(*) AS n FROM issued'), 0);
 });
 
 test('a grant larger than a response envelope may be (65 536 octets) is refused before commit, token unspent', async () => {
@@ -135,8 +119,8 @@ test('a grant larger than a response envelope may be (65 536 octets) is refused 
     assert.is(r.reason, 'INTERNAL');
     assert.match(r.message, /octets/);
   }
-  assert.is(tokenState(c.db, tok.id).used_by, null, 'the token is still unspent');
-  assert.is(count(c.db, 'SELECT count(*) AS n FROM issued'), 0);
+  assert.is((await tokenState(c.db, tok.id)).used_by, null, 'the token is still unspent');
+  assert.is(await count(c.db, 'SELECT count(*) AS n FROM issued'), 0);
   // fewer prefixes fit: the same token then works
   const few = new SimDevice(c.base, c.p.identity.pk, 'client', prefixes.slice(0, 8));
   assert.is((await few.enroll({ token: tok.token })).status, 'granted');

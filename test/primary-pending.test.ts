@@ -12,6 +12,7 @@ import { readEnrollResponse } from '../core/src/enroll-client.js';
 import type { EnrollResponse } from '../core/src/enroll-messages.js';
 import { startPrimary, type RunningPrimary } from '../primary/src/main.js';
 import { cli, cliOk, SimDevice, tempDir } from '../primary/test/harness.js';
+import { newDb } from '../primary/test/backend.js';
 
 const CLIENT_P = '2001:db8:1::/48';
 const opened: { p: RunningPrimary; cleanup(): void }[] = [];
@@ -26,7 +27,7 @@ let clock = Math.floor(Date.now() / 1000);
 
 async function primary(name: string, config: Record<string, number>): Promise<{ p: RunningPrimary; db: string }> {
   const t = tempDir(name);
-  const db = join(t.dir, 'p.db');
+  const db = await newDb(t.dir);
   const p = await startPrimary({ db, key: join(t.dir, 'primary.key'), host: '127.0.0.1', port: 0, limits: { rate: 0 }, config: config as never, now: () => clock });
   opened.push({ p, cleanup: t.cleanup });
   await cliOk(['prefix', 'add', '--client', CLIENT_P, '--db', db]);

@@ -17,6 +17,8 @@ import { clientPrefixSecret, serverGroupSecret } from '../core/src/keys.js';
 import { parsePrefix } from '../core/src/addr.js';
 import { sealRequest } from '../core/src/enroll-seal.js';
 import { MIGRATIONS } from '../primary/src/db.js';
+import { PG_MIGRATIONS } from '../primary/src/postgres-sql.js';
+import { BACKEND, count, newDb, query } from '../primary/test/backend.js';
 import { startPrimary, parseDuration, parseListen, type RunningPrimary } from '../primary/src/main.js';
 import { generateX25519, nodeRandom } from '../primary/src/fast-suite.js';
 import { cli, cliOk, postRaw, SimDevice, tempDir } from '../primary/test/harness.js';
@@ -35,7 +37,7 @@ interface Ctx {
 
 async function primary(name: string, opts: Parameters<typeof startPrimary>[0] extends infer O ? Partial<O> : never = {}): Promise<Ctx> {
   const t = tempDir(name);
-  const db = join(t.dir, 'p.db');
+  const db = await newDb(t.dir);
   const p = await startPrimary({ db, key: join(t.dir, 'primary.key'), host: '127.0.0.1', port: 0, limits: { rate: 0 }, ...opts });
   return { dir: t.dir, db, p, base: `http://127.0.0.1:${p.port}`, cleanup: t.cleanup };
 }
@@ -82,16 +84,21 @@ async function plain(promise: Promise<unknown>, code: string): Promise<void> {
 test('first start: key 0600, database 0600 in WAL mode with the current schema version; info endpoint', async () => {
   const c = await fresh('first');
   assert.is(statSync(join(c.dir, 'primary.key')).mode & 0o777, 0o600);
-  assert.is(statSync(c.db).mode & 0o777, 0o600);
-  const db = new Database(c.db, { readonly: true });
-  assert.is(db.pragma('journal_mode', { simple: true }), 'wal');
-  assert.is(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
-  db.close();
+  if (BACKEND === 'sqlite') {
+    assert.is(statSync(c.db).mode & 0o777, 0o600);
+    const db = new Database(c.db, { readonly: true });
+    assert.is(db.pragma('journal_mode', { simple: true }), 'wal');
+    assert.is(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+    db.close();
+  } else {
+    assert.is(await c.p.store.db.schemaVersion(), PG_MIGRATIONS.length);
+  }
   const info = (await (await fetch(`${c.base}/v1/info`)).json()) as { public_key: string; fingerprint: string };
   assert.is(info.public_key, toHex(c.p.identity.pk));
   assert.is(info.fingerprint, fingerprint(c.p.identity.pk));
   const out = await cliOk(['info', '--db', c.db]);
   assert.ok(out.includes(`primary fingerprint: ${c.p.identity.fingerprint}`));
+  assert.match(out, new RegExp(`database: ${BACKEND} `));
 });
 
 test('fingerprint approval: pending until the administrator approves, then granted; list shows the device', async () => {
@@ -178,8 +185,7 @@ test('approved device: prefix outside its authorisation and the wrong role are r
   const s = new SimDevice(c.base, c.p.identity.pk, 'server', []);
   Object.assign(s, { sk: d.sk, pk: d.pk });
   rejected(await s.enroll(), 'ROLE_MISMATCH');
-  const issued = new Database(c.db, { readonly: true }).prepare('SELECT count(*) AS n FROM issued').get() as { n: number };
-  assert.is(issued.n, 0);
+  assert.is(await count(c.db, 'SELECT count(*) AS n FROM issued'), 0);
 });
 
 test('revoked device is told so, and stays revoked (a token does not bring it back)', async () => {
@@ -328,10 +334,8 @@ test('pairing: both primaries hold the same PMS and parameters; devices get CS(P
   assert.equal(rk.secrets!.map((s) => s.prefix), [CLIENT_P]);
 
   // issued secrets are recorded, one row per (device, pairing, generation, prefix)
-  const db = new Database(pc.db, { readonly: true });
-  const rows = db.prepare('SELECT generation, prefix FROM issued').all() as { generation: number; prefix: string }[];
-  db.close();
-  assert.ok(rows.some((r) => r.generation === g && r.prefix === CLIENT_P));
+  const rows = await query(pc.db, 'SELECT generation, prefix FROM issued');
+  assert.ok(rows.some((r) => Number(r.generation) === g && r.prefix === CLIENT_P));
 
   // the same generation twice gives the same secret
   const again2 = await router.enroll();

@@ -10,6 +10,7 @@ import { buildEnrollRequest, plainError, readEnrollResponse, type BuiltRequest }
 import type { EnrollResponse, Role } from '../../core/src/enroll-messages.js';
 import type { SuiteProvider } from '../../core/src/enroll-seal.js';
 import { fastSuites, generateX25519, nodeRandom } from '../src/fast-suite.js';
+import { KEY_OF } from './backend.js';
 
 export const MAIN_JS = fileURLToPath(new URL('../src/main.js', import.meta.url));
 export const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -25,10 +26,17 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/** With a PostgreSQL --db, the key file that goes with it (a SQLite database has it next to it). */
+function withKey(args: string[]): string[] {
+  const db = args[args.indexOf('--db') + 1];
+  const key = args.includes('--db') && !args.includes('--key') && db ? KEY_OF.get(db) : undefined;
+  return key ? [...args, '--key', key] : args;
+}
+
 /** Runs the primary CLI (the real entry point) in a child process. */
 export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN_JS, ...args], { env: { ...process.env, ...env }, timeout: 30000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [MAIN_JS, ...withKey(args)], { env: { ...process.env, ...env }, timeout: 30000 }, (err, stdout, stderr) => {
       const code = err ? ((err as { code?: number }).code ?? 1) : 0;
       resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
     });
@@ -108,7 +116,7 @@ export interface ServeProcess {
 
 /** `pdmv2-primary serve ARGS` as its own process on 127.0.0.1 (port 0 unless given); resolves once it listens. */
 export function spawnPrimary(args: string[], nodeArgs: string[] = []): Promise<ServeProcess> {
-  const withListen = args.includes('--listen') ? args : [...args, '--listen', '127.0.0.1:0'];
+  const withListen = withKey(args.includes('--listen') ? args : [...args, '--listen', '127.0.0.1:0']);
   const child = spawn(process.execPath, [...nodeArgs, MAIN_JS, 'serve', ...withListen], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (b: Buffer) => {
