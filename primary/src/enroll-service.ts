@@ -264,6 +264,7 @@ export class EnrollService {
     }
 
     if (!dev) {
+      await s.lockPendingQueue();
       const since = now - this.config.pendingTtl;
       if ((await s.pendingCount(since, sourceKey)) >= this.config.maxPendingPerSource) {
         this.log('pending-limit-source', { source, fingerprint: fp });

@@ -318,6 +318,17 @@ export class Store {
     );
   }
 
+  /**
+   * Serialises additions to the approval queue until this transaction ends,
+   * so that counting against the caps and adding are one step. SQLite's
+   * write transactions are serial already; PostgreSQL's (READ COMMITTED, on
+   * several instances) take a transaction-scoped advisory lock. Only the
+   * rare creation of a pending device takes it, never a renewal.
+   */
+  async lockPendingQueue(): Promise<void> {
+    if (this.db.backend === 'postgres') await this.sql.get('SELECT pg_advisory_xact_lock(7362618) AS locked');
+  }
+
   /** Pending requests made after `since` (older ones have expired), from `sourceKey` when given. */
   async pendingCount(since: number, sourceKey?: string): Promise<number> {
     const r =
