@@ -24,7 +24,7 @@ import {
   type PlainError,
   type RejectReason,
 } from '../../core/src/enroll-messages.js';
-import { clientKey, generationsToIssue, nextRenewal, serverKey } from '../../core/src/enroll-schedule.js';
+import { clientKey, generationsToIssue, nextRenewal, serverKey, type Schedule } from '../../core/src/enroll-schedule.js';
 import { openRequest, SealError, sealResponse } from '../../core/src/enroll-seal.js';
 import { fastSuites } from './fast-suite.js';
 import { StoreUnavailable } from './sql.js';
@@ -104,6 +104,23 @@ type Decision =
   | { readonly status: 'rejected'; readonly reason: RejectReason; readonly message: string; readonly retry_after?: number };
 
 const ZERO_NONCE = '0'.repeat(32);
+
+/**
+ * issued, expires and renew_after of a grant made at `now` carrying keys of
+ * the pairings with `schedules` (docs/PROTOCOL.md 7.6). Also what the fleet
+ * benchmark feeds the agent's renewal schedule with.
+ */
+export function grantTiming(schedules: readonly Schedule[], now: number, renewInterval: number): { issued: number; expires: number; renew_after: number } {
+  let renew = now + renewInterval;
+  let expires = 0;
+  for (const p of schedules) {
+    const windows = generationsToIssue(p, now);
+    for (const w of windows) expires = Math.max(expires, w.not_after);
+    renew = Math.min(renew, nextRenewal(p, windows, now, renewInterval, Math.min(10, renewInterval)));
+  }
+  if (expires === 0) expires = now + 2 * renewInterval;
+  return { issued: now, expires, renew_after: Math.min(renew, expires) };
+}
 
 export class EnrollService {
   constructor(
@@ -301,15 +318,13 @@ export class EnrollService {
   /** Secrets for `dev`, recorded in `issued` (in the transaction of `s`). */
   async buildGrant(s: Store, dev: Device, prefixes: readonly string[], now: number): Promise<Grant> {
     const pairings: GrantPairing[] = [];
-    let renew = now + this.config.renewInterval;
-    let expires = 0;
+    const keyed: Schedule[] = [];
     for (const p of await s.activePairings(dev.role)) {
       const own = dev.role === 'client' ? prefixes.filter((x) => p.clientPrefixes.includes(x)) : [];
       if (dev.role === 'client' && own.length === 0) continue;
-      const windows = generationsToIssue(p, now);
       const keys: GrantKey[] = [];
       if (dev.mode === 'encrypted') {
-        for (const w of windows) {
+        for (const w of generationsToIssue(p, now)) {
           const key = dev.role === 'client' ? clientKey(p.pms, w, own) : serverKey(p.pms, w);
           const slots = key.secrets ? key.secrets.map((x) => [x.prefix, x.secret] as const) : [['*', key.sgs!] as const];
           for (const [prefix, secret] of slots) {
@@ -318,22 +333,19 @@ export class EnrollService {
             }
           }
           keys.push(key);
-          expires = Math.max(expires, w.not_after);
         }
-        renew = Math.min(renew, nextRenewal(p, windows, now, this.config.renewInterval, Math.min(10, this.config.renewInterval)));
+        keyed.push(p);
       }
       pairings.push({ id: p.id, aead: p.dataAead, peer_prefixes: dev.role === 'client' ? p.serverPrefixes : p.clientPrefixes, keys });
     }
-    if (expires === 0) expires = now + 2 * this.config.renewInterval;
     return {
       fingerprint: dev.fingerprint,
       role: dev.role,
       mode: dev.mode,
       prefixes: [...prefixes],
-      issued: now,
-      expires,
-      renew_after: Math.min(renew, expires),
+      ...grantTiming(keyed, now, this.config.renewInterval),
       pairings,
     };
   }
+
 }
