@@ -13,8 +13,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { fingerprint } from '../core/src/enroll-codec.js';
 import { startPrimary, type RunningPrimary } from '../primary/src/main.js';
-import { nodeRandom } from '../primary/src/fast-suite.js';
-import { cliOk, postRaw, SimDevice, tempDir } from '../primary/test/harness.js';
+import { cliOk, postRaw, SimDevice, tempDir, testPairing } from '../primary/test/harness.js';
 import { BACKEND, count, newDb, query } from '../primary/test/backend.js';
 import pg from 'pg';
 
@@ -149,21 +148,7 @@ test('retention: issued records of old generations and inactive pairings, revoke
     retention: { revokedKeep: 10 * 86400, auditKeep: 30 * 86400, tokenKeep: 5 * 86400 },
   });
   await p.store.addPrefix(CLIENT_P, 'client', clock);
-  const pairing = (id: string, t0: number) => ({
-    id,
-    role: 'client' as const,
-    peerPk: nodeRandom(32),
-    peerUrl: null,
-    pms: nodeRandom(32),
-    suite: '32/1/65535',
-    dataAead: 1,
-    mode: 'encrypted' as const,
-    t0,
-    period: 86400,
-    overlap: 3600,
-    clientPrefixes: [CLIENT_P],
-    serverPrefixes: ['2001:db8:ff::/48'],
-  });
+  const pairing = (id: string, t0: number) => testPairing({ id, t0, period: 86400, overlap: 3600, clientPrefixes: [CLIENT_P] });
   await p.store.insertPairing(pairing('a0a0a0a0a0a0a0a0', clock - 86400), clock);
   await p.store.insertPairing(pairing('b0b0b0b0b0b0b0b0', clock - 86400), clock);
   const tok = await p.store.createToken({ role: 'client', prefixes: [CLIENT_P], ttl: 3600, now: clock });

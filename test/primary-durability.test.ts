@@ -21,7 +21,7 @@ import type { EnrollResponse } from '../core/src/enroll-messages.js';
 import { nodeRandom } from '../primary/src/fast-suite.js';
 import { openStore } from '../primary/src/open-store.js';
 import { BACKEND, count, newDb, query } from '../primary/test/backend.js';
-import { cliOk, SimDevice, spawnPrimary, tempDir, type ServeProcess } from '../primary/test/harness.js';
+import { cliOk, SimDevice, spawnPrimary, tempDir, type ServeProcess, seedPrimary } from '../primary/test/harness.js';
 
 const PREFIX = '2001:db8:1::/48';
 const DEVICES = 120;
@@ -36,29 +36,7 @@ for (const sync of BACKEND === 'sqlite' ? ['normal', 'full'] : ['-']) {
     const key = `${t.dir}/primary.key`;
     await cliOk(['init', '--db', db, '--key', key]);
     const now = Math.floor(Date.now() / 1000);
-    const s0 = await openStore(db);
-    await s0.addPrefix(PREFIX, 'client', now);
-    await s0.insertPairing(
-      {
-        id: PAIRING,
-        role: 'client',
-        peerPk: nodeRandom(32),
-        peerUrl: null,
-        pms: nodeRandom(32),
-        suite: '32/1/65535',
-        dataAead: 1,
-        mode: 'encrypted',
-        t0: now - 3600,
-        period: 3600,
-        overlap: 600,
-        clientPrefixes: [PREFIX],
-        serverPrefixes: ['2001:db8:ff::/48'],
-      },
-      now,
-    );
-    const tokens: string[] = [];
-    for (let i = 0; i < DEVICES; i++) tokens.push((await s0.createToken({ role: 'client', prefixes: [PREFIX], ttl: 3600, now })).token);
-    await s0.db.close();
+    const tokens = await seedPrimary(db, { prefix: PREFIX, pairing: { id: PAIRING, t0: now - 3600, period: 3600, overlap: 600 }, tokens: DEVICES, now });
 
     const serveArgs = ['--db', db, '--key', key, '--rate', '0', '--quiet', ...(BACKEND === 'sqlite' ? ['--sync', sync] : [])];
     let srv: ServeProcess = await spawnPrimary(serveArgs);

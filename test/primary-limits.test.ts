@@ -10,9 +10,8 @@ import { join } from 'node:path';
 import { count, newDb, query } from '../primary/test/backend.js';
 import { MAX_GRANT_PAIRINGS, MAX_PEER_PREFIXES, MAX_REQUEST_PREFIXES } from '../core/src/enroll-messages.js';
 import { startPrimary, type RunningPrimary } from '../primary/src/main.js';
-import { nodeRandom } from '../primary/src/fast-suite.js';
 import { AdminError, type Pairing } from '../primary/src/store.js';
-import { cli, SimDevice, tempDir } from '../primary/test/harness.js';
+import { cli, SimDevice, tempDir, testPairing } from '../primary/test/harness.js';
 
 const now = () => Math.floor(Date.now() / 1000);
 const hex16 = (i: number) => i.toString(16).padStart(16, '0');
@@ -40,22 +39,8 @@ async function primary(name: string): Promise<Ctx> {
 }
 
 function pairing(i: number, clientPrefixes: string[], t: number): Omit<Pairing, 'status' | 'created' | 'updated'> {
-  return {
-    id: hex16(i + 1),
-    role: 'client',
-    peerPk: nodeRandom(32),
-    peerUrl: null,
-    pms: nodeRandom(32),
-    suite: '32/1/65535',
-    dataAead: 1,
-    mode: 'encrypted',
-    // now lies inside the overlap: every pairing gives two generations
-    t0: t - 3600 + 60,
-    period: 3600,
-    overlap: 1800,
-    clientPrefixes,
-    serverPrefixes: ['2001:db8:ff::/48'],
-  };
+  // now lies inside the overlap: every pairing gives two generations
+  return testPairing({ id: hex16(i + 1), t0: t - 3600 + 60, period: 3600, overlap: 1800, clientPrefixes });
 }
 
 async function tokenState(db: string, id: number): Promise<{ used_by: unknown }> {

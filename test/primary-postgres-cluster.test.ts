@@ -10,11 +10,10 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { toHex } from '../core/src/bytes.js';
 import type { EnrollResponse } from '../core/src/enroll-messages.js';
-import { nodeRandom } from '../primary/src/fast-suite.js';
 import { openStore } from '../primary/src/open-store.js';
 import type { Store } from '../primary/src/store.js';
 import { startBalancer, type Balancer } from '../primary/test/balancer.js';
-import { cliOk, SimDevice, spawnPrimary, tempDir, type ServeProcess } from '../primary/test/harness.js';
+import { cliOk, SimDevice, spawnPrimary, tempDir, type ServeProcess, testPairing } from '../primary/test/harness.js';
 import { cluster } from '../primary/test/postgres.js';
 
 const PREFIX = '2001:db8:1::/48';
@@ -38,21 +37,13 @@ test.before(async () => {
   cleanups.push(() => store.db.close());
   const t0 = now();
   await store.insertPairing(
-    {
+    testPairing({
       id: 'c1c1c1c1c1c1c1c1',
-      role: 'client',
-      peerPk: nodeRandom(32),
-      peerUrl: null,
-      pms: nodeRandom(32),
-      suite: '32/1/65535',
-      dataAead: 1,
-      mode: 'encrypted',
       t0: t0 - 3600,
       period: 86400,
       overlap: 3600,
       clientPrefixes: [PREFIX],
-      serverPrefixes: ['2001:db8:ff::/48'],
-    },
+    }),
     t0,
   );
   instances = await Promise.all([0, 1, 2].map(() => spawnPrimary(['--db', url, '--key', key, '--rate', '0', '--quiet', '--pool', '6'])));

@@ -11,6 +11,8 @@ import type { EnrollResponse, Role } from '../../core/src/enroll-messages.js';
 import type { SuiteProvider } from '../../core/src/enroll-seal.js';
 import { fastSuites, generateX25519, nodeRandom } from '../src/fast-suite.js';
 import { KEY_OF } from './backend.js';
+import type { Pairing } from '../src/store.js';
+import { openStore } from '../src/open-store.js';
 
 export const MAIN_JS = fileURLToPath(new URL('../src/main.js', import.meta.url));
 export const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -145,4 +147,35 @@ export function spawnPrimary(args: string[], nodeArgs: string[] = []): Promise<S
     });
     child.once('exit', (c, s) => reject(new Error(`primary exited before listening (${c ?? s}): ${err.trim()}`)));
   });
+}
+
+/** A client-role pairing with a random PMS and peer key, as the tests and benchmarks put straight into a store. */
+export function testPairing(o: { id: string; t0: number; period: number; overlap: number; clientPrefixes: string[] }): Omit<Pairing, 'status' | 'created' | 'updated'> {
+  return {
+    role: 'client',
+    peerPk: nodeRandom(32),
+    peerUrl: null,
+    pms: nodeRandom(32),
+    suite: '32/1/65535',
+    dataAead: 1,
+    mode: 'encrypted',
+    serverPrefixes: ['2001:db8:ff::/48'],
+    ...o,
+  };
+}
+
+/** A primary's database made ready for a burst: one client prefix, one pairing for it, `tokens` one-time tokens (returned). */
+export async function seedPrimary(db: string, o: { prefix: string; pairing: { id: string; t0: number; period: number; overlap: number }; tokens: number; now: number }): Promise<string[]> {
+  const store = await openStore(db);
+  try {
+    await store.addPrefix(o.prefix, 'client', o.now);
+    await store.insertPairing(testPairing({ ...o.pairing, clientPrefixes: [o.prefix] }), o.now);
+    const tokens: string[] = [];
+    await store.tx(async (s) => {
+      for (let i = 0; i < o.tokens; i++) tokens.push((await s.createToken({ role: 'client', prefixes: [o.prefix], ttl: 3600, now: o.now })).token);
+    });
+    return tokens;
+  } finally {
+    await store.db.close();
+  }
 }

@@ -21,9 +21,7 @@ import { parseArgs } from 'node:util';
 import { readEnrollResponse, type BuiltRequest } from '../../core/src/enroll-client.js';
 import { renewalTime } from '../../firmware/src/agent-schedule.js';
 import { grantTiming } from '../../primary/src/enroll-service.js';
-import { nodeRandom } from '../../primary/src/fast-suite.js';
-import { openStore } from '../../primary/src/open-store.js';
-import { cliOk, SimDevice, spawnPrimary, tempDir, type ServeProcess } from '../../primary/test/harness.js';
+import { cliOk, SimDevice, spawnPrimary, tempDir, type ServeProcess, seedPrimary } from '../../primary/test/harness.js';
 import { cluster } from '../../primary/test/postgres.js';
 
 const { values } = parseArgs({
@@ -188,33 +186,8 @@ async function phase(rate: number, ports: number[], pids: number[], dbPids: () =
 
 async function prepare(db: string, key: string): Promise<string[]> {
   await cliOk(['init', '--db', db, '--key', key]);
-  const store = await openStore(db);
   const now = Math.floor(Date.now() / 1000);
-  await store.addPrefix(PREFIX, 'client', now);
-  await store.insertPairing(
-    {
-      id: 'f1ee7f1ee7f1ee7f',
-      role: 'client',
-      peerPk: nodeRandom(32),
-      peerUrl: null,
-      pms: nodeRandom(32),
-      suite: '32/1/65535',
-      dataAead: 1,
-      mode: 'encrypted',
-      t0: now - 3600,
-      period: PERIOD,
-      overlap: OVERLAP,
-      clientPrefixes: [PREFIX],
-      serverPrefixes: ['2001:db8:ff::/48'],
-    },
-    now,
-  );
-  const tokens: string[] = [];
-  await store.tx(async (s) => {
-    for (let i = 0; i < DEVICES; i++) tokens.push((await s.createToken({ role: 'client', prefixes: [PREFIX], ttl: 3600, now })).token);
-  });
-  await store.db.close();
-  return tokens;
+  return seedPrimary(db, { prefix: PREFIX, pairing: { id: 'f1ee7f1ee7f1ee7f', t0: now - 3600, period: PERIOD, overlap: OVERLAP }, tokens: DEVICES, now });
 }
 
 async function enrollAll(devices: SimDevice[], tokens: string[]): Promise<void> {
@@ -234,7 +207,8 @@ async function run(name: string, db: string, key: string, instances: number, dbP
   say(`${name}: preparing ${DEVICES} devices`);
   const tokens = await prepare(db, key);
   const procs: ServeProcess[] = [];
-  for (let i = 0; i < instances; i++) procs.push(await spawnPrimary(['--db', db, '--key', key, '--rate', '0', '--quiet']));
+  // one load generator stands for many routers: no per-source limits
+  for (let i = 0; i < instances; i++) procs.push(await spawnPrimary(['--db', db, '--key', key, '--rate', '0', '--connections-per-source', '1000000', '--max-connections', '1000000', '--quiet']));
   try {
     const devices = Array.from({ length: DEVICES }, (_, i) => new SimDevice(procs[i % instances]!.url, procs[0]!.pk, 'client', [PREFIX]));
     await enrollAll(devices, tokens);
