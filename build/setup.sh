@@ -14,6 +14,9 @@
 #   browser: Debian's chromium for the browser tests (LuCI app, analyzer report)
 #   analyzer: tshark (the Lua dissector's tests), tcpdump (the speed benchmark's
 #         reference), GNU time, and the browser part (the HTML report's test)
+#   primary: PostgreSQL server binaries for the primary's PostgreSQL tests and
+#         benchmarks (they start their own throwaway cluster; the package's
+#         own cluster is not used)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PDMV2_CACHE="${PDMV2_CACHE:-$HOME/.cache/pdmv2}"
@@ -82,6 +85,7 @@ for part in "$@"; do
       gcc-s390x-linux-gnu libc6-dev-s390x-cross gcc-mips64el-linux-gnuabi64 libc6-dev-mips64el-cross \
       gcc-mipsel-linux-gnu libc6-dev-mipsel-cross ;;
     analyzer) need_apt tshark tcpdump chromium time ;;
+    primary) need_apt postgresql ;;
     *) echo "setup: unknown part '$part'" >&2; exit 2 ;;
   esac
 done

@@ -62,9 +62,32 @@ stage_check() {
   fi
 }
 
+# uvu over the compiled tests whose file names match PATTERN. uvu prints Total/Passed
+# per run and exits 1 on any failure. uvu has no per-test time limit, and a failed
+# assertion can leave a test's child process holding the event loop: the stage is
+# bounded, so that a hang is a failure with its log rather than a run that never ends.
+stage_uvu() {
+  local name=$1 pattern=$2 limit=${PDMV2_NODE_UNIT_TIMEOUT:-1200}
+  local out="$log_dir/$name.log"
+  timeout -k 10 "$limit" node_modules/.bin/uvu .build/node/test "$pattern" >"$out" 2>&1
+  local rc=$?
+  [[ $rc -eq 124 || $rc -eq 137 ]] && echo "!! $name stopped after $limit s" >>"$out"
+  cat "$out"
+  local total passed
+  total=$(sed -nE 's/^ *Total: *([0-9]+).*/\1/p' "$out" | tail -n 1)
+  passed=$(sed -nE 's/^ *Passed: *([0-9]+).*/\1/p' "$out" | tail -n 1)
+  if [[ -z $total || -z $passed ]]; then
+    record "$name" 0 1
+    return
+  fi
+  local f=$((total - passed))
+  [[ $rc -ne 0 && $f -eq 0 ]] && f=1
+  record "$name" "$passed" "$f"
+}
+
 echo "== setup"
 parts="core kmod"
-want node && parts="$parts analyzer"
+want node && parts="$parts analyzer primary"
 want lab && parts="$parts lab"
 want arch && parts="$parts lab arch"
 if ! build/setup.sh $parts; then
@@ -81,25 +104,11 @@ fi
 
 if want node; then
   stage_check "vectors-up-to-date" node .build/node/build/gen-vectors.js --check
-  # uvu prints Total/Passed per run; it exits 1 on any failure. uvu has no
-  # per-test time limit, and a failed assertion can leave a test's child
-  # process holding the event loop: bound the whole stage, so that a hang is
-  # a failure with its log rather than a CI run that never ends.
-  out="$log_dir/uvu.log"
-  timeout -k 10 "${PDMV2_NODE_UNIT_TIMEOUT:-1200}" \
-    node_modules/.bin/uvu .build/node/test '\.test\.js$' >"$out" 2>&1
-  rc=$?
-  [[ $rc -eq 124 || $rc -eq 137 ]] && echo "!! node-unit stopped after ${PDMV2_NODE_UNIT_TIMEOUT:-1200} s" >>"$out"
-  cat "$out"
-  total=$(sed -nE 's/^ *Total: *([0-9]+).*/\1/p' "$out" | tail -n 1)
-  passed=$(sed -nE 's/^ *Passed: *([0-9]+).*/\1/p' "$out" | tail -n 1)
-  if [[ -z $total || -z $passed ]]; then
-    record "node-unit" 0 1
-  else
-    f=$((total - passed))
-    [[ $rc -ne 0 && $f -eq 0 ]] && f=1
-    record "node-unit" "$passed" "$f"
-  fi
+  stage_uvu "node-unit" '\.test\.js$'
+  # The primary's suite once more, on PostgreSQL (a throwaway cluster the tests start); the
+  # three-instance test (PostgreSQL only) ran in node-unit.
+  PDMV2_PRIMARY_BACKEND=postgres stage_uvu "node-primary-postgres" \
+    'primary-(service|limits|admin|http|pending|database|durability|agent)\.test\.js$'
   stage_counted "kat-rfc9180" node .build/node/build/kat.js test/vectors/rfc9180-*.json
 fi
 

@@ -16,6 +16,9 @@ import { generationAt } from '../core/src/enroll/schedule.js';
 import { clientPrefixSecret, serverGroupSecret } from '../core/src/keys/schedule.js';
 import { parsePrefix } from '../core/src/wire/addr.js';
 import { sealRequest } from '../core/src/enroll/seal.js';
+import { MIGRATIONS } from '../primary/src/db.js';
+import { PG_MIGRATIONS } from '../primary/src/postgres-sql.js';
+import { BACKEND, count, newDb, query } from '../primary/test/backend.js';
 import { startPrimary, parseDuration, parseListen, type RunningPrimary } from '../primary/src/main.js';
 import { generateX25519, nodeRandom } from '../primary/src/fast-suite.js';
 import { cli, cliOk, postRaw, SimDevice, tempDir } from '../primary/test/harness.js';
@@ -34,7 +37,7 @@ interface Ctx {
 
 async function primary(name: string, opts: Parameters<typeof startPrimary>[0] extends infer O ? Partial<O> : never = {}): Promise<Ctx> {
   const t = tempDir(name);
-  const db = join(t.dir, 'p.db');
+  const db = await newDb(t.dir);
   const p = await startPrimary({ db, key: join(t.dir, 'primary.key'), host: '127.0.0.1', port: 0, limits: { rate: 0 }, ...opts });
   return { dir: t.dir, db, p, base: `http://127.0.0.1:${p.port}`, cleanup: t.cleanup };
 }
@@ -78,19 +81,24 @@ async function plain(promise: Promise<unknown>, code: string): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 
-test('first start: key 0600, database 0600 in WAL mode with schema version 1; info endpoint', async () => {
+test('first start: key 0600, database 0600 in WAL mode with the current schema version; info endpoint', async () => {
   const c = await fresh('first');
   assert.is(statSync(join(c.dir, 'primary.key')).mode & 0o777, 0o600);
-  assert.is(statSync(c.db).mode & 0o777, 0o600);
-  const db = new Database(c.db, { readonly: true });
-  assert.is(db.pragma('journal_mode', { simple: true }), 'wal');
-  assert.is(db.pragma('user_version', { simple: true }), 1);
-  db.close();
+  if (BACKEND === 'sqlite') {
+    assert.is(statSync(c.db).mode & 0o777, 0o600);
+    const db = new Database(c.db, { readonly: true });
+    assert.is(db.pragma('journal_mode', { simple: true }), 'wal');
+    assert.is(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+    db.close();
+  } else {
+    assert.is(await c.p.store.db.schemaVersion(), PG_MIGRATIONS.length);
+  }
   const info = (await (await fetch(`${c.base}/v1/info`)).json()) as { public_key: string; fingerprint: string };
   assert.is(info.public_key, toHex(c.p.identity.pk));
   assert.is(info.fingerprint, fingerprint(c.p.identity.pk));
   const out = await cliOk(['info', '--db', c.db]);
   assert.ok(out.includes(`primary fingerprint: ${c.p.identity.fingerprint}`));
+  assert.match(out, new RegExp(`database: ${BACKEND} `));
 });
 
 test('fingerprint approval: pending until the administrator approves, then granted; list shows the device', async () => {
@@ -141,12 +149,12 @@ test('token: immediate grant; used twice (other device) TOKEN_USED; retry by the
   const b = new SimDevice(c.base, c.p.identity.pk, 'client', [CLIENT_P]);
   assert.match(rejected(await b.enroll({ token: wire }), 'TOKEN_USED'), /was used at/);
   // b was not created or approved by the failed attempt
-  assert.is(c.p.store.deviceByPk(b.pk), null);
+  assert.is((await c.p.store.deviceByPk(b.pk)), null);
 
   const listed = await cliOk(['token', 'list', '--db', c.db]);
   assert.ok(listed.includes('used') && listed.includes(fingerprint(a.pk)), listed);
 
-  const expired = c.p.store.createToken({ role: 'client', prefixes: [CLIENT_P], ttl: 1, now: Math.floor(Date.now() / 1000) - 100 });
+  const expired = await c.p.store.createToken({ role: 'client', prefixes: [CLIENT_P], ttl: 1, now: Math.floor(Date.now() / 1000) - 100 });
   assert.match(rejected(await b.enroll({ token: expired.token }), 'TOKEN_EXPIRED'), /expired/);
 
   const unknown = 'a'.repeat(24);
@@ -177,8 +185,7 @@ test('approved device: prefix outside its authorisation and the wrong role are r
   const s = new SimDevice(c.base, c.p.identity.pk, 'server', []);
   Object.assign(s, { sk: d.sk, pk: d.pk });
   rejected(await s.enroll(), 'ROLE_MISMATCH');
-  const issued = new Database(c.db, { readonly: true }).prepare('SELECT count(*) AS n FROM issued').get() as { n: number };
-  assert.is(issued.n, 0);
+  assert.is(await count(c.db, 'SELECT count(*) AS n FROM issued'), 0);
 });
 
 test('revoked device is told so, and stays revoked (a token does not bring it back)', async () => {
@@ -190,7 +197,7 @@ test('revoked device is told so, and stays revoked (a token does not bring it ba
   assert.is((await d.enroll()).status, 'revoked');
   const tok2 = await token(c, '--role', 'client', '--prefix', CLIENT_P);
   assert.is((await d.enroll({ token: tok2.slice(4).replace(/-/g, '') })).status, 'revoked');
-  await cliOk(['approve', fingerprint(d.pk), '--db', c.db]); // an explicit approval does
+  await cliOk(['approve', fingerprint(d.pk), '--reinstate', '--db', c.db]); // an explicit reinstatement does
   assert.is((await d.enroll()).status, 'granted');
 });
 
@@ -209,7 +216,7 @@ test('wrong primary key / tampering / foreign device key: plain 401, identical f
   const c = await fresh('unauth');
   const known = new SimDevice(c.base, c.p.identity.pk, 'client', [CLIENT_P]);
   await known.enroll();
-  const before = c.p.store.listDevices().length;
+  const before = (await c.p.store.listDevices()).length;
   const wrong = new SimDevice(c.base, generateX25519().publicKey, 'client', [CLIENT_P]);
   const r = await postRaw(`${c.base}/v1/enroll`, wrong.build().envelope);
   assert.is(r.status, 401);
@@ -237,7 +244,7 @@ test('wrong primary key / tampering / foreign device key: plain 401, identical f
   const t = known.build().envelope.slice();
   t[100]! ^= 4;
   assert.is((await postRaw(`${c.base}/v1/enroll`, t)).status, 401);
-  assert.is(c.p.store.listDevices().length, before);
+  assert.is((await c.p.store.listDevices()).length, before);
 });
 
 test('HTTP limits: size, method, path, malformed envelope, per-source rate limit with Retry-After', async () => {
@@ -283,8 +290,8 @@ async function pairUp(): Promise<{ pc: Ctx; ps: Ctx; id: string }> {
 
 test('pairing: both primaries hold the same PMS and parameters; devices get CS(P) and SGS that agree', async () => {
   const { pc, ps, id } = await pairUp();
-  const a = pc.p.store.pairing(id)!;
-  const b = ps.p.store.pairing(id)!;
+  const a = (await pc.p.store.pairing(id))!;
+  const b = (await ps.p.store.pairing(id))!;
   assert.equal(a.pms, b.pms);
   assert.equal([a.role, b.role], ['client', 'server']);
   assert.equal(a.clientPrefixes, [CLIENT_P, CLIENT_P2]);
@@ -327,10 +334,8 @@ test('pairing: both primaries hold the same PMS and parameters; devices get CS(P
   assert.equal(rk.secrets!.map((s) => s.prefix), [CLIENT_P]);
 
   // issued secrets are recorded, one row per (device, pairing, generation, prefix)
-  const db = new Database(pc.db, { readonly: true });
-  const rows = db.prepare('SELECT generation, prefix FROM issued').all() as { generation: number; prefix: string }[];
-  db.close();
-  assert.ok(rows.some((r) => r.generation === g && r.prefix === CLIENT_P));
+  const rows = await query(pc.db, 'SELECT generation, prefix FROM issued');
+  assert.ok(rows.some((r) => Number(r.generation) === g && r.prefix === CLIENT_P));
 
   // the same generation twice gives the same secret
   const again2 = await router.enroll();
@@ -343,11 +348,11 @@ test('pairing update: new client prefixes reach the Primary Server; analyzer key
   await cliOk(['prefix', 'add', '--client', '2001:db8:3::/48', '--db', pc.db]);
   const out = await cliOk(['pair', 'update', id, '--db', pc.db]);
   assert.match(out, /peer has 2001:db8:ff::\/48/);
-  assert.equal(ps.p.store.pairing(id)!.clientPrefixes, [CLIENT_P, CLIENT_P2, '2001:db8:3::/48']);
+  assert.equal((await ps.p.store.pairing(id))!.clientPrefixes, [CLIENT_P, CLIENT_P2, '2001:db8:3::/48']);
   // and the other way, with the URL given once
   await cliOk(['prefix', 'add', '--server', '2001:db8:fe::/48', '--db', ps.db]);
   await cliOk(['pair', 'update', id, '--url', pc.base, '--db', ps.db]);
-  assert.equal(pc.p.store.pairing(id)!.serverPrefixes, ['2001:db8:fe::/48', SERVER_P]);
+  assert.equal((await pc.p.store.pairing(id))!.serverPrefixes, ['2001:db8:fe::/48', SERVER_P]);
 
   const keyFile = join(pc.dir, 'analyzer.key');
   const apk = /analyzer public key: ([0-9a-f]{64})/.exec(await cliOk(['analyzer-keygen', '--out', keyFile]))![1]!;
@@ -356,20 +361,21 @@ test('pairing update: new client prefixes reach the Primary Server; analyzer key
   await cliOk(['export-keys', '--pairing', id, '--analyzer-key', apk, '--prefix', CLIENT_P, '--out', outFile, '--db', pc.db]);
   const ask = fromHex(readFileSync(keyFile, 'ascii').trim());
   const opened = openAnalyzerKeys(new Uint8Array(readFileSync(outFile)), ask, pc.p.identity.pk);
-  const pms = pc.p.store.pairing(id)!.pms;
+  const pms = (await pc.p.store.pairing(id))!.pms;
   for (const k of opened.keys.keys) {
     assert.is(k.secrets![0]!.secret, toHex(clientPrefixSecret(serverGroupSecret(pms, k.generation), parsePrefix(CLIENT_P))));
   }
   assert.is(opened.keys.pairing, id);
-  await cliOk(['export-keys', '--pairing', id, '--analyzer-key', apk, '--all', '--from-gen', '0', '--to-gen', '2', '--out', outFile, '--db', ps.db]);
-  const all = openAnalyzerKeys(new Uint8Array(readFileSync(outFile)), ask, ps.p.identity.pk);
+  const allFile = join(pc.dir, 'all.pdmk');
+  await cliOk(['export-keys', '--pairing', id, '--analyzer-key', apk, '--all', '--from-gen', '0', '--to-gen', '2', '--out', allFile, '--db', ps.db]);
+  const all = openAnalyzerKeys(new Uint8Array(readFileSync(allFile)), ask, ps.p.identity.pk);
   assert.equal(all.keys.keys.map((k) => [k.generation, k.sgs]), [0, 1, 2].map((g) => [g, toHex(serverGroupSecret(pms, g))]));
-  const bad = await cli(['export-keys', '--pairing', id, '--analyzer-key', apk, '--prefix', '2001:db8:77::/48', '--out', outFile, '--db', pc.db]);
+  const bad = await cli(['export-keys', '--pairing', id, '--analyzer-key', apk, '--prefix', '2001:db8:77::/48', '--out', join(pc.dir, 'never.pdmk'), '--db', pc.db]);
   assert.match(bad.stderr, /not a client prefix of pairing/);
 
   // revoking the pairing wipes the PMS and devices stop getting its keys
-  await cliOk(['pair', 'revoke', id, '--db', pc.db]);
-  assert.ok(pc.p.store.pairing(id)!.pms.every((b) => b === 0));
+  await cliOk(['pair', 'revoke', id, '--yes', '--db', pc.db]);
+  assert.ok((await pc.p.store.pairing(id))!.pms.every((b) => b === 0));
   const tok = await token(pc, '--role', 'client', '--prefix', CLIENT_P);
   const r = await new SimDevice(pc.base, pc.p.identity.pk, 'client', [CLIENT_P]).enroll({ token: tok.slice(4).replace(/-/g, '') });
   assert.ok(r.status === 'granted' && r.grant.pairings.length === 0);

@@ -7,6 +7,7 @@ import { buildEnrollRequest, describeRejection, EnrollClientError, plainError, r
 import type { EnrollResponse, Grant } from '../../core/src/enroll/messages.js';
 import { configFromText, type AgentConfig } from './agent-config.js';
 import { agentSuites } from './agent-kem.js';
+import { renewalTime } from './agent-schedule.js';
 import { httpPost, HttpError } from './agent-http.js';
 import {
   kernelWarnings,
@@ -318,19 +319,13 @@ export class Agent {
   }
 
   private async granted(grant: Grant): Promise<AttemptResult> {
-    const local = (t: number): number => t - this.state.clock_offset;
     const first = this.state.status !== 'granted';
     this.state.grant = grant;
     this.state.status = 'granted';
     this.state.failures = 0;
     this.state.last_error = null;
     this.pendingPolls = 0;
-    // Jitter spreads renewals of many devices; bounded by a quarter of the renew period so that a
-    // revocation still arrives within about one period, and by the room left before expiry.
-    const room = Math.max(0, grant.expires - grant.renew_after);
-    const period = Math.max(0, grant.renew_after - grant.issued);
-    const jitter = unit() * Math.min(300, period / 4, room / 4);
-    this.state.next_attempt = Math.round(local(grant.renew_after) + jitter);
+    this.state.next_attempt = renewalTime(grant, this.state.clock_offset, unit());
     await this.reconcile();
     const gens = grant.pairings.map((p) => `${p.id}:${p.keys.map((k) => k.generation).join('/')}`).join(' ');
     log('info', `${first ? 'granted' : 'renewed'}: mode ${grant.mode}, prefixes ${grant.prefixes.join(',') || '-'}, pairings ${gens || '-'}, renew in ${Math.round(this.state.next_attempt - wallSeconds())} s`);

@@ -108,6 +108,15 @@ export const MIGRATIONS: readonly string[] = [
     detail TEXT
   );
   `,
+  // 2: who created a pending device (per-source cap), and indexes for the retention passes
+  `
+  ALTER TABLE devices ADD COLUMN first_source TEXT;
+  CREATE INDEX devices_pending_source ON devices (status, first_source);
+  CREATE INDEX devices_status_updated ON devices (status, updated);
+  CREATE INDEX tokens_used_by ON tokens (used_by);
+  CREATE INDEX issued_pairing_generation ON issued (pairing_id, generation);
+  CREATE INDEX audit_ts ON audit (ts);
+  `,
 ];
 
 export interface OpenOptions {
@@ -119,6 +128,14 @@ export interface OpenOptions {
    */
   readonly sync?: 'normal' | 'full';
   readonly readonly?: boolean;
+  /**
+   * How long one statement may block the process waiting for another
+   * process's lock (default 5000 ms, for the CLI). The service uses a few
+   * milliseconds and waits between attempts without blocking (sqlite-sql.ts).
+   */
+  readonly busyTimeoutMs?: number;
+  /** Largest database, in pages of 4 KiB: a write beyond it fails with SQLITE_FULL as on a full disk. */
+  readonly maxPages?: number;
 }
 
 export function openDb(path: string, opts: OpenOptions = {}): Db {
@@ -127,7 +144,8 @@ export function openDb(path: string, opts: OpenOptions = {}): Db {
     closeSync(openSync(path, 'wx', 0o600));
   }
   const db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: false });
-  db.pragma('busy_timeout = 5000');
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
+  if (opts.maxPages !== undefined) db.pragma(`max_page_count = ${Math.floor(opts.maxPages)}`);
   if (!opts.readonly) {
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (path !== ':memory:' && mode !== 'wal') throw new Error(`could not switch ${path} to WAL (got ${String(mode)})`);

@@ -22,8 +22,8 @@ export interface ExportOptions {
   readonly now: number;
 }
 
-export function buildAnalyzerKeys(store: Store, o: ExportOptions): AnalyzerKeys {
-  const p = store.pairing(o.pairing);
+export async function buildAnalyzerKeys(store: Store, o: ExportOptions): Promise<AnalyzerKeys> {
+  const p = await store.pairing(o.pairing);
   if (!p || p.status !== 'active') throw new AdminError(`no active pairing ${o.pairing}`);
   if (o.all === (o.prefixes.length > 0)) throw new AdminError('give either --all (SGS) or one or more --prefix (CS)');
   const prefixes = o.prefixes.map(prefixText);
@@ -58,9 +58,9 @@ export function buildAnalyzerKeys(store: Store, o: ExportOptions): AnalyzerKeys 
   };
 }
 
-export function exportAnalyzerKeys(store: Store, id: Identity, o: ExportOptions): Uint8Array {
-  const keys = buildAnalyzerKeys(store, o);
-  store.audit(o.now, 'export-keys', o.pairing, {
+export async function exportAnalyzerKeys(store: Store, id: Identity, o: ExportOptions): Promise<Uint8Array> {
+  const keys = await buildAnalyzerKeys(store, o);
+  await store.audit(o.now, 'export-keys', o.pairing, {
     analyzer: Buffer.from(o.analyzerPk).toString('hex'),
     what: o.all ? 'sgs' : o.prefixes,
     generations: [keys.keys[0]?.generation, keys.keys[keys.keys.length - 1]?.generation],

@@ -8,7 +8,7 @@ import { request as httpsRequest } from 'node:https';
 import { constantTimeEqual, fromHex, toHex, type RandomBytes } from '../../core/src/util/bytes.js';
 import { DEFAULT_SUITE, MsgType } from '../../core/src/enroll/codec.js';
 import { FieldError, hexField, jsonToAscii, parseJsonObject, reqInt, reqStr } from '../../core/src/enroll/json.js';
-import { MAX_PEER_PREFIXES, MAX_TIME, NONCE_OCTETS, PROTOCOL_VERSION, prefixList, type DataMode, type Role } from '../../core/src/enroll/messages.js';
+import { MAX_GRANT_PAIRINGS, MAX_PEER_PREFIXES, MAX_TIME, NONCE_OCTETS, PROTOCOL_VERSION, prefixList, type DataMode, type Role } from '../../core/src/enroll/messages.js';
 import { openRequest, openResponse, SealError, sealRequest, sealResponse } from '../../core/src/enroll/seal.js';
 import {
   chooseSuite,
@@ -62,7 +62,7 @@ export class PairingResponder {
     private readonly log: Logger = () => {},
   ) {}
 
-  offer(body: Uint8Array, source: string): HttpAnswer {
+  async offer(body: Uint8Array, source: string): Promise<HttpAnswer> {
     try {
       const offer = parseOffer(body);
       const now = this.now();
@@ -70,11 +70,14 @@ export class PairingResponder {
         return pairAnswer('PAIRING_REFUSED', 'the offer is addressed to another responder key');
       }
       if (Math.abs(offer.ts - now) > this.window) return pairAnswer('STALE_REQUEST', `offer time ${offer.ts}, responder time ${now}`);
-      if (!this.store.inviteValid(offer.initiator, now)) {
+      if (!(await this.store.inviteValid(offer.initiator, now))) {
         this.log('pair-refused', { source, peer: toHex(offer.initiator) });
         return pairAnswer('PAIRING_REFUSED', 'this initiator key is not expected (run pair accept on the responder)');
       }
-      if (this.store.activePairingWith(offer.initiator)) return pairAnswer('ALREADY_PAIRED', 'an active pairing with this initiator exists');
+      if (await this.store.activePairingWith(offer.initiator)) return pairAnswer('ALREADY_PAIRED', 'an active pairing with this initiator exists');
+      if ((await this.store.activePairings('server')).length >= MAX_GRANT_PAIRINGS) {
+        return pairAnswer('PAIRING_REFUSED', `the responder has ${MAX_GRANT_PAIRINGS} active pairings, the most one grant can carry`);
+      }
       const suite = chooseSuite(offer.suites);
       if (!suite) return pairAnswer('NO_COMMON_SUITE', 'none of the offered suites is supported');
       const session = this.random(SESSION_OCTETS);
@@ -86,7 +89,7 @@ export class PairingResponder {
         nonce: this.random(PAIR_NONCE_OCTETS),
         ts: now,
       });
-      this.store.addSession(session, offer.initiator, body, choice, now + 120);
+      await this.store.addSession(session, offer.initiator, body, choice, now + 120);
       this.log('pair-offer', { source, peer: toHex(offer.initiator), suite });
       return ok(choice);
     } catch (e) {
@@ -95,14 +98,14 @@ export class PairingResponder {
     }
   }
 
-  finish(body: Uint8Array, source: string): HttpAnswer {
+  async finish(body: Uint8Array, source: string): Promise<HttpAnswer> {
     try {
       const fin = parseFinish(body);
       const now = this.now();
       // The session is burnt before anything else: one finish per offer, success or not.
-      const sess = this.store.tx(() => this.store.takeSession(fin.session, now));
+      const sess = await this.store.tx((s) => s.takeSession(fin.session, now));
       if (!sess) return pairAnswer('SESSION_UNKNOWN', 'no such pairing session (expired or already used)');
-      const serverPrefixes = this.store.prefixes('server');
+      const serverPrefixes = await this.store.prefixes('server');
       const r = responderFinish({
         offer: sess.offer,
         choice: sess.choice,
@@ -112,10 +115,10 @@ export class PairingResponder {
       });
       const suite = parseChoice(sess.choice).suite;
       try {
-        return this.store.tx(() => {
-          if (!this.store.inviteValid(sess.peerPk, now)) return pairAnswer('PAIRING_REFUSED', 'the invitation expired');
-          if (this.store.activePairingWith(sess.peerPk)) return pairAnswer('ALREADY_PAIRED', 'an active pairing with this initiator exists');
-          this.store.insertPairing(
+        return await this.store.tx(async (s) => {
+          if (!(await s.inviteValid(sess.peerPk, now))) return pairAnswer('PAIRING_REFUSED', 'the invitation expired');
+          if (await s.activePairingWith(sess.peerPk)) return pairAnswer('ALREADY_PAIRED', 'an active pairing with this initiator exists');
+          await s.insertPairing(
             {
               id: r.pairingId,
               role: 'server',
@@ -133,7 +136,7 @@ export class PairingResponder {
             },
             now,
           );
-          this.store.dropInvite(sess.peerPk);
+          await s.dropInvite(sess.peerPk);
           this.log('paired', { source, pairing: r.pairingId, role: 'server', peer: toHex(sess.peerPk) });
           return ok(r.confirm);
         });
@@ -142,12 +145,13 @@ export class PairingResponder {
       }
     } catch (e) {
       if (e instanceof PairError) return pairAnswer(e.code, e.message);
+      if (e instanceof AdminError) return pairAnswer('PAIRING_REFUSED', e.message);
       throw e;
     }
   }
 
   /** Prefix update from the peer of an active pairing (sealed, type 0x03/0x04). */
-  update(envelope: Uint8Array, source: string): HttpAnswer {
+  async update(envelope: Uint8Array, source: string): Promise<HttpAnswer> {
     let opened;
     try {
       opened = openRequest(MsgType.PairUpdateRequest, envelope, this.id.sk, fastSuites);
@@ -177,19 +181,19 @@ export class PairingResponder {
         'application/octet-stream',
       );
     if (Math.abs(upd.ts - now) > this.window) return answer({ status: 'rejected', reason: 'STALE_REQUEST' });
-    return this.store.tx(() => {
-      if (!this.store.rememberNonce(opened.senderPk, fromHex(upd.nonce), upd.ts + this.window + 1)) {
+    return this.store.tx(async (s) => {
+      if (!(await s.rememberNonce(opened.senderPk, fromHex(upd.nonce), upd.ts + this.window + 1))) {
         return answer({ status: 'rejected', reason: 'REPLAY' });
       }
-      const p = this.store.pairing(upd.pairing);
+      const p = await s.pairing(upd.pairing);
       if (!p || p.status !== 'active' || !constantTimeEqual(p.peerPk, opened.senderPk)) {
         return answer({ status: 'rejected', reason: 'UNKNOWN_PAIRING' });
       }
       // The peer speaks for its own side: a Primary Client for client prefixes, a Primary Server for server prefixes.
       const peerKind: Role = p.role === 'server' ? 'client' : 'server';
-      this.store.setPairingPrefixes(p.id, peerKind, upd.prefixes, now);
-      const mine = this.store.prefixes(p.role);
-      this.store.setPairingPrefixes(p.id, p.role, mine, now);
+      await s.setPairingPrefixes(p.id, peerKind, upd.prefixes, now);
+      const mine = await s.prefixes(p.role);
+      await s.setPairingPrefixes(p.id, p.role, mine, now);
       this.log('pair-update', { source, pairing: p.id, [peerKind]: upd.prefixes });
       return answer({ status: 'ok', prefixes: mine });
     });
@@ -265,8 +269,11 @@ export interface InitiateOptions {
 
 /** The Primary Client's side of a pairing: offer, finish, verify, store. Returns the pairing id. */
 export async function initiatePairing(store: Store, id: Identity, o: InitiateOptions, now: () => number, random: RandomBytes): Promise<string> {
-  if (store.activePairingWith(o.peerPk)) throw new AdminError('an active pairing with this peer exists (pair revoke it first)');
-  const clientPrefixes = store.prefixes('client');
+  if (await store.activePairingWith(o.peerPk)) throw new AdminError('an active pairing with this peer exists (pair revoke it first)');
+  if ((await store.activePairings('client')).length >= MAX_GRANT_PAIRINGS) {
+    throw new AdminError(`this primary has ${MAX_GRANT_PAIRINGS} active client pairings, the most one grant can carry: revoke one first`);
+  }
+  const clientPrefixes = await store.prefixes('client');
   const offer = encodeOffer({ initiator: id.pk, responder: o.peerPk, suites: PAIR_SUITES, nonce: random(PAIR_NONCE_OCTETS), ts: now() });
   const r1 = await post(endpoint(o.url, '/v1/pair/offer'), offer, 'application/json');
   if (r1.status !== 200) throw pairFailure(r1, 'offer');
@@ -290,8 +297,8 @@ export async function initiatePairing(store: Store, id: Identity, o: InitiateOpt
   const serverParams = initiatorVerifyConfirm({ confirm: r2.body, confirmKey: fin.confirmKey, pairingId: fin.pairingId, session: choice.session });
   wipe(fin.confirmKey);
   const t = now();
-  store.tx(() =>
-    store.insertPairing(
+  await store.tx((s) =>
+    s.insertPairing(
       {
         id: fin.pairingId,
         role: 'client',
@@ -323,11 +330,11 @@ export async function updatePairing(
   now: () => number,
   random: RandomBytes,
 ): Promise<{ mine: string[]; peer: string[] }> {
-  const p = store.pairing(pairingId);
+  const p = await store.pairing(pairingId);
   if (!p || p.status !== 'active') throw new AdminError(`no active pairing ${pairingId}`);
   const target = url ?? p.peerUrl;
   if (!target) throw new AdminError('the peer URL is not known for this pairing: give --url');
-  const mine = store.prefixes(p.role);
+  const mine = await store.prefixes(p.role);
   const nonce = toHex(random(NONCE_OCTETS));
   const request = sealRequest({
     type: MsgType.PairUpdateRequest,
@@ -348,10 +355,10 @@ export async function updatePairing(
   const peer = prefixList(o, 'prefixes', MAX_PEER_PREFIXES);
   const peerKind: Role = p.role === 'client' ? 'server' : 'client';
   const t = now();
-  store.tx(() => {
-    store.setPairingPrefixes(p.id, p.role, mine, t);
-    store.setPairingPrefixes(p.id, peerKind, peer, t);
-    if (url) store.db.prepare('UPDATE pairings SET peer_url = ? WHERE id = ?').run(url, p.id);
+  await store.tx(async (s) => {
+    await s.setPairingPrefixes(p.id, p.role, mine, t);
+    await s.setPairingPrefixes(p.id, peerKind, peer, t);
+    if (url) await s.setPairingUrl(p.id, url);
   });
   return { mine, peer };
 }

@@ -5,11 +5,12 @@
  * limits and timeouts.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { isIPv6 } from 'node:net';
+import { isIP, isIPv6, type Socket } from 'node:net';
 import { toHex } from '../../core/src/util/bytes.js';
 import { MAX_REQUEST_ENVELOPE } from '../../core/src/enroll/codec.js';
 import { plainAnswer, type EnrollService, type HttpAnswer, type Identity, type Logger } from './enroll-service.js';
 import type { PairingResponder } from './pairing-service.js';
+import { StoreUnavailable } from './sql.js';
 
 export interface ServerLimits {
   /** Largest accepted request body, octets. */
@@ -17,9 +18,55 @@ export interface ServerLimits {
   /** Requests per second per source (IPv4 address or IPv6 /64); 0 disables. */
   readonly rate: number;
   readonly burst: number;
+  /** Open connections in all. */
+  readonly maxConnections: number;
+  /** Open connections per source address (IPv4 address or IPv6 /64); trusted proxies are exempt. */
+  readonly connectionsPerSource: number;
+  /** Milliseconds from connection (or the previous response) to the end of the request headers. */
+  readonly headersTimeout: number;
+  /** Milliseconds from connection (or the previous response) to the end of the request body. */
+  readonly requestTimeout: number;
+  /**
+   * Peers whose X-Forwarded-For is believed (a reverse proxy or load
+   * balancer in front of the primary): rate limits and the pending cap are then
+   * keyed on the client address it forwards, not on the proxy's.
+   */
+  readonly trustedProxies: readonly string[];
 }
 
-export const DEFAULT_LIMITS: ServerLimits = { maxBody: MAX_REQUEST_ENVELOPE, rate: 10, burst: 40 };
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxBody: MAX_REQUEST_ENVELOPE,
+  rate: 10,
+  burst: 40,
+  maxConnections: 4096,
+  connectionsPerSource: 64,
+  headersTimeout: 10000,
+  requestTimeout: 15000,
+  trustedProxies: [],
+};
+
+/** Canonical text of an address as Node reports peers (IPv4-mapped IPv6 as IPv4). */
+function plainAddress(address: string): string {
+  return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+}
+
+/**
+ * The client a request is from: the TCP peer, or, when the peer is a trusted
+ * proxy, the nearest address in X-Forwarded-For that is not itself a trusted
+ * proxy (entries further left were written by the client and prove nothing).
+ */
+export function clientAddress(peer: string, forwardedFor: string | string[] | undefined, trusted: ReadonlySet<string>): string {
+  let client = plainAddress(peer);
+  if (!trusted.has(client) || forwardedFor === undefined) return client;
+  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',').map((h) => h.trim());
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = plainAddress(hops[i]!);
+    if (isIP(hop) === 0) break; // garbage: stop at the last address a trusted hop vouched for
+    client = hop;
+    if (!trusted.has(hop)) break;
+  }
+  return client;
+}
 
 /** Token buckets per source, bounded in memory. */
 export class RateLimiter {
@@ -31,7 +78,7 @@ export class RateLimiter {
   ) {}
 
   static sourceKey(address: string): string {
-    if (address.startsWith('::ffff:')) return address.slice(7);
+    address = plainAddress(address);
     if (!isIPv6(address)) return address;
     // Aggregate IPv6 by /64: one host can have as many /128s as it likes.
     const halves = address.split('::');
@@ -74,7 +121,8 @@ export interface ServiceParts {
   readonly log: Logger;
 }
 
-type Handler = (body: Uint8Array, source: string) => HttpAnswer;
+/** `source`: the client's key for limits (IPv4 address or IPv6 /64, after trusted proxies); `address`: its full address, for logs. */
+type Handler = (body: Uint8Array, source: string, address: string) => Promise<HttpAnswer>;
 
 function send(res: ServerResponse, a: HttpAnswer, close = false): void {
   const body = typeof a.body === 'string' ? Buffer.from(a.body, 'latin1') : Buffer.from(a.body.buffer, a.body.byteOffset, a.body.length);
@@ -88,21 +136,69 @@ function send(res: ServerResponse, a: HttpAnswer, close = false): void {
   res.end(body);
 }
 
+/**
+ * Counts open connections per source and refuses those over the cap at once,
+ * before any octet is read; closes connections silent for the headers timeout.
+ */
+function capConnectionsPerSource(server: Server, limits: ServerLimits, trusted: ReadonlySet<string>, log: Logger): void {
+  const open = new Map<string, number>();
+  let lastLog = 0;
+  server.on('connection', (socket: Socket) => {
+    // Node's headers timeout starts with the first octet: a connection that never sends one would stay.
+    const silent = setTimeout(() => {
+      if (socket.bytesRead === 0) socket.destroy();
+    }, limits.headersTimeout);
+    silent.unref();
+    socket.once('close', () => clearTimeout(silent));
+    const peer = plainAddress(socket.remoteAddress ?? 'unknown');
+    if (trusted.has(peer)) return;
+    const key = RateLimiter.sourceKey(peer);
+    const n = open.get(key) ?? 0;
+    if (n >= limits.connectionsPerSource) {
+      socket.destroy();
+      if (Date.now() - lastLog > 1000) {
+        lastLog = Date.now();
+        log('connection-limit', { source: key, open: n });
+      }
+      return;
+    }
+    open.set(key, n + 1);
+    socket.once('close', () => {
+      const left = (open.get(key) ?? 1) - 1;
+      if (left <= 0) open.delete(key);
+      else open.set(key, left);
+    });
+  });
+}
+
 export function createPrimaryServer(parts: ServiceParts): Server {
   const limiter = new RateLimiter(parts.limits.rate, parts.limits.burst);
+  const trusted = new Set(parts.limits.trustedProxies.map(plainAddress));
   const info = Buffer.from(
     JSON.stringify({ v: 1, public_key: toHex(parts.identity.pk), fingerprint: parts.identity.fingerprint, software: 'pdmv2-primary/0.1.0' }),
   );
   const routes: Record<string, Handler> = {
-    '/v1/enroll': (b, s) => parts.enroll.handle(b, s),
+    '/v1/enroll': (b, s, a) => parts.enroll.handle(b, a, s),
     '/v1/pair/offer': (b, s) => parts.pairing.offer(b, s),
     '/v1/pair/finish': (b, s) => parts.pairing.finish(b, s),
     '/v1/pair/update': (b, s) => parts.pairing.update(b, s),
   };
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const { headersTimeout, requestTimeout } = parts.limits;
+  const server = createServer(
+    {
+      headersTimeout,
+      requestTimeout,
+      keepAliveTimeout: Math.min(5000, headersTimeout),
+      // Node checks both timeouts only this often (30 s by default): a slow-loris
+      // client would hold its connection three times longer than configured.
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4))),
+      maxHeaderSize: 8192,
+    },
+    (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0]!;
-    const source = req.socket.remoteAddress ?? 'unknown';
+    const address = clientAddress(req.socket.remoteAddress ?? 'unknown', req.headers['x-forwarded-for'], trusted);
+    const source = RateLimiter.sourceKey(address);
     if (path === '/v1/info') {
       if (req.method !== 'GET') return send(res, plainAnswer('METHOD_NOT_ALLOWED'));
       return send(res, { status: 200, body: new Uint8Array(info), type: 'application/json' });
@@ -110,7 +206,7 @@ export function createPrimaryServer(parts: ServiceParts): Server {
     const handler = routes[path];
     if (!handler) return send(res, plainAnswer('NOT_FOUND'));
     if (req.method !== 'POST') return send(res, plainAnswer('METHOD_NOT_ALLOWED'));
-    const wait = limiter.take(RateLimiter.sourceKey(source), Date.now());
+    const wait = limiter.take(source, Date.now());
     if (wait > 0) {
       req.resume();
       return send(res, plainAnswer('RATE_LIMITED', { 'retry-after': String(wait) }));
@@ -137,23 +233,25 @@ export function createPrimaryServer(parts: ServiceParts): Server {
     req.on('end', () => {
       if (done) return;
       done = true;
-      let answer: HttpAnswer;
-      try {
-        answer = handler(new Uint8Array(Buffer.concat(chunks)), source);
-      } catch (e) {
-        parts.log('internal-error', { path, source, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
-        answer = plainAnswer('INTERNAL');
-      }
-      send(res, answer);
+      handler(new Uint8Array(Buffer.concat(chunks)), source, address).then(
+        (answer) => send(res, answer),
+        (e: unknown) => {
+          if (e instanceof StoreUnavailable) {
+            parts.log('store-unavailable', { path, source: address, reason: e.reason, error: e.message });
+            return send(res, plainAnswer('UNAVAILABLE', { 'retry-after': String(e.retryAfter) }));
+          }
+          parts.log('internal-error', { path, source: address, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+          send(res, plainAnswer('INTERNAL'));
+        },
+      );
     });
     req.on('error', () => {
       done = true;
     });
-  });
-  server.headersTimeout = 10000;
-  server.requestTimeout = 15000;
-  server.keepAliveTimeout = 5000;
+  },
+  );
   server.maxHeadersCount = 50;
-  server.maxConnections = 4096;
+  server.maxConnections = parts.limits.maxConnections;
+  capConnectionsPerSource(server, parts.limits, trusted, parts.log);
   return server;
 }

@@ -1,15 +1,16 @@
 /**
  * Data access for the primary: prefixes, devices, tokens, pairings, replay
- * nonces, the record of issued secrets and the audit log. Every method is
- * synchronous (better-sqlite3); callers group them in transactions.
+ * nonces, the record of issued secrets and the audit log, over the
+ * asynchronous SQL interface (sql.ts: SQLite or PostgreSQL). Callers group
+ * methods in transactions with tx(), and inside one use only the Store it
+ * hands them.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { formatToken, normalizeFingerprint, normalizeToken, tokenDigest, tokenFromBytes, TOKEN_OCTETS } from '../../core/src/enroll/codec.js';
-import { canonicalPrefix, MODES, ROLES, type DataMode, type Role } from '../../core/src/enroll/messages.js';
+import { canonicalPrefix, MAX_GRANT_PAIRINGS, MAX_PEER_PREFIXES, MAX_REQUEST_PREFIXES, MODES, ROLES, type DataMode, type Role } from '../../core/src/enroll/messages.js';
 import { parsePrefix } from '../../core/src/wire/addr.js';
 import { prefixContains } from '../../core/src/keys/schedule.js';
-import type Database from 'better-sqlite3';
-import type { Db } from './db.js';
+import type { Row, Sql, SqlDatabase } from './sql.js';
 
 export type DeviceStatus = 'pending' | 'approved' | 'revoked';
 
@@ -64,14 +65,14 @@ export interface Pairing {
 
 export class AdminError extends Error {}
 
-type Row = Record<string, unknown>;
-
 const u8 = (v: unknown): Uint8Array => new Uint8Array(v as Buffer);
+const num = (v: unknown): number => Number(v);
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const json = (v: unknown): string[] => JSON.parse(v as string) as string[];
 
 function toDevice(r: Row): Device {
   return {
-    id: r.id as number,
+    id: num(r.id),
     pk: u8(r.pk),
     fingerprint: r.fingerprint as string,
     role: r.role as Role,
@@ -80,26 +81,26 @@ function toDevice(r: Row): Device {
     requestedPrefixes: json(r.requested_prefixes),
     mode: r.mode as DataMode,
     approvedVia: (r.approved_via as string | null) ?? null,
-    created: r.created as number,
-    updated: r.updated as number,
-    lastSeen: (r.last_seen as number | null) ?? null,
+    created: num(r.created),
+    updated: num(r.updated),
+    lastSeen: numOrNull(r.last_seen),
     lastSource: (r.last_source as string | null) ?? null,
     lastStatus: (r.last_status as string | null) ?? null,
-    grants: r.grants as number,
+    grants: num(r.grants),
   };
 }
 
 function toToken(r: Row): Token {
   return {
-    id: r.id as number,
+    id: num(r.id),
     label: r.label as string,
     role: r.role as Role,
     prefixes: json(r.prefixes),
     mode: r.mode as DataMode,
-    created: r.created as number,
-    expires: r.expires as number,
-    usedAt: (r.used_at as number | null) ?? null,
-    usedBy: (r.used_by as number | null) ?? null,
+    created: num(r.created),
+    expires: num(r.expires),
+    usedAt: numOrNull(r.used_at),
+    usedBy: numOrNull(r.used_by),
   };
 }
 
@@ -111,16 +112,16 @@ function toPairing(r: Row): Pairing {
     peerUrl: (r.peer_url as string | null) ?? null,
     pms: u8(r.pms),
     suite: r.suite as string,
-    dataAead: r.data_aead as number,
+    dataAead: num(r.data_aead),
     mode: r.mode as DataMode,
-    t0: r.t0 as number,
-    period: r.period as number,
-    overlap: r.overlap as number,
+    t0: num(r.t0),
+    period: num(r.period),
+    overlap: num(r.overlap),
     clientPrefixes: json(r.client_prefixes),
     serverPrefixes: json(r.server_prefixes),
     status: r.status as 'active' | 'revoked',
-    created: r.created as number,
-    updated: r.updated as number,
+    created: num(r.created),
+    updated: num(r.updated),
   };
 }
 
@@ -134,6 +135,16 @@ export function checkMode(mode: string): DataMode {
   return mode as DataMode;
 }
 
+/** A device's prefixes travel in one grant's `prefixes` list: at most MAX_REQUEST_PREFIXES. */
+export function devicePrefixes(prefixes: readonly string[]): string[] {
+  const out = prefixes.map(prefixText);
+  if (new Set(out).size !== out.length) throw new AdminError('a prefix is given twice');
+  if (out.length > MAX_REQUEST_PREFIXES) {
+    throw new AdminError(`a device holds at most ${MAX_REQUEST_PREFIXES} prefixes (a grant's limit, docs/PROTOCOL.md 7.5); ${out.length} given`);
+  }
+  return out;
+}
+
 export function prefixText(p: string): string {
   try {
     return canonicalPrefix(p, 'prefix');
@@ -142,70 +153,81 @@ export function prefixText(p: string): string {
   }
 }
 
+export interface RetentionPolicy {
+  /** A pending request is forgotten this long after it was made (s); the device may ask again. */
+  readonly pendingTtl: number;
+  /** A revoked device, its issued record and its spent token are deleted this long after the revocation (s). */
+  readonly revokedKeep: number;
+  /** Audit entries are kept this long (s). */
+  readonly auditKeep: number;
+  /** An unspent token is deleted this long after it expired (s). */
+  readonly tokenKeep: number;
+}
+
+export const DEFAULT_RETENTION: RetentionPolicy = {
+  pendingTtl: 7 * 86400,
+  revokedKeep: 90 * 86400,
+  auditKeep: 365 * 86400,
+  tokenKeep: 30 * 86400,
+};
+
+export interface RetentionCounts {
+  nonces: number;
+  pending: number;
+  issued: number;
+  revoked: number;
+  tokens: number;
+  audit: number;
+  sessions: number;
+}
+
 export class Store {
-  readonly db: Db;
-  private readonly st: Record<string, Database.Statement<unknown[]>>;
+  constructor(
+    private readonly sql: Sql,
+    readonly db: SqlDatabase,
+    private readonly inTx = false,
+  ) {}
 
-  constructor(db: Db) {
-    this.db = db;
-    const p = (sql: string) => db.prepare<unknown[]>(sql);
-    this.st = {
-      deviceByPk: p('SELECT * FROM devices WHERE pk = ?'),
-      deviceByFp: p('SELECT * FROM devices WHERE fingerprint = ?'),
-      deviceById: p('SELECT * FROM devices WHERE id = ?'),
-      insertDevice: p(`INSERT INTO devices (pk, fingerprint, role, status, prefixes, requested_prefixes, mode, approved_via, created, updated)
-                       VALUES (@pk, @fingerprint, @role, @status, @prefixes, @requested, @mode, @via, @now, @now)`),
-      seen: p(`UPDATE devices SET last_seen = @now, last_source = @source, last_status = @status,
-                 requested_prefixes = CASE WHEN status = 'pending' THEN @requested ELSE requested_prefixes END,
-                 role = CASE WHEN status = 'pending' THEN @role ELSE role END,
-                 grants = grants + @granted WHERE id = @id`),
-      countPending: p(`SELECT count(*) AS n FROM devices WHERE status = 'pending'`),
-      insertNonce: p('INSERT OR IGNORE INTO nonces (pk, nonce, expires) VALUES (?, ?, ?)'),
-      purgeNonces: p('DELETE FROM nonces WHERE expires < ?'),
-      tokenByDigest: p('SELECT * FROM tokens WHERE digest = ?'),
-      useToken: p('UPDATE tokens SET used_at = ?, used_by = ? WHERE id = ? AND used_by IS NULL'),
-      activePairings: p(`SELECT * FROM pairings WHERE status = 'active' AND role = ? ORDER BY created`),
-      issuedGet: p('SELECT digest FROM issued WHERE device_id = ? AND pairing_id = ? AND generation = ? AND prefix = ?'),
-      issuedPut: p('INSERT OR IGNORE INTO issued (device_id, pairing_id, generation, prefix, digest, first_at) VALUES (?, ?, ?, ?, ?, ?)'),
-      audit: p('INSERT INTO audit (ts, event, subject, detail) VALUES (?, ?, ?, ?)'),
-      prefixesOf: p('SELECT prefix FROM prefixes WHERE kind = ? ORDER BY prefix'),
-    };
+  static open(db: SqlDatabase): Store {
+    return new Store(db, db);
   }
 
-  private get(name: string, ...args: unknown[]): Row | undefined {
-    return this.st[name]!.get(...args) as Row | undefined;
+  /** Runs `f` in one transaction with a Store bound to it (inside a transaction: in that one). */
+  tx<T>(f: (s: Store) => Promise<T>): Promise<T> {
+    if (this.inTx) return f(this);
+    return this.db.transaction((sql) => f(new Store(sql, this.db, true)));
   }
 
-  private run(name: string, ...args: unknown[]): number {
-    return this.st[name]!.run(...args).changes;
-  }
-
-  tx<T>(f: () => T): T {
-    return this.db.transaction(f).immediate();
-  }
-
-  audit(now: number, event: string, subject: string | null, detail?: unknown): void {
-    this.run('audit', now, event, subject, detail === undefined ? null : JSON.stringify(detail));
+  async audit(now: number, event: string, subject: string | null, detail?: unknown): Promise<void> {
+    await this.sql.run('INSERT INTO audit (ts, event, subject, detail) VALUES (?, ?, ?, ?)', [now, event, subject, detail === undefined ? null : JSON.stringify(detail)]);
   }
 
   // ---- prefixes ------------------------------------------------------------------------------
 
-  prefixes(kind: Role): string[] {
-    return (this.st.prefixesOf!.all(kind) as Row[]).map((r) => r.prefix as string);
+  async prefixes(kind: Role): Promise<string[]> {
+    return (await this.sql.all('SELECT prefix FROM prefixes WHERE kind = ? ORDER BY prefix', [kind])).map((r) => r.prefix as string);
   }
 
-  addPrefix(prefix: string, kind: Role, now: number): string {
+  addPrefix(prefix: string, kind: Role, now: number): Promise<string> {
     const p = prefixText(prefix);
-    this.db.prepare('INSERT OR IGNORE INTO prefixes (prefix, kind, created) VALUES (?, ?, ?)').run(p, kind, now);
-    this.audit(now, 'prefix-add', p, { kind });
-    return p;
+    return this.tx(async (s) => {
+      const own = await s.prefixes(kind);
+      if (own.includes(p)) return p;
+      // The list travels whole as a pairing's peer_prefixes, which a receiver limits.
+      if (own.length >= MAX_PEER_PREFIXES) throw new AdminError(`a primary has at most ${MAX_PEER_PREFIXES} ${kind} prefixes (docs/PROTOCOL.md 7.5)`);
+      await s.sql.run('INSERT INTO prefixes (prefix, kind, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [p, kind, now]);
+      await s.audit(now, 'prefix-add', p, { kind });
+      return p;
+    });
   }
 
-  removePrefix(prefix: string, kind: Role, now: number): boolean {
+  async removePrefix(prefix: string, kind: Role, now: number): Promise<boolean> {
     const p = prefixText(prefix);
-    const n = this.db.prepare('DELETE FROM prefixes WHERE prefix = ? AND kind = ?').run(p, kind).changes;
-    if (n) this.audit(now, 'prefix-remove', p, { kind });
-    return n > 0;
+    return this.tx(async (s) => {
+      const n = await s.sql.run('DELETE FROM prefixes WHERE prefix = ? AND kind = ?', [p, kind]);
+      if (n) await s.audit(now, 'prefix-remove', p, { kind });
+      return n > 0;
+    });
   }
 
   /**
@@ -214,8 +236,8 @@ export class Store {
    * exact P, the peer finds it by longest match); a server prefix must lie
    * within one of its server prefixes.
    */
-  checkAuthorisable(role: Role, prefixes: readonly string[]): void {
-    const own = this.prefixes(role);
+  async checkAuthorisable(role: Role, prefixes: readonly string[]): Promise<void> {
+    const own = await this.prefixes(role);
     for (const p of prefixes) {
       const ok =
         role === 'client'
@@ -237,24 +259,24 @@ export class Store {
 
   // ---- devices -------------------------------------------------------------------------------
 
-  deviceByPk(pk: Uint8Array): Device | null {
-    const r = this.get('deviceByPk', pk);
+  async deviceByPk(pk: Uint8Array): Promise<Device | null> {
+    const r = await this.sql.get('SELECT * FROM devices WHERE pk = ?', [pk]);
     return r ? toDevice(r) : null;
   }
 
-  deviceByFingerprint(fp: string): Device | null {
+  async deviceByFingerprint(fp: string): Promise<Device | null> {
     const n = normalizeFingerprint(fp);
     if (n === null) throw new AdminError(`'${fp}' is not a fingerprint (24 base32 characters)`);
-    const r = this.get('deviceByFp', n);
+    const r = await this.sql.get('SELECT * FROM devices WHERE fingerprint = ?', [n]);
     return r ? toDevice(r) : null;
   }
 
-  deviceById(id: number): Device | null {
-    const r = this.get('deviceById', id);
+  async deviceById(id: number): Promise<Device | null> {
+    const r = await this.sql.get('SELECT * FROM devices WHERE id = ?', [id]);
     return r ? toDevice(r) : null;
   }
 
-  insertDevice(d: {
+  async insertDevice(d: {
     pk: Uint8Array;
     fingerprint: string;
     role: Role;
@@ -263,125 +285,177 @@ export class Store {
     requested: readonly string[];
     mode: DataMode;
     via: string | null;
+    source?: string | null;
     now: number;
-  }): Device {
-    this.run('insertDevice', {
-      pk: d.pk,
-      fingerprint: d.fingerprint,
-      role: d.role,
-      status: d.status,
-      prefixes: JSON.stringify(d.prefixes),
-      requested: JSON.stringify(d.requested),
-      mode: d.mode,
-      via: d.via,
-      now: d.now,
-    });
-    return this.deviceByPk(d.pk)!;
+  }): Promise<Device> {
+    const r = await this.sql.get(
+      `INSERT INTO devices (pk, fingerprint, role, status, prefixes, requested_prefixes, mode, approved_via, first_source, created, updated)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+      [d.pk, d.fingerprint, d.role, d.status, JSON.stringify(d.prefixes), JSON.stringify(d.requested), d.mode, d.via, d.source ?? null, d.now, d.now],
+    );
+    return toDevice(r!);
   }
 
-  setAuthorisation(id: number, a: { status: DeviceStatus; role: Role; prefixes: readonly string[]; mode: DataMode; via: string | null; now: number }): void {
-    this.db
-      .prepare('UPDATE devices SET status = ?, role = ?, prefixes = ?, mode = ?, approved_via = ?, updated = ? WHERE id = ?')
-      .run(a.status, a.role, JSON.stringify(a.prefixes), a.mode, a.via, a.now, id);
-  }
-
-  noteSeen(id: number, s: { now: number; source: string; status: string; requested: readonly string[]; role: Role; granted: boolean }): void {
-    this.run('seen', {
+  async setAuthorisation(id: number, a: { status: DeviceStatus; role: Role; prefixes: readonly string[]; mode: DataMode; via: string | null; now: number }): Promise<void> {
+    await this.sql.run('UPDATE devices SET status = ?, role = ?, prefixes = ?, mode = ?, approved_via = ?, updated = ? WHERE id = ?', [
+      a.status,
+      a.role,
+      JSON.stringify(a.prefixes),
+      a.mode,
+      a.via,
+      a.now,
       id,
-      now: s.now,
-      source: s.source,
-      status: s.status,
-      requested: JSON.stringify(s.requested),
-      role: s.role,
-      granted: s.granted ? 1 : 0,
+    ]);
+  }
+
+  async noteSeen(id: number, s: { now: number; source: string; status: string; requested: readonly string[]; role: Role; granted: boolean }): Promise<void> {
+    await this.sql.run(
+      `UPDATE devices SET last_seen = ?, last_source = ?, last_status = ?,
+         requested_prefixes = CASE WHEN status = 'pending' THEN ? ELSE requested_prefixes END,
+         role = CASE WHEN status = 'pending' THEN ? ELSE role END,
+         grants = grants + ? WHERE id = ?`,
+      [s.now, s.source, s.status, JSON.stringify(s.requested), s.role, s.granted ? 1 : 0, id],
+    );
+  }
+
+  /**
+   * Serialises additions to the approval queue until this transaction ends,
+   * so that counting against the caps and adding are one step. SQLite's
+   * write transactions are serial already; PostgreSQL's (READ COMMITTED, on
+   * several instances) take a transaction-scoped advisory lock. Only the
+   * rare creation of a pending device takes it, never a renewal.
+   */
+  async lockPendingQueue(): Promise<void> {
+    if (this.db.backend === 'postgres') await this.sql.get('SELECT pg_advisory_xact_lock(7362618) AS locked');
+  }
+
+  /** Pending requests made after `since` (older ones have expired), from `sourceKey` when given. */
+  async pendingCount(since: number, sourceKey?: string): Promise<number> {
+    const r =
+      sourceKey === undefined
+        ? await this.sql.get(`SELECT count(*) AS n FROM devices WHERE status = 'pending' AND created >= ?`, [since])
+        : await this.sql.get(`SELECT count(*) AS n FROM devices WHERE status = 'pending' AND first_source = ? AND created >= ?`, [sourceKey, since]);
+    return Number(r!.n);
+  }
+
+  /** Forgets a pending device (only a pending one: nothing was ever granted to it). */
+  async deletePending(id: number): Promise<boolean> {
+    return (await this.sql.run(`DELETE FROM devices WHERE id = ? AND status = 'pending'`, [id])) === 1;
+  }
+
+  /** Administrator's purge of pending requests: made at or before `before`, from `sourceKey` when given. */
+  purgePending(o: { before: number; sourceKey?: string; now: number }): Promise<number> {
+    return this.tx(async (s) => {
+      const n =
+        o.sourceKey === undefined
+          ? await s.sql.run(`DELETE FROM devices WHERE status = 'pending' AND created <= ?`, [o.before])
+          : await s.sql.run(`DELETE FROM devices WHERE status = 'pending' AND created <= ? AND first_source = ?`, [o.before, o.sourceKey]);
+      if (n) await s.audit(o.now, 'purge-pending', null, { count: n, before: o.before, source: o.sourceKey ?? null });
+      return n;
     });
   }
 
-  pendingCount(): number {
-    return (this.get('countPending') as { n: number }).n;
-  }
-
-  listDevices(status?: DeviceStatus): Device[] {
-    const rows = status
-      ? (this.db.prepare('SELECT * FROM devices WHERE status = ? ORDER BY id').all(status) as Row[])
-      : (this.db.prepare('SELECT * FROM devices ORDER BY id').all() as Row[]);
+  async listDevices(status?: DeviceStatus): Promise<Device[]> {
+    const rows = status ? await this.sql.all('SELECT * FROM devices WHERE status = ? ORDER BY id', [status]) : await this.sql.all('SELECT * FROM devices ORDER BY id');
     return rows.map(toDevice);
   }
 
-  /** approve FP: from pending (or revoked, explicitly) to approved, with the given or the requested scope. */
-  approve(fp: string, o: { role?: Role; prefixes?: readonly string[]; mode?: DataMode; now: number }): Device {
-    return this.tx(() => {
-      const d = this.deviceByFingerprint(fp);
+  async deviceCounts(): Promise<Record<DeviceStatus, number>> {
+    const out: Record<DeviceStatus, number> = { pending: 0, approved: 0, revoked: 0 };
+    for (const r of await this.sql.all('SELECT status, count(*) AS n FROM devices GROUP BY status')) out[r.status as DeviceStatus] = Number(r.n);
+    return out;
+  }
+
+  /** approve FP: from pending (or revoked, with `reinstate`) to approved, with the given or the requested scope. */
+  approve(fp: string, o: { role?: Role; prefixes?: readonly string[]; mode?: DataMode; reinstate?: boolean; now: number }): Promise<Device> {
+    return this.tx(async (s) => {
+      const d = await s.deviceByFingerprint(fp);
       if (!d) throw new AdminError(`no device with fingerprint ${fp} has asked to enroll`);
+      if (d.status === 'revoked' && !o.reinstate) {
+        throw new AdminError(`${d.fingerprint} was revoked at ${new Date(d.updated * 1000).toISOString()}; to trust it again give --reinstate`);
+      }
       const role = o.role ?? d.role;
-      const prefixes = (o.prefixes ?? (d.status === 'approved' ? d.prefixes : d.requestedPrefixes)).map(prefixText);
+      const prefixes = devicePrefixes(o.prefixes ?? (d.status === 'approved' ? d.prefixes : d.requestedPrefixes));
       if (role === 'client' && prefixes.length === 0) throw new AdminError('a client device needs at least one prefix (--prefix)');
-      this.checkAuthorisable(role, prefixes);
+      await s.checkAuthorisable(role, prefixes);
       const mode = o.mode ?? d.mode;
-      this.setAuthorisation(d.id, { status: 'approved', role, prefixes, mode, via: 'fingerprint', now: o.now });
-      this.audit(o.now, 'approve', d.fingerprint, { role, prefixes, mode, from: d.status });
-      return this.deviceById(d.id)!;
+      await s.setAuthorisation(d.id, { status: 'approved', role, prefixes, mode, via: 'fingerprint', now: o.now });
+      await s.audit(o.now, 'approve', d.fingerprint, { role, prefixes, mode, from: d.status });
+      return (await s.deviceById(d.id))!;
     });
   }
 
-  revoke(fp: string, now: number): Device {
-    return this.tx(() => {
-      const d = this.deviceByFingerprint(fp);
+  revoke(fp: string, now: number): Promise<Device> {
+    return this.tx(async (s) => {
+      const d = await s.deviceByFingerprint(fp);
       if (!d) throw new AdminError(`no device with fingerprint ${fp}`);
-      this.db.prepare(`UPDATE devices SET status = 'revoked', updated = ? WHERE id = ?`).run(now, d.id);
-      this.audit(now, 'revoke', d.fingerprint, { from: d.status });
-      return this.deviceById(d.id)!;
+      await s.sql.run(`UPDATE devices SET status = 'revoked', updated = ? WHERE id = ?`, [now, d.id]);
+      await s.audit(now, 'revoke', d.fingerprint, { from: d.status });
+      return (await s.deviceById(d.id))!;
     });
   }
 
   // ---- tokens --------------------------------------------------------------------------------
 
-  createToken(o: { role: Role; prefixes: readonly string[]; ttl: number; label?: string; mode?: DataMode; now: number }): { token: string; display: string; id: number; expires: number } {
-    const prefixes = o.prefixes.map(prefixText);
+  createToken(o: { role: Role; prefixes: readonly string[]; ttl: number; label?: string; mode?: DataMode; now: number }): Promise<{ token: string; display: string; id: number; expires: number }> {
+    const prefixes = devicePrefixes(o.prefixes);
     if (o.role === 'client' && prefixes.length === 0) throw new AdminError('a client token needs at least one prefix (--prefix)');
-    this.checkAuthorisable(o.role, prefixes);
     if (!Number.isInteger(o.ttl) || o.ttl < 1 || o.ttl > 365 * 86400) throw new AdminError('token lifetime must be 1 s .. 365 days');
-    const wire = tokenFromBytes(new Uint8Array(randomBytes(TOKEN_OCTETS)));
-    const expires = o.now + o.ttl;
-    const r = this.db
-      .prepare('INSERT INTO tokens (digest, label, role, prefixes, mode, created, expires) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(tokenDigest(wire), o.label ?? '', o.role, JSON.stringify(prefixes), o.mode ?? 'encrypted', o.now, expires);
-    this.audit(o.now, 'token-create', String(r.lastInsertRowid), { role: o.role, prefixes, expires, label: o.label ?? '' });
-    return { token: wire, display: formatToken(wire), id: Number(r.lastInsertRowid), expires };
+    return this.tx(async (s) => {
+      await s.checkAuthorisable(o.role, prefixes);
+      const wire = tokenFromBytes(new Uint8Array(randomBytes(TOKEN_OCTETS)));
+      const expires = o.now + o.ttl;
+      const r = await s.sql.get('INSERT INTO tokens (digest, label, role, prefixes, mode, created, expires) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id', [
+        tokenDigest(wire),
+        o.label ?? '',
+        o.role,
+        JSON.stringify(prefixes),
+        o.mode ?? 'encrypted',
+        o.now,
+        expires,
+      ]);
+      const id = Number(r!.id);
+      await s.audit(o.now, 'token-create', String(id), { role: o.role, prefixes, expires, label: o.label ?? '' });
+      return { token: wire, display: formatToken(wire), id, expires };
+    });
   }
 
-  tokenByWire(wire: string): Token | null {
-    const r = this.get('tokenByDigest', tokenDigest(wire));
+  async tokenByWire(wire: string): Promise<Token | null> {
+    const r = await this.sql.get('SELECT * FROM tokens WHERE digest = ?', [tokenDigest(wire)]);
     return r ? toToken(r) : null;
   }
 
   /** Marks a token used by `deviceId`; false when another use got there first. */
-  useToken(id: number, deviceId: number, now: number): boolean {
-    return this.run('useToken', now, deviceId, id) === 1;
+  async useToken(id: number, deviceId: number, now: number): Promise<boolean> {
+    return (await this.sql.run('UPDATE tokens SET used_at = ?, used_by = ? WHERE id = ? AND used_by IS NULL', [now, deviceId, id])) === 1;
   }
 
-  listTokens(): Token[] {
-    return (this.db.prepare('SELECT * FROM tokens ORDER BY id').all() as Row[]).map(toToken);
+  async listTokens(): Promise<Token[]> {
+    return (await this.sql.all('SELECT * FROM tokens ORDER BY id')).map(toToken);
   }
 
-  deleteToken(idOrToken: string, now: number): boolean {
+  deleteToken(idOrToken: string, now: number): Promise<boolean> {
     const wire = normalizeToken(idOrToken);
-    const n = wire
-      ? this.db.prepare('DELETE FROM tokens WHERE digest = ? AND used_by IS NULL').run(tokenDigest(wire)).changes
-      : this.db.prepare('DELETE FROM tokens WHERE id = ? AND used_by IS NULL').run(Number(idOrToken)).changes;
-    if (n) this.audit(now, 'token-delete', idOrToken.slice(0, 12));
-    return n > 0;
+    return this.tx(async (s) => {
+      const n = wire
+        ? await s.sql.run('DELETE FROM tokens WHERE digest = ? AND used_by IS NULL', [tokenDigest(wire)])
+        : /^\d+$/.test(idOrToken)
+          ? await s.sql.run('DELETE FROM tokens WHERE id = ? AND used_by IS NULL', [Number(idOrToken)])
+          : 0;
+      if (n) await s.audit(now, 'token-delete', idOrToken.slice(0, 12));
+      return n > 0;
+    });
   }
 
   // ---- replay nonces -------------------------------------------------------------------------
 
   /** Records (pk, nonce) until `expires`; false when it was already there (a replay). */
-  rememberNonce(pk: Uint8Array, nonce: Uint8Array, expires: number): boolean {
-    return this.run('insertNonce', pk, nonce, expires) === 1;
+  async rememberNonce(pk: Uint8Array, nonce: Uint8Array, expires: number): Promise<boolean> {
+    return (await this.sql.run('INSERT INTO nonces (pk, nonce, expires) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [pk, nonce, expires])) === 1;
   }
 
-  purgeNonces(now: number): number {
-    return this.run('purgeNonces', now);
+  async purgeNonces(now: number): Promise<number> {
+    return this.sql.run('DELETE FROM nonces WHERE expires < ?', [now]);
   }
 
   // ---- issued secrets ------------------------------------------------------------------------
@@ -392,110 +466,167 @@ export class Store {
    * before for the same slot, which must never happen (derivation is
    * deterministic); the caller then refuses to answer.
    */
-  recordIssued(deviceId: number, pairing: string, generation: number, prefix: string, digest: Uint8Array, now: number): boolean {
-    if (this.run('issuedPut', deviceId, pairing, generation, prefix, digest, now) === 1) return true;
-    const r = this.get('issuedGet', deviceId, pairing, generation, prefix);
+  async recordIssued(deviceId: number, pairing: string, generation: number, prefix: string, digest: Uint8Array, now: number): Promise<boolean> {
+    const put = await this.sql.run(
+      'INSERT INTO issued (device_id, pairing_id, generation, prefix, digest, first_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      [deviceId, pairing, generation, prefix, digest, now],
+    );
+    if (put === 1) return true;
+    const r = await this.sql.get('SELECT digest FROM issued WHERE device_id = ? AND pairing_id = ? AND generation = ? AND prefix = ?', [deviceId, pairing, generation, prefix]);
     return r !== undefined && Buffer.compare(r.digest as Buffer, Buffer.from(digest)) === 0;
   }
 
   // ---- pairings ------------------------------------------------------------------------------
 
-  activePairings(role: Role): Pairing[] {
-    return (this.st.activePairings!.all(role) as Row[]).map(toPairing);
+  async activePairings(role: Role): Promise<Pairing[]> {
+    return (await this.sql.all(`SELECT * FROM pairings WHERE status = 'active' AND role = ? ORDER BY created, id`, [role])).map(toPairing);
   }
 
-  listPairings(): Pairing[] {
-    return (this.db.prepare('SELECT * FROM pairings ORDER BY created').all() as Row[]).map(toPairing);
+  async listPairings(): Promise<Pairing[]> {
+    return (await this.sql.all('SELECT * FROM pairings ORDER BY created, id')).map(toPairing);
   }
 
-  pairing(id: string): Pairing | null {
-    const r = this.db.prepare('SELECT * FROM pairings WHERE id = ?').get(id) as Row | undefined;
+  async pairing(id: string): Promise<Pairing | null> {
+    const r = await this.sql.get('SELECT * FROM pairings WHERE id = ?', [id]);
     return r ? toPairing(r) : null;
   }
 
-  activePairingWith(peerPk: Uint8Array): Pairing | null {
-    const r = this.db.prepare(`SELECT * FROM pairings WHERE peer_pk = ? AND status = 'active'`).get(peerPk) as Row | undefined;
+  async activePairingWith(peerPk: Uint8Array): Promise<Pairing | null> {
+    const r = await this.sql.get(`SELECT * FROM pairings WHERE peer_pk = ? AND status = 'active'`, [peerPk]);
     return r ? toPairing(r) : null;
   }
 
-  insertPairing(p: Omit<Pairing, 'status' | 'created' | 'updated'>, now: number): void {
-    this.db
-      .prepare(
+  insertPairing(p: Omit<Pairing, 'status' | 'created' | 'updated'>, now: number): Promise<void> {
+    return this.tx(async (s) => {
+      // Every active pairing of a role can concern one device, and a grant lists at most MAX_GRANT_PAIRINGS.
+      if ((await s.activePairings(p.role)).length >= MAX_GRANT_PAIRINGS) {
+        throw new AdminError(`this primary has ${MAX_GRANT_PAIRINGS} active ${p.role} pairings, the most one grant can carry (docs/PROTOCOL.md 7.5): revoke one first`);
+      }
+      await s.sql.run(
         `INSERT INTO pairings (id, role, peer_pk, peer_url, pms, suite, data_aead, mode, t0, period, overlap,
                                client_prefixes, server_prefixes, status, created, updated)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)`,
-      )
-      .run(
-        p.id,
-        p.role,
-        p.peerPk,
-        p.peerUrl,
-        p.pms,
-        p.suite,
-        p.dataAead,
-        p.mode,
-        p.t0,
-        p.period,
-        p.overlap,
-        JSON.stringify(p.clientPrefixes),
-        JSON.stringify(p.serverPrefixes),
-        now,
-        now,
+        [
+          p.id,
+          p.role,
+          p.peerPk,
+          p.peerUrl,
+          p.pms,
+          p.suite,
+          p.dataAead,
+          p.mode,
+          p.t0,
+          p.period,
+          p.overlap,
+          JSON.stringify(p.clientPrefixes),
+          JSON.stringify(p.serverPrefixes),
+          now,
+          now,
+        ],
       );
-    this.audit(now, 'pair', p.id, { role: p.role, peer: Buffer.from(p.peerPk).toString('hex'), suite: p.suite });
+      await s.audit(now, 'pair', p.id, { role: p.role, peer: Buffer.from(p.peerPk).toString('hex'), suite: p.suite });
+    });
   }
 
-  setPairingPrefixes(id: string, kind: Role, prefixes: readonly string[], now: number): void {
+  async setPairingPrefixes(id: string, kind: Role, prefixes: readonly string[], now: number): Promise<void> {
     const col = kind === 'client' ? 'client_prefixes' : 'server_prefixes';
-    this.db.prepare(`UPDATE pairings SET ${col} = ?, updated = ? WHERE id = ?`).run(JSON.stringify(prefixes), now, id);
-    this.audit(now, 'pair-update', id, { [col]: prefixes });
+    await this.sql.run(`UPDATE pairings SET ${col} = ?, updated = ? WHERE id = ?`, [JSON.stringify(prefixes), now, id]);
+    await this.audit(now, 'pair-update', id, { [col]: prefixes });
   }
 
-  revokePairing(id: string, now: number): boolean {
-    const n = this.db.prepare(`UPDATE pairings SET status = 'revoked', updated = ? WHERE id = ? AND status = 'active'`).run(now, id).changes;
-    if (n) {
-      // The PMS is no longer needed by anyone: wipe it from the database.
-      this.db.prepare('UPDATE pairings SET pms = zeroblob(32) WHERE id = ?').run(id);
-      this.audit(now, 'unpair', id);
-    }
-    return n > 0;
+  async setPairingUrl(id: string, url: string): Promise<void> {
+    await this.sql.run('UPDATE pairings SET peer_url = ? WHERE id = ?', [url, id]);
   }
 
-  addInvite(peerPk: Uint8Array, ttl: number, now: number): void {
-    this.db.prepare('INSERT OR REPLACE INTO pair_invites (peer_pk, created, expires) VALUES (?, ?, ?)').run(peerPk, now, now + ttl);
-    this.audit(now, 'pair-accept', Buffer.from(peerPk).toString('hex'), { expires: now + ttl });
+  revokePairing(id: string, now: number): Promise<boolean> {
+    return this.tx(async (s) => {
+      // The PMS is no longer needed by anyone: wipe it from the database in the same statement.
+      const n = await s.sql.run(`UPDATE pairings SET status = 'revoked', pms = ?, updated = ? WHERE id = ? AND status = 'active'`, [Buffer.alloc(32), now, id]);
+      if (n) await s.audit(now, 'unpair', id);
+      return n > 0;
+    });
   }
 
-  inviteValid(peerPk: Uint8Array, now: number): boolean {
-    const r = this.db.prepare('SELECT expires FROM pair_invites WHERE peer_pk = ?').get(peerPk) as Row | undefined;
-    return r !== undefined && (r.expires as number) >= now;
+  async addInvite(peerPk: Uint8Array, ttl: number, now: number): Promise<void> {
+    await this.tx(async (s) => {
+      await s.sql.run(
+        'INSERT INTO pair_invites (peer_pk, created, expires) VALUES (?, ?, ?) ON CONFLICT (peer_pk) DO UPDATE SET created = excluded.created, expires = excluded.expires',
+        [peerPk, now, now + ttl],
+      );
+      await s.audit(now, 'pair-accept', Buffer.from(peerPk).toString('hex'), { expires: now + ttl });
+    });
   }
 
-  dropInvite(peerPk: Uint8Array): void {
-    this.db.prepare('DELETE FROM pair_invites WHERE peer_pk = ?').run(peerPk);
+  async inviteValid(peerPk: Uint8Array, now: number): Promise<boolean> {
+    const r = await this.sql.get('SELECT expires FROM pair_invites WHERE peer_pk = ?', [peerPk]);
+    return r !== undefined && Number(r.expires) >= now;
   }
 
-  addSession(id: Uint8Array, peerPk: Uint8Array, offer: Uint8Array, choice: Uint8Array, expires: number): void {
-    this.db.prepare('DELETE FROM pair_sessions WHERE expires < ?').run(expires - 3600);
-    this.db.prepare('INSERT INTO pair_sessions (id, peer_pk, offer, choice, expires) VALUES (?, ?, ?, ?, ?)').run(id, peerPk, offer, choice, expires);
+  async dropInvite(peerPk: Uint8Array): Promise<void> {
+    await this.sql.run('DELETE FROM pair_invites WHERE peer_pk = ?', [peerPk]);
   }
 
-  /** Removes and returns a session: each one is used at most once. */
-  takeSession(id: Uint8Array, now: number): { peerPk: Uint8Array; offer: Uint8Array; choice: Uint8Array } | null {
-    const r = this.db.prepare('SELECT * FROM pair_sessions WHERE id = ?').get(id) as Row | undefined;
-    if (!r) return null;
-    this.db.prepare('DELETE FROM pair_sessions WHERE id = ?').run(id);
-    if ((r.expires as number) < now) return null;
+  async addSession(id: Uint8Array, peerPk: Uint8Array, offer: Uint8Array, choice: Uint8Array, expires: number): Promise<void> {
+    await this.sql.run('INSERT INTO pair_sessions (id, peer_pk, offer, choice, expires) VALUES (?, ?, ?, ?, ?)', [id, peerPk, offer, choice, expires]);
+  }
+
+  /** Removes and returns a session: each one is used at most once (also across instances: DELETE ... RETURNING). */
+  async takeSession(id: Uint8Array, now: number): Promise<{ peerPk: Uint8Array; offer: Uint8Array; choice: Uint8Array } | null> {
+    const r = await this.sql.get('DELETE FROM pair_sessions WHERE id = ? RETURNING *', [id]);
+    if (!r || Number(r.expires) < now) return null;
     return { peerPk: u8(r.peer_pk), offer: u8(r.offer), choice: u8(r.choice) };
   }
 
-  meta(key: string): string | null {
-    const r = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as Row | undefined;
+  async meta(key: string): Promise<string | null> {
+    const r = await this.sql.get('SELECT value FROM meta WHERE key = ?', [key]);
     return r ? (r.value as string) : null;
   }
 
-  setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(key, value);
+  async setMeta(key: string, value: string): Promise<void> {
+    await this.sql.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+  }
+
+  // ---- retention -----------------------------------------------------------------------------
+
+  /**
+   * Deletes what no longer serves a purpose, each kind in its own short
+   * transaction (a long one would hold the write lock against enrollments):
+   * expired nonces and pairing sessions, expired pending requests, issued
+   * records of generations no grant will carry again (older than the one
+   * before the current) and of inactive pairings, revoked devices past
+   * `revokedKeep` with their records, unspent tokens past `tokenKeep` after
+   * expiry, audit entries past `auditKeep`.
+   */
+  async retain(now: number, policy: RetentionPolicy = DEFAULT_RETENTION): Promise<RetentionCounts> {
+    const c: RetentionCounts = { nonces: 0, pending: 0, issued: 0, revoked: 0, tokens: 0, audit: 0, sessions: 0 };
+    c.nonces = await this.tx((s) => s.purgeNonces(now));
+    c.sessions = await this.tx(
+      async (s) =>
+        (await s.sql.run('DELETE FROM pair_sessions WHERE expires < ?', [now])) + (await s.sql.run('DELETE FROM pair_invites WHERE expires < ?', [now])),
+    );
+    c.pending = await this.tx((s) => s.sql.run(`DELETE FROM devices WHERE status = 'pending' AND created < ?`, [now - policy.pendingTtl]));
+    for (const p of [...(await this.activePairings('client')), ...(await this.activePairings('server'))]) {
+      const current = p.t0 > now ? 0 : Math.floor((now - p.t0) / p.period);
+      c.issued += await this.tx((s) => s.sql.run('DELETE FROM issued WHERE pairing_id = ? AND generation < ?', [p.id, current - 1]));
+    }
+    c.issued += await this.tx((s) => s.sql.run(`DELETE FROM issued WHERE pairing_id NOT IN (SELECT id FROM pairings WHERE status = 'active')`));
+    for (;;) {
+      const ids = (await this.sql.all(`SELECT id FROM devices WHERE status = 'revoked' AND updated < ? ORDER BY id LIMIT 500`, [now - policy.revokedKeep])).map((r) => Number(r.id));
+      if (ids.length === 0) break;
+      await this.tx(async (s) => {
+        for (const id of ids) {
+          c.issued += await s.sql.run('DELETE FROM issued WHERE device_id = ?', [id]);
+          c.tokens += await s.sql.run('DELETE FROM tokens WHERE used_by = ?', [id]);
+          c.revoked += await s.sql.run(`DELETE FROM devices WHERE id = ? AND status = 'revoked'`, [id]);
+        }
+      });
+    }
+    c.tokens += await this.tx((s) => s.sql.run('DELETE FROM tokens WHERE used_by IS NULL AND expires < ?', [now - policy.tokenKeep]));
+    c.audit = await this.tx((s) => s.sql.run('DELETE FROM audit WHERE ts < ?', [now - policy.auditKeep]));
+    if (c.pending + c.revoked + c.tokens + c.audit > 0) {
+      await this.tx((s) => s.audit(now, 'retention', null, { pending: c.pending, revoked: c.revoked, tokens: c.tokens, audit: c.audit, issued: c.issued }));
+    }
+    return c;
   }
 }
 

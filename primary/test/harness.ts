@@ -1,7 +1,7 @@
 /// <reference types="node" />
 // Test and benchmark helpers for the primary: temp dirs, the CLI as a child
 // process, a simulated device that speaks the enrollment protocol over HTTP.
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,9 @@ import { buildEnrollRequest, plainError, readEnrollResponse, type BuiltRequest }
 import type { EnrollResponse, Role } from '../../core/src/enroll/messages.js';
 import type { SuiteProvider } from '../../core/src/enroll/seal.js';
 import { fastSuites, generateX25519, nodeRandom } from '../src/fast-suite.js';
+import { KEY_OF } from './backend.js';
+import type { Pairing } from '../src/store.js';
+import { openStore } from '../src/open-store.js';
 
 export const MAIN_JS = fileURLToPath(new URL('../src/main.js', import.meta.url));
 export const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -25,10 +28,17 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/** With a PostgreSQL --db, the key file that goes with it (a SQLite database has it next to it). */
+function withKey(args: string[]): string[] {
+  const db = args[args.indexOf('--db') + 1];
+  const key = args.includes('--db') && !args.includes('--key') && db ? KEY_OF.get(db) : undefined;
+  return key ? [...args, '--key', key] : args;
+}
+
 /** Runs the primary CLI (the real entry point) in a child process. */
 export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN_JS, ...args], { env: { ...process.env, ...env }, timeout: 30000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [MAIN_JS, ...withKey(args)], { env: { ...process.env, ...env }, timeout: 30000 }, (err, stdout, stderr) => {
       const code = err ? ((err as { code?: number }).code ?? 1) : 0;
       resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
     });
@@ -94,5 +104,78 @@ export class SimDevice {
 
   enroll(o: { token?: string; now?: number; prefixes?: string[] } = {}): Promise<EnrollResponse> {
     return this.send(this.build(o));
+  }
+}
+
+export interface ServeProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly port: number;
+  readonly pk: Uint8Array;
+  /** Ends the process with `signal` and waits for it. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** `pdmv2-primary serve ARGS` as its own process on 127.0.0.1 (port 0 unless given); resolves once it listens. */
+export function spawnPrimary(args: string[], nodeArgs: string[] = []): Promise<ServeProcess> {
+  const withListen = withKey(args.includes('--listen') ? args : [...args, '--listen', '127.0.0.1:0']);
+  const child = spawn(process.execPath, [...nodeArgs, MAIN_JS, 'serve', ...withListen], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (b: Buffer) => {
+    err += b.toString();
+  });
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      if (buf.length > 65536) return;
+      buf += b.toString();
+      const pk = /primary public key: ([0-9a-f]{64})/.exec(buf);
+      const url = /listening on (http:\/\/\S+)/.exec(buf);
+      if (pk && url) {
+        const gone = new Promise<void>((r) => child.once('exit', () => r()));
+        resolve({
+          child,
+          url: url[1]!,
+          port: Number(/:(\d+)$/.exec(url[1]!)![1]),
+          pk: Uint8Array.from(Buffer.from(pk[1]!, 'hex')),
+          stop: async (signal = 'SIGTERM') => {
+            if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+            await gone;
+          },
+        });
+      }
+    });
+    child.once('exit', (c, s) => reject(new Error(`primary exited before listening (${c ?? s}): ${err.trim()}`)));
+  });
+}
+
+/** A client-role pairing with a random PMS and peer key, as the tests and benchmarks put straight into a store. */
+export function testPairing(o: { id: string; t0: number; period: number; overlap: number; clientPrefixes: string[] }): Omit<Pairing, 'status' | 'created' | 'updated'> {
+  return {
+    role: 'client',
+    peerPk: nodeRandom(32),
+    peerUrl: null,
+    pms: nodeRandom(32),
+    suite: '32/1/65535',
+    dataAead: 1,
+    mode: 'encrypted',
+    serverPrefixes: ['2001:db8:ff::/48'],
+    ...o,
+  };
+}
+
+/** A primary's database made ready for a burst: one client prefix, one pairing for it, `tokens` one-time tokens (returned). */
+export async function seedPrimary(db: string, o: { prefix: string; pairing: { id: string; t0: number; period: number; overlap: number }; tokens: number; now: number }): Promise<string[]> {
+  const store = await openStore(db);
+  try {
+    await store.addPrefix(o.prefix, 'client', o.now);
+    await store.insertPairing(testPairing({ ...o.pairing, clientPrefixes: [o.prefix] }), o.now);
+    const tokens: string[] = [];
+    await store.tx(async (s) => {
+      for (let i = 0; i < o.tokens; i++) tokens.push((await s.createToken({ role: 'client', prefixes: [o.prefix], ttl: 3600, now: o.now })).token);
+    });
+    return tokens;
+  } finally {
+    await store.db.close();
   }
 }

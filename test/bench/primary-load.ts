@@ -14,10 +14,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openDb } from '../../primary/src/db.js';
-import { Store } from '../../primary/src/store.js';
-import { nodeRandom } from '../../primary/src/fast-suite.js';
-import { MAIN_JS, SimDevice, tempDir } from '../../primary/test/harness.js';
+import { MAIN_JS, SimDevice, tempDir, seedPrimary } from '../../primary/test/harness.js';
 import { fromHex } from '../../core/src/util/bytes.js';
 
 /** Only as a program: test runners that load every file under .build/node/test (uvu 'primary') must not start it. */
@@ -121,33 +118,11 @@ async function main(): Promise<number> {
   const key = join(t.dir, 'primary.key');
 
   // Prepare: client prefix, a pairing (so grants carry CS(P) of real generations), one token per device.
-  const d = openDb(db);
-  const store = new Store(d);
   const now = Math.floor(Date.now() / 1000);
-  store.addPrefix(PREFIX, 'client', now);
-  store.insertPairing(
-    {
-      id: 'be0c4be0c4be0c4b',
-      role: 'client',
-      peerPk: nodeRandom(32),
-      peerUrl: null,
-      pms: nodeRandom(32),
-      suite: '32/1/65535',
-      dataAead: 1,
-      mode: 'encrypted',
-      t0: now - 3600,
-      period: 86400,
-      overlap: 3600,
-      clientPrefixes: [PREFIX],
-      serverPrefixes: ['2001:db8:ff::/48'],
-    },
-    now,
-  );
-  const tokens = store.tx(() => Array.from({ length: DEVICES }, () => store.createToken({ role: 'client', prefixes: [PREFIX], ttl: 3600, now }).token));
-  d.close();
+  const tokens = await seedPrimary(db, { prefix: PREFIX, pairing: { id: 'be0c4be0c4be0c4b', t0: now - 3600, period: 86400, overlap: 3600 }, tokens: DEVICES, now });
 
   const nodeArgs = process.env.PDMV2_BENCH_NODE_ARGS ? process.env.PDMV2_BENCH_NODE_ARGS.split(' ') : [];
-  const server = spawn(process.execPath, [...nodeArgs, MAIN_JS, 'serve', '--db', db, '--key', key, '--listen', '127.0.0.1:0', '--rate', '0', '--quiet', '--sync', values.sync!], {
+  const server = spawn(process.execPath, [...nodeArgs, MAIN_JS, 'serve', '--init', '--db', db, '--key', key, '--listen', '127.0.0.1:0', '--rate', '0', '--quiet', '--sync', values.sync!], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const info = await new Promise<{ pk: Uint8Array; url: string }>((resolve, reject) => {

@@ -47,7 +47,7 @@ export class Primary {
 
   /** `pdmv2-primary serve` as its own process; resolves once it listens. */
   start(): Promise<void> {
-    const args = [MAIN_JS, 'serve', '--db', this.db, '--listen', `127.0.0.1:${this.port}`, '--renew', String(this.renew), '--rate', '0', '--pending-retry', '1'];
+    const args = [MAIN_JS, 'serve', '--init', '--db', this.db, '--listen', `127.0.0.1:${this.port}`, '--renew', String(this.renew), '--rate', '0', '--pending-retry', '1'];
     appendFileSync(this.log, `# ${new Date().toISOString()} node ${args.join(' ')}\n`);
     const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = p;
