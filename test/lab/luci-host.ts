@@ -334,7 +334,7 @@ async function serve(o: Options): Promise<never> {
     check('open the settings page', await go(page, o.url, 'admin/services/pdmv2/settings', '#cbi-pdmv2'));
     await page.click('input[id="cbid.pdmv2.main.enabled"]');
     check('switch on: Save & Apply', await apply());
-    await guest.must('the module\'s mode is encrypted again within 30 s (re-enrolled)', 'wait-mode encrypted 30');
+    await guest.must('the module\'s mode is encrypted again within 90 s (re-enrolled)', 'wait-mode encrypted 90');
     await guest.must('guest: echo requests after switching on', 'ping on1 4');
     await guest.must('encrypted options from the LAN on the WAN capture again', 'has-option on1');
     const opened = await opensWithKeys(join(o.captures, 'on1.pcap'), o.state, pc.pk);
@@ -367,7 +367,7 @@ async function serve(o: Options): Promise<never> {
     check('read-only user logs in (browser)', await login(page, o.url, 'viewer', viewerPw));
     check('read-only user: the status page', await go(page, o.url, 'admin/services/pdmv2/status', '#pdmv2-enroll'));
     await page.click('#pdmv2-enroll');
-    check('read-only user: Enroll now is refused and the page says so', (await waitText(page, '#notifications', /Access denied/, 10000)) !== null, await text(page, '#notifications'));
+    check('read-only user: Enroll now is refused and the page says so', (await waitText(page, '#notifications', /Access denied/, 30000)) !== null, await text(page, '#notifications'));
     await shot(page, '06-viewer-refused');
     await page.click('#logout');
     await page.waitForSelector('#standin-login', { timeout: 10000 });
