@@ -106,10 +106,9 @@ if want node; then
   stage_check "vectors-up-to-date" node .build/node/build/gen-vectors.js --check
   stage_uvu "node-unit" '\.test\.js$'
   # The primary's suite once more, on PostgreSQL (a throwaway cluster the tests start); the
-  # three-instance test (PostgreSQL only) ran in node-unit. primary-http (connection caps,
-  # timeouts, proxies: no database involved) runs on SQLite only.
+  # three-instance test (PostgreSQL only) ran in node-unit.
   PDMV2_PRIMARY_BACKEND=postgres stage_uvu "node-primary-postgres" \
-    'primary-(service|limits|admin|pending|database|durability|agent)\.test\.js$'
+    'primary-(service|limits|admin|http|pending|database|durability|agent)\.test\.js$'
   stage_counted "kat-rfc9180" node .build/node/build/kat.js test/vectors/rfc9180-*.json
 fi
 

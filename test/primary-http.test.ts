@@ -39,6 +39,8 @@ function open(port: number, from: string): Promise<Socket & { closedAt?: number 
       s.closedAt = Date.now();
     });
     s.on('error', () => {});
+    // read to the end: a paused socket never sees the server's FIN, so it would never close
+    s.resume();
     s.once('connect', () => resolve(s));
     s.once('error', reject);
   });

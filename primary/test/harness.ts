@@ -3,6 +3,7 @@
 // process, a simulated device that speaks the enrollment protocol over HTTP.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,9 +58,33 @@ export interface PostAnswer {
   readonly headers: Headers;
 }
 
-export async function postRaw(url: string, body: Uint8Array, signal?: AbortSignal): Promise<PostAnswer> {
-  const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' }, ...(signal ? { signal } : {}) });
-  return { status: res.status, body: new Uint8Array(await res.arrayBuffer()), headers: res.headers };
+/**
+ * One POST on a connection of its own, as the agent's HTTP clients (curl,
+ * uclient-fetch) make it: a pooled keep-alive connection could be closed by the
+ * server's idle timeout just as a request goes out on it, which a router never
+ * sees and a test must not fail on.
+ */
+export function postRaw(url: string, body: Uint8Array, signal?: AbortSignal): Promise<PostAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      { method: 'POST', agent: false, headers: { 'content-type': 'application/octet-stream', 'content-length': body.length }, ...(signal ? { signal } : {}) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const headers = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) {
+            if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+          }
+          resolve({ status: res.statusCode ?? 0, body: new Uint8Array(Buffer.concat(chunks)), headers });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** A simulated Secondary: its own key, speaking to one primary. */
