@@ -50,8 +50,20 @@ export function agentDir(name: string, o: AgentOptions, cleanups: Cleanups): Age
     run: join(t.dir, 'run'),
   };
   writeFileSync(d.control, '');
+  // nft as far as the agent uses it: -f FILE loads, -t list table inet pdmv2 shows what is loaded
   const fakeNft = join(t.dir, 'fake-nft');
-  writeFileSync(fakeNft, `#!/bin/sh\necho "$@" >> '${d.nftLog}'\n`);
+  const loaded = join(t.dir, 'nft-loaded');
+  writeFileSync(
+    fakeNft,
+    `#!/bin/sh
+echo "$@" >> '${d.nftLog}'
+case "$1" in
+-f) cp "$2" '${loaded}' ;;
+-t) grep -q '^table inet pdmv2 {' '${loaded}' 2>/dev/null && cat '${loaded}' ;;
+list) cat '${loaded}' 2>/dev/null; exit 0 ;;
+esac
+`,
+  );
   chmodSync(fakeNft, 0o755);
   writeFileSync(
     d.config,

@@ -83,7 +83,7 @@ async function rpcCall(configPath: string, method: string, input = ''): Promise<
       if (isFile(`${cfg.stateDir}/device.key`)) {
         const k = loadDeviceKey(cfg.stateDir);
         fp = k.fingerprint;
-        state = loadState(cfg.stateDir, fp, cfg.primaryKey ? toHex(cfg.primaryKey) : '').state;
+        state = loadState(cfg.stateDir, cfg.runDir, fp, cfg.primaryKey ? toHex(cfg.primaryKey) : '').state;
       }
       return { ...statusReport(cfg, state, fp), version: AGENT_VERSION };
     }
