@@ -18,6 +18,8 @@ export type Cleanups = (() => Promise<void> | void)[];
 export interface AgentDir {
   dir: string;
   env?: NodeJS.ProcessEnv;
+  /** qjs options before the module (e.g. --memory-limit, as the package's wrapper passes it) */
+  qjsArgs?: string[];
   config: string;
   control: string;
   nft: string;
@@ -101,7 +103,7 @@ export interface Run {
 
 export function agent(d: AgentDir, args: string[], debug = false): Promise<Run> {
   return new Promise((resolve) => {
-    const child = execFile(QJS, ['--std', '-m', BUNDLE, '--config', d.config, ...args], { timeout: 60000, env: { ...process.env, ...(d.env ?? {}) } }, (err, stdout, stderr) => {
+    const child = execFile(QJS, ['--std', ...(d.qjsArgs ?? []), '-m', BUNDLE, '--config', d.config, ...args], { timeout: 60000, env: { ...process.env, ...(d.env ?? {}) } }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       if (debug) console.log(`agent ${args.join(' ')} -> ${code}\n${stdout}${stderr}`);
       resolve({ code, stdout, stderr });
@@ -113,7 +115,7 @@ export function agent(d: AgentDir, args: string[], debug = false): Promise<Run> 
 export type Daemon = ChildProcess & { log: string[] };
 
 export function daemon(d: AgentDir, cleanups: Cleanups): Daemon {
-  const c = spawn(QJS, ['--std', '-m', BUNDLE, '--config', d.config, 'run'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(d.env ?? {}) } }) as Daemon;
+  const c = spawn(QJS, ['--std', ...(d.qjsArgs ?? []), '-m', BUNDLE, '--config', d.config, 'run'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(d.env ?? {}) } }) as Daemon;
   c.log = [];
   c.stderr!.on('data', (b: Buffer) => c.log.push(...b.toString().split('\n').filter(Boolean)));
   c.stdout!.on('data', (b: Buffer) => c.log.push(...b.toString().split('\n').filter(Boolean)));

@@ -238,11 +238,12 @@ check('renewal keeps the same secrets; revocation wipes the kernel, the ruleset 
   assert.match(r.stdout, /REVOKED/);
 });
 
-check('SIGTERM: clean exit, pid file removed, kernel state kept', async () => {
+check('SIGTERM: clean exit, pid file removed, keys wiped from the kernel', async () => {
   const exited = new Promise<number | null>((r) => routerDaemon.on('exit', (code) => r(code)));
   routerDaemon.kill('SIGTERM');
   assert.is(await exited, 0);
   assert.not.ok(existsSync(join(routerDir.dir, 'run', 'pdmv2d.pid')));
+  assert.ok(control(routerDir).endsWith('mode off\nkeyflush\n'));
 });
 
 check('SIGHUP and rpcd: disable wipes, enable re-enrolls; list, call status, call flows', async () => {
@@ -272,9 +273,25 @@ check('SIGHUP and rpcd: disable wipes, enable re-enrolls; list, call status, cal
   ]);
   const trig = await agent(serverDir, 'call', 'enroll');
   assert.equal(JSON.parse(trig.stdout), { triggered: true });
+  const grantBefore = readFileSync(join(serverDir.state, 'grant.json'), 'utf8');
   const exited = new Promise<number | null>((r) => d.on('exit', (code) => r(code)));
   d.kill('SIGTERM');
   assert.is(await exited, 0);
+  assert.ok(control(serverDir).endsWith('mode off\nkeyflush\n'), 'a stopped agent leaves no key in the kernel');
+  assert.match(readFileSync(serverDir.nft, 'utf8'), /table removed/);
+  assert.is(readFileSync(join(serverDir.state, 'grant.json'), 'utf8'), grantBefore, 'the grant stays on flash for the next start');
+  // the next start installs the saved grant before asking the primary (same boot: run-time state present)
+  const again = daemon(serverDir);
+  await waitFor('reinstalled', () => control(serverDir).trimEnd().endsWith('mode encrypted'));
+  const stopped = new Promise<number | null>((r) => again.on('exit', (code) => r(code)));
+  again.kill('SIGTERM');
+  assert.is(await stopped, 0);
+  // the init script's service_stopped: nothing running, keys wiped, grant kept
+  writeFileSync(serverDir.control, 'key x\n');
+  const w = await agent(serverDir, 'wipe', '--kernel');
+  assert.is(w.code, 0, w.stdout);
+  assert.ok(control(serverDir).endsWith('mode off\nkeyflush\n'));
+  assert.is(readFileSync(join(serverDir.state, 'grant.json'), 'utf8'), grantBefore);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -427,14 +427,18 @@ export class Agent {
       if (other !== null && other !== pid()) throw new SysError(`another pdmv2d is running (pid ${other})`);
       mkdirs(this.cfg.runDir, 0o755);
       writeAtomic(this.pidFile(), `${pid()}\n`, 0o644);
+      // A stopped agent follows no revocation: its keys leave the kernel with it. The grant
+      // stays on flash, so the next start installs it again at once.
       const stop = (): void => {
         if (this.stopping) return;
         this.stopping = true;
         clearTimer(this.timer);
-        log('info', 'stopping (kernel state kept; secrets stay valid until they expire)');
-        this.save();
-        removeFile(this.pidFile());
-        resolve();
+        log('info', 'stopping: keys and nft table removed from the kernel (the grant is kept for the next start)');
+        void this.wipe(false).finally(() => {
+          this.save();
+          removeFile(this.pidFile());
+          resolve();
+        });
       };
       onSignal(SIGTERM, stop);
       onSignal(SIGINT, stop);
@@ -479,7 +483,17 @@ export class Agent {
       log('error', `reload failed, keeping the old configuration: ${(e as Error).message}`);
       return;
     }
+    // Interface events (the init script's trigger) arrive as a reload: a new delegated prefix is enrolled now.
+    let prefixesMoved = false;
+    if (this.cfg.interfaces.length > 0 && this.state.grant) {
+      try {
+        prefixesMoved = (await this.resolvePrefixes()).sort().join() !== [...this.state.grant.prefixes].sort().join();
+      } catch (e) {
+        log('warn', (e as Error).message);
+      }
+    }
     const changed =
+      prefixesMoved ||
       before.primaryUrl !== this.cfg.primaryUrl ||
       this.primaryKeyHex() !== (before.primaryKey ? toHex(before.primaryKey) : '') ||
       before.role !== this.cfg.role ||
