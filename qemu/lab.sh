@@ -14,6 +14,9 @@
 #              host (test/lab/e2e-host.ts, reached through QEMU user networking),
 #              installs keys into pdmv2.ko; encrypted traffic, restart, revocation,
 #              negative cases; the host decrypts the capture with exported keys
+#   agent      the agent as an OpenWrt service (qemu/scenarios/agent.sh): packet mark
+#              and mask, nft table repair, stop wipes, clock years behind then
+#              stepped, RSS and the qjs memory limit (primaries: as for e2e)
 #   bench      forwarding throughput (off, v1, clear, encrypted), new flows per second,
 #              memory per flow (not in the default set)
 # --icount boots one vCPU whose clock advances by instructions executed
@@ -29,8 +32,10 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 declare -A SCRIPT=()
-for n in topology datapath encrypted e2e bench; do SCRIPT[$n]=qemu/scenarios/$n.sh; done
-ORDER=(topology datapath encrypted e2e)	# the default set; bench runs only when named
+for n in topology datapath encrypted agent e2e bench; do SCRIPT[$n]=qemu/scenarios/$n.sh; done
+# the default set; bench runs only when named. agent runs before e2e: the host
+# side they share ends with e2e's last request
+ORDER=(topology datapath encrypted agent e2e)
 artifacts="$root/artifacts/lab"
 timeout=1200
 names=() timing=()
@@ -85,7 +90,7 @@ stop_e2e_host() { # let the host side finish (it ends after the guest's 'done'),
 	e2e_pid=
 }
 trap 'stop_e2e_host; [ -z "$e2e_dir" ] || rm -rf "$e2e_dir"' EXIT
-if ran e2e; then
+if ran e2e || ran agent; then
 	for d in .build/lab/e2e-*; do # left by runs that were killed
 		[ -d "$d" ] && ! kill -0 "${d##*-}" 2>/dev/null && rm -rf "$d"
 	done
@@ -95,6 +100,7 @@ if ran e2e; then
 	mkdir -p "$e2e_dir/qjs" "$e2e_dir/sync" "$artifacts"
 	cp -L "$q/ld.so" "$q/qjs" "$q/lib/libc.so.6" "$q/lib/libm.so.6" "$e2e_dir/qjs/"
 	cp .build/qjs/pdmv2d.min.mjs "$e2e_dir/pdmv2d.mjs"
+	cp firmware/files/usr/bin/pdmv2d "$e2e_dir/pdmv2d-wrapper"
 	cp -r .build/node "$e2e_dir/host"
 	node "$e2e_dir/host/test/lab/e2e-host.js" serve --sync "$e2e_dir/sync" \
 		--state "$artifacts/e2e-host" --timeout "$timeout" >"$artifacts/e2e-host.txt" 2>&1 &

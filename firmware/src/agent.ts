@@ -547,10 +547,13 @@ export class Agent {
           const r = await this.attempt();
           if (r.status !== 'granted') log(r.status === 'pending' ? 'debug' : 'info', `enrollment: ${r.status}${r.code ? ` ${r.code}` : ''}: ${r.message}`);
         }
-        const before = JSON.stringify([this.state.installed, this.state.mark_conflicts]);
+        // What status shows of the checks (kernel, nft table, errors) is saved when it changes (tmpfs).
+        const shown = (): string => JSON.stringify([this.state.installed, this.state.mark_conflicts, this.state.last_error?.code ?? null]);
+        const before = shown();
+        const installedBefore = JSON.stringify(this.state.installed);
         await this.reconcile();
-        if (JSON.stringify([this.state.installed, this.state.mark_conflicts]) !== before) {
-          log('info', `kernel now ${this.state.installed.mode} with ${this.state.installed.keys.length} key generation(s)`);
+        if (shown() !== before) {
+          if (JSON.stringify(this.state.installed) !== installedBefore) log('info', `kernel now ${this.state.installed.mode} with ${this.state.installed.keys.length} key generation(s)`);
           this.save();
         }
       } while (this.again && !this.stopping);
