@@ -174,3 +174,15 @@ export class WriteCounter {
     this.w.close();
   }
 }
+
+/** Runs a benchmark's main, then its cleanups; an error sets exit status 1. */
+export function runMain(main: () => Promise<void>, cleanups: Cleanups): void {
+  main()
+    .catch((e: unknown) => {
+      console.error(e);
+      process.exitCode = 1;
+    })
+    .finally(async () => {
+      for (const c of cleanups.reverse()) await c();
+    });
+}

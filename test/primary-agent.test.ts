@@ -467,6 +467,40 @@ check('prefixes from an interface through ubus (fake ubus on PATH)', async () =>
   assert.ok(keyLines(d).every((k) => k[4] === CLIENT_P));
 });
 
+check('interface trigger (a reload, SIGHUP): a moved delegated prefix is enrolled at once, an unchanged one is not', async () => {
+  const t = tempDir('pr');
+  const pr = await startPrimary({ db: join(t.dir, 'p.db'), key: join(t.dir, 'k'), host: '127.0.0.1', port: 0, limits: { rate: 0 }, config: { renewInterval: 600, pendingRetry: 1 } });
+  cleanups.push(async () => {
+    await pr.close();
+    t.cleanup();
+  });
+  pr.store.addPrefix(CLIENT_P, 'client', now());
+  pr.store.addPrefix(CLIENT_P2, 'client', now());
+  const tok = pr.store.createToken({ role: 'client', prefixes: [CLIENT_P, CLIENT_P2], ttl: 600, now: now() }).display;
+  const d = agentDir('iftrigger', { url: `http://127.0.0.1:${pr.port}`, pk: pr.identity.pk, role: 'client', prefixes: [], token: tok, extra: "\tlist interface 'lan'" });
+  const bin = join(d.dir, 'bin');
+  mkdirSync(bin);
+  const ubus = (prefix: string): void => {
+    const [address, mask] = prefix.split('/');
+    const status = { up: true, 'ipv6-prefix-assignment': [{ address, mask: Number(mask) }] };
+    writeFileSync(join(bin, 'ubus'), `#!/bin/sh\n[ "$1 $2 $3" = "call network.interface.lan status" ] || exit 4\necho '${JSON.stringify(status)}'\n`);
+    chmodSync(join(bin, 'ubus'), 0o755);
+  };
+  ubus(CLIENT_P);
+  d.env = { PATH: `${bin}:${process.env.PATH ?? ''}` };
+  const dm = daemon(d);
+  const grantedLines = (): number => dm.log.filter((l) => /info: (granted|renewed)/.test(l)).length;
+  await waitFor('granted', () => grantedLines() >= 1);
+  assert.equal((stateJson(d)!.grant as { prefixes: string[] }).prefixes, [CLIENT_P]);
+  dm.kill('SIGHUP');
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.is(grantedLines(), 1, 'a reload with the same prefixes asks nothing (the renewal is 600 s away)');
+  ubus(CLIENT_P2);
+  dm.kill('SIGHUP');
+  await waitFor('the moved prefix granted', () => (stateJson(d)?.grant as { prefixes: string[] } | null)?.prefixes?.[0] === CLIENT_P2, 5000);
+  assert.is(grantedLines(), 2);
+});
+
 check('bad configuration is reported, not acted on', async () => {
   const d = agentDir('badcfg', { url: 'ftp://x', pk: 'abc', role: 'router', prefixes: ['2001:db8::1/32'] });
   const r = await agent(d, 'enroll');

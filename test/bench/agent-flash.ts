@@ -20,7 +20,7 @@ import { startPrimary, type RunningPrimary } from '../../primary/src/main.js';
 import { initiatePairing } from '../../primary/src/pairing-service.js';
 import { nodeRandom } from '../../primary/src/fast-suite.js';
 import { tempDir } from '../../primary/test/harness.js';
-import { agentDir, daemon, waitFor, WriteCounter, type Cleanups } from '../agent-harness.js';
+import { agentDir, daemon, runMain, waitFor, WriteCounter, type Cleanups } from '../agent-harness.js';
 
 const CLIENT_P = '2001:db8:1::/48';
 const SERVER_P = '2001:db8:ff::/48';
@@ -85,48 +85,28 @@ async function main(): Promise<void> {
     a.kill('SIGTERM');
   }
 
-  // pending: fingerprint never approved
-  {
-    const d = agentDir('flash-pending', { url: pc.base, pk: pc.p.identity.pk, role: 'client', prefixes: [CLIENT_P], extra: "\toption poll_max '1'" }, cleanups);
+  /** Writes per attempt over 15 attempts (each logs one line matching `re`), scaled to `perDay` attempts. */
+  const perAttempt = async (name: string, url: string, extra: string, re: RegExp, perDay: number, what: string): Promise<string> => {
+    const d = agentDir(`flash-${name}`, { url, pk: pc.p.identity.pk, role: 'client', prefixes: [CLIENT_P], extra }, cleanups);
     const w = counted(d);
     const a = daemon(d, cleanups);
-    await waitFor('pending', () => lines(a.log, /waiting for approval/) > 0, 20000);
+    await waitFor(`first ${name} attempt`, () => lines(a.log, re) > 0, 20000);
     await sleep(300);
     w.reset();
-    const p0 = lines(a.log, /waiting for approval/);
-    await waitFor('15 polls', () => lines(a.log, /waiting for approval/) - p0 >= 15, 60000);
+    const n0 = lines(a.log, re);
+    await waitFor('15 attempts', () => lines(a.log, re) - n0 >= 15, 90000);
     await sleep(300);
-    const polls = lines(a.log, /waiting for approval/) - p0;
-    out.push(`pending      ${w.count} writes in ${polls} polls = ${((w.count / polls) * 144).toFixed(1)} a day (144 polls at poll_max 600 s)  [${[...new Set(w.names)].join(' ')}]`);
+    const n = lines(a.log, re) - n0;
     a.kill('SIGTERM');
-  }
-
-  // unreachable: nothing listens on the primary's port
-  {
-    const d = agentDir('flash-unreachable', { url: 'http://127.0.0.1:9', pk: pc.p.identity.pk, role: 'client', prefixes: [CLIENT_P], extra: "\toption retry_max '1'" }, cleanups);
-    const w = counted(d);
-    const a = daemon(d, cleanups);
-    await waitFor('first failure', () => lines(a.log, /warn: UNREACHABLE/) > 0, 20000);
-    await sleep(300);
-    w.reset();
-    const f0 = lines(a.log, /warn: UNREACHABLE/);
-    await waitFor('15 attempts', () => lines(a.log, /warn: UNREACHABLE/) - f0 >= 15, 90000);
-    await sleep(300);
-    const attempts = lines(a.log, /warn: UNREACHABLE/) - f0;
-    out.push(`unreachable  ${w.count} writes in ${attempts} attempts = ${((w.count / attempts) * 96).toFixed(1)} a day (96 attempts at retry_max 900 s)  [${[...new Set(w.names)].join(' ')}]`);
-    a.kill('SIGTERM');
-  }
+    return `${name.padEnd(12)} ${w.count} writes in ${n} attempts = ${((w.count / n) * perDay).toFixed(1)} a day (${what})  [${[...new Set(w.names)].join(' ')}]`;
+  };
+  // pending: fingerprint never approved; unreachable: nothing listens on the primary's port
+  out.push(await perAttempt('pending', pc.base, "\toption poll_max '1'", /waiting for approval/, 144, '144 polls at poll_max 600 s'));
+  out.push(await perAttempt('unreachable', 'http://127.0.0.1:9', "\toption retry_max '1'", /warn: UNREACHABLE/, 96, '96 attempts at retry_max 900 s'));
 
   console.log('agent flash writes per simulated day (state_dir, inotify)');
   for (const l of out) console.log(`  ${l}`);
   console.log('  goal: <= 2 a day granted, 0 pending and unreachable');
 }
 
-main()
-  .catch((e: unknown) => {
-    console.error(e);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    for (const c of cleanups.reverse()) await c();
-  });
+runMain(main, cleanups);

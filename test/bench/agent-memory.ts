@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { startPrimary } from '../../primary/src/main.js';
 import { tempDir } from '../../primary/test/harness.js';
-import { agent, agentDir, daemon, waitFor, type Cleanups } from '../agent-harness.js';
+import { agent, agentDir, daemon, runMain, waitFor, type Cleanups } from '../agent-harness.js';
 
 const CLIENT_P = '2001:db8:1::/48';
 const now = (): number => Math.floor(Date.now() / 1000);
@@ -44,11 +44,4 @@ async function main(): Promise<void> {
   }
 }
 
-main()
-  .catch((e: unknown) => {
-    console.error(e);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    for (const c of cleanups.reverse()) await c();
-  });
+runMain(main, cleanups);
