@@ -33,6 +33,7 @@ import {
   readText,
   removeFile,
   setTimer,
+  sleep,
   SIGHUP,
   SIGINT,
   SIGTERM,
@@ -356,10 +357,11 @@ export class Agent {
     }
 
     // The answer is authentic and answers this request: its time is the primary's.
+    // resp.ts is whole seconds: within 2 s the local clock is as good as the primary's.
     const offset = resp.ts - wallSeconds();
     if (Math.abs(offset - this.state.clock_offset) > 2 || this.state.clock_source !== 'primary') {
       if (Math.abs(offset) > 30) log('info', `local clock differs from the primary's by ${Math.round(offset)} s; using the primary's time`);
-      this.state.clock_offset = Math.round(offset);
+      this.state.clock_offset = Math.abs(offset) <= 2 ? 0 : Math.round(offset);
       this.state.clock_source = 'primary';
     }
     this.state.last_success = now();
@@ -434,7 +436,12 @@ export class Agent {
         this.stopping = true;
         clearTimer(this.timer);
         log('info', 'stopping: keys and nft table removed from the kernel (the grant is kept for the next start)');
-        void this.wipe(false).finally(() => {
+        // An attempt in flight may still install what it was granted: wipe after it.
+        const finish = async (): Promise<void> => {
+          while (this.busy) await sleep(20);
+          await this.wipe(false);
+        };
+        void finish().finally(() => {
           this.save();
           removeFile(this.pidFile());
           resolve();
