@@ -105,7 +105,9 @@ stop_daemon() {
 }
 exec 3>>"$ARTIFACTS/agent-rtr.log"
 start_daemon 2>&3
-lab_check "router agent granted by token: keys in rtr's module, mode encrypted" lab_wait_for 30 has_keys
+# the kernel is written first, then the nft table is loaded
+installed() { has_keys && table_loaded; }
+lab_check "router agent granted by token: keys in rtr's module, mode encrypted, nft table loaded" lab_wait_for 30 installed
 
 # ---------------------------------------------------------------- packet mark
 lab_log "packet mark"
