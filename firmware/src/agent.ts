@@ -357,6 +357,8 @@ export class Agent {
     }
 
     // The answer is authentic and answers this request: its time is the primary's.
+    // A step while the request was out belongs to the old offset; the new one is against the clock as it is now.
+    this.followClockStep();
     // resp.ts is whole seconds: within 2 s the local clock is as good as the primary's.
     const offset = resp.ts - wallSeconds();
     if (Math.abs(offset - this.state.clock_offset) > 2 || this.state.clock_source !== 'primary') {
