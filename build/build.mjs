@@ -4,11 +4,11 @@
 //     (tests run on what the compiler produced, so a type error fails the run);
 //  2. tsc checks the pure core again with no Node types at all;
 //  3. esbuild bundles the QuickJS entries into single ES modules in .build/qjs.
-import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleQjs } from './esbuild-qjs.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const tsc = join(root, 'node_modules', '.bin', 'tsc');
@@ -25,9 +25,6 @@ function run(cmd, args) {
 run(tsc, ['-p', 'tsconfig.json']);
 run(tsc, ['-p', 'core/tsconfig.json']);
 
-/** QuickJS built-in modules stay imports; everything else is bundled. */
-const qjsExternal = ['qjs:std', 'qjs:os', 'std', 'os'];
-
 export const qjsEntries = {
   'selfcheck': 'test/qjs/selfcheck.ts',
   'bench': 'test/bench/core-bench.ts',
@@ -43,19 +40,7 @@ mkdirSync(join(root, '.build', 'qjs'), { recursive: true });
 for (const [name, entry] of Object.entries(qjsEntries)) {
   for (const minify of [false, true]) {
     const outfile = join(root, '.build', 'qjs', `${name}${minify ? '.min' : ''}.mjs`);
-    await build({
-      entryPoints: [join(root, entry)],
-      outfile,
-      bundle: true,
-      format: 'esm',
-      platform: 'neutral',
-      target: 'es2022',
-      mainFields: ['module', 'main'],
-      external: qjsExternal,
-      minify,
-      legalComments: minify ? 'none' : 'inline',
-      logLevel: 'warning',
-    });
+    await bundleQjs(join(root, entry), outfile, minify);
     if (minify) console.log(`bundle ${name}.min.mjs: ${statSync(outfile).size} bytes`);
   }
 }

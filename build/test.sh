@@ -110,6 +110,8 @@ if want node; then
   PDMV2_PRIMARY_BACKEND=postgres stage_uvu "node-primary-postgres" \
     'primary-(service|limits|admin|http|pending|database|durability|agent)\.test\.js$'
   stage_counted "kat-rfc9180" node .build/node/build/kat.js test/vectors/rfc9180-*.json
+  # the OpenWrt package definitions against what their recipes install (needs build/qjs)
+  stage_counted "openwrt-packages" node .build/node/build/check-packages.js
 fi
 
 if want qjs; then

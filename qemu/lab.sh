@@ -24,6 +24,9 @@
 #              the host, through a forwarded port) against the real agent, plugin,
 #              init script and module in the guest's rtr; stand-ins for uhttpd/rpcd
 #              and the LuCI framework (test/luci-standin/, docs/luci.md)
+#   agent      the agent as an OpenWrt service (qemu/scenarios/agent.sh): packet mark
+#              and mask, nft table repair, stop wipes, clock years behind then
+#              stepped, RSS and the qjs memory limit (primaries: as for e2e)
 #   bench      forwarding throughput (off, v1, clear, encrypted), new flows per second,
 #              memory per flow (not in the default set)
 # --ko FILE: the guest gets this pdmv2.ko instead of a build of kmod/ (a build of
@@ -43,8 +46,10 @@ cd "$root"
 . qemu/common.sh
 
 declare -A SCRIPT=()
-for n in topology datapath encrypted e2e luci hardening bench; do SCRIPT[$n]=qemu/scenarios/$n.sh; done
-ORDER=(topology datapath encrypted e2e luci hardening)	# the default set; bench runs only when named
+for n in topology datapath encrypted agent e2e luci hardening bench; do SCRIPT[$n]=qemu/scenarios/$n.sh; done
+# the default set; bench runs only when named. agent runs before e2e: the host
+# side they share ends with e2e's last request
+ORDER=(topology datapath encrypted agent e2e luci hardening)
 # Scenarios that boot a kernel of their own with slab poisoning: a use after
 # free of the module's objects then writes into poisoned memory, which slub
 # reports in the kernel log (run.sh fails the boot on it). It slows every
@@ -118,7 +123,7 @@ stop_host_side() { # PID: let a host side finish (it ends after the guest's 'don
 }
 stop_e2e_host() { stop_host_side "$e2e_pid"; e2e_pid=; stop_host_side "$luci_pid"; luci_pid=; }
 trap 'stop_e2e_host; [ -z "$e2e_dir" ] || rm -rf "$e2e_dir"; [ -z "$luci_dir" ] || rm -rf "$luci_dir"' EXIT
-if ran e2e; then
+if ran e2e || ran agent; then
 	for d in .build/lab/e2e-* .build/lab/luci-*; do # left by runs that were killed
 		[ -d "$d" ] && ! kill -0 "${d##*-}" 2>/dev/null && rm -rf "$d"
 	done
@@ -128,6 +133,7 @@ if ran e2e; then
 	mkdir -p "$e2e_dir/qjs" "$e2e_dir/sync" "$artifacts"
 	cp -L "$q/ld.so" "$q/qjs" "$q/lib/libc.so.6" "$q/lib/libm.so.6" "$e2e_dir/qjs/"
 	cp .build/qjs/pdmv2d.min.mjs "$e2e_dir/pdmv2d.mjs"
+	cp firmware/files/usr/bin/pdmv2d "$e2e_dir/pdmv2d-wrapper"
 	cp -r .build/node "$e2e_dir/host"
 	node "$e2e_dir/host/test/lab/e2e-host.js" serve --sync "$e2e_dir/sync" \
 		--state "$artifacts/e2e-host" --timeout "$timeout" >"$artifacts/e2e-host.txt" 2>&1 &

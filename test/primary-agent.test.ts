@@ -7,7 +7,7 @@
 // (each with its message and nothing installed) and kill -9 during writes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -23,11 +23,24 @@ import { initiatePairing } from '../primary/src/pairing-service.js';
 import { nodeRandom } from '../primary/src/fast-suite.js';
 import { REPO, tempDir } from '../primary/test/harness.js';
 import { newDb } from '../primary/test/backend.js';
+import {
+  agent as runAgent,
+  agentDir as makeAgentDir,
+  agentState,
+  BUNDLE,
+  daemon as startDaemon,
+  QJS,
+  waitFor,
+  WriteCounter,
+  type AgentDir,
+  type AgentOptions,
+  type Cleanups,
+  type Daemon,
+  type Run,
+} from './agent-harness.js';
 
-const QJS = join(REPO, 'build', 'qjs');
-// The minified bundle: what the firmware package ships.
-const BUNDLE = join(REPO, '.build', 'qjs', 'pdmv2d.min.mjs');
 const PLUGIN = join(REPO, 'firmware', 'files', 'usr', 'libexec', 'rpcd', 'pdmv2');
+
 const CLIENT_P = '2001:db8:1::/48';
 const CLIENT_P2 = '2001:db8:2::/48';
 const SERVER_P = '2001:db8:ff::/48';
@@ -46,7 +59,7 @@ function check(name: string, fn: () => Promise<void>): void {
   });
 }
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: Cleanups = [];
 test.after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
@@ -68,106 +81,21 @@ async function primary(name: string): Promise<{ p: RunningPrimary; base: string;
   return { p, base: `http://127.0.0.1:${p.port}`, dir: t.dir };
 }
 
-interface AgentDir {
-  dir: string;
-  env?: NodeJS.ProcessEnv;
-  config: string;
-  control: string;
-  nft: string;
-  nftLog: string;
-  state: string;
-}
-
-function agentDir(name: string, o: { url: string; pk: Uint8Array | string; role: string; prefixes: string[]; token?: string; extra?: string }): AgentDir {
-  const t = tempDir(`agent-${name}`);
-  cleanups.push(t.cleanup);
-  const d: AgentDir = {
-    dir: t.dir,
-    config: join(t.dir, 'pdmv2'),
-    control: join(t.dir, 'control'),
-    nft: join(t.dir, 'pdmv2.nft'),
-    nftLog: join(t.dir, 'nft.log'),
-    state: join(t.dir, 'state'),
-  };
-  writeFileSync(d.control, '');
-  const fakeNft = join(t.dir, 'fake-nft');
-  writeFileSync(fakeNft, `#!/bin/sh\necho "$@" >> '${d.nftLog}'\n`);
-  chmodSync(fakeNft, 0o755);
-  writeFileSync(
-    d.config,
-    [
-      '# pdmv2 test configuration',
-      "config pdmv2 'main'",
-      "\toption enabled '1'",
-      `\toption primary_url '${o.url}'`,
-      `\toption primary_key '${typeof o.pk === 'string' ? o.pk : toHex(o.pk)}'`,
-      `\toption role '${o.role}'`,
-      ...o.prefixes.map((p) => `\tlist prefix '${p}'`),
-      ...(o.token ? [`\toption token '${o.token}'`] : []),
-      `\toption state_dir '${d.state}'`,
-      `\toption run_dir '${join(t.dir, 'run')}'`,
-      `\toption control '${d.control}'`,
-      `\toption nft_file '${d.nft}'`,
-      `\toption nft '${fakeNft}'`,
-      "\toption http_client 'curl'",
-      "\toption http_timeout '5'",
-      "\toption poll_max '2'",
-      "\toption retry_min '1'",
-      "\toption retry_max '2'",
-      o.extra ?? '',
-      '',
-    ].join('\n'),
-  );
-  return d;
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function agent(d: AgentDir, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(QJS, ['--std', '-m', BUNDLE, '--config', d.config, ...args], { timeout: 60000, env: { ...process.env, ...(d.env ?? {}) } }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
-      if (DEBUG) console.log(`agent ${args.join(' ')} -> ${code}\n${stdout}${stderr}`);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin!.end(args[0] === 'call' ? '{}' : ''); // as rpcd does: JSON arguments, then EOF
-  });
-}
-
-function daemon(d: AgentDir): ChildProcess & { log: string[] } {
-  const c = spawn(QJS, ['--std', '-m', BUNDLE, '--config', d.config, 'run'], { stdio: ['ignore', 'pipe', 'pipe'] }) as ChildProcess & { log: string[] };
-  c.log = [];
-  c.stderr!.on('data', (b: Buffer) => c.log.push(...b.toString().split('\n').filter(Boolean)));
-  c.stdout!.on('data', (b: Buffer) => c.log.push(...b.toString().split('\n').filter(Boolean)));
-  cleanups.push(() => {
-    if (c.exitCode === null && c.pid) c.kill('SIGKILL');
-  });
-  return c;
-}
-
-async function waitFor<T>(what: string, f: () => T | null | undefined | false, timeoutMs = 20000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const agentDir = (name: string, o: AgentOptions): AgentDir => makeAgentDir(name, o, cleanups);
+const agent = (d: AgentDir, ...args: string[]): Promise<Run> => runAgent(d, args, DEBUG);
+const daemon = (d: AgentDir): Daemon => startDaemon(d, cleanups);
+const stateJson = agentState;
+/** Every file of the agent's state: the grant on flash and the run-time state. */
+const stateFiles = (d: AgentDir): string =>
+  [join(d.state, 'grant.json'), join(d.run, 'state.json')].map((f) => (existsSync(f) ? readFileSync(f, 'utf8') : '')).join('\n');
 
 const control = (d: AgentDir): string => readFileSync(d.control, 'utf8');
-const stateJson = (d: AgentDir): Record<string, unknown> | null =>
-  existsSync(join(d.state, 'state.json')) ? (JSON.parse(readFileSync(join(d.state, 'state.json'), 'utf8')) as Record<string, unknown>) : null;
-
 function nothingInstalled(d: AgentDir): void {
   assert.is(control(d), '', 'nothing may be written to the kernel');
   const s = stateJson(d);
   assert.ok(!s || s.grant === null, 'no grant in the state file');
-  assert.not.match(readFileSync(join(d.state, 'state.json'), 'utf8'), /"secret"|"sgs"/);
+  assert.not.ok(existsSync(join(d.state, 'grant.json')), 'no grant on flash');
+  assert.not.match(stateFiles(d), /"secret"|"sgs"/);
 }
 
 /** Key lines of the last installation: "key PAIRING GEN AEAD PREFIX SECRET". */
@@ -235,17 +163,19 @@ check('server agent enrolls by token: the SGS and the client prefixes reach the 
   assert.ok(text.trimEnd().endsWith('mode encrypted'), 'the mode is switched on last');
   const nft = readFileSync(serverDir.nft, 'utf8');
   assert.match(nft, /set peer6 \{[^}]*elements = \{ 2001:db8:1::\/48, 2001:db8:2::\/48 \}/);
-  assert.match(nft, /chain out \{[^}]*ip6 daddr @peer6 meta mark set meta mark or 0x00000100/);
+  assert.match(nft, /chain out \{[^}]*ip6 daddr @peer6 meta mark set meta mark or 0x01000000/);
   assert.ok(readFileSync(serverDir.nftLog, 'utf8').includes(`-f ${serverDir.nft}`));
   assert.is(statSync(join(serverDir.state, 'device.key')).mode & 0o777, 0o600);
-  assert.is(statSync(join(serverDir.state, 'state.json')).mode & 0o777, 0o600);
+  assert.is(statSync(join(serverDir.state, 'grant.json')).mode & 0o777, 0o600);
+  assert.is(statSync(join(serverDir.run, 'state.json')).mode & 0o777, 0o600);
+  assert.not.match(readFileSync(join(serverDir.run, 'state.json'), 'utf8'), /"secret"|"sgs"/, 'no secret in the run-time state');
   const st = JSON.parse((await agent(serverDir, 'status', '--json')).stdout) as Record<string, unknown>;
   assert.is(st.status, 'granted');
   assert.not.match(JSON.stringify(st), /[0-9a-f]{64}/, 'status never shows a secret');
 });
 
 let routerDir: AgentDir;
-let routerDaemon: ChildProcess & { log: string[] };
+let routerDaemon: Daemon;
 
 check('router agent daemon: pending until approved by fingerprint, then its CS(P) matches what the server derives', async () => {
   routerDir = agentDir('router', { url: pc.base, pk: pc.p.identity.pk, role: 'client', prefixes: [CLIENT_P] });
@@ -287,7 +217,11 @@ check('footprint: RSS of the idle daemon (after renewals) and the bundle size', 
 check('renewal keeps the same secrets; revocation wipes the kernel, the ruleset and the state within a renew period', async () => {
   const before = keyLines(routerDir).length;
   const renewals = routerDaemon.log.filter((l) => l.includes('renewed')).length;
+  const flash = new WriteCounter(routerDir.state);
   await waitFor('a renewal', () => routerDaemon.log.filter((l) => l.includes('renewed')).length > renewals, 15000);
+  await new Promise((r) => setTimeout(r, 200));
+  flash.close();
+  assert.equal(flash.names, [], 'a renewal with the same keys writes nothing to flash (state_dir)');
   const lines = keyLines(routerDir);
   assert.is(lines.length, before, 'a renewal that changes nothing writes nothing to the kernel');
   const bySlot = new Map<string, string>();
@@ -302,7 +236,8 @@ check('renewal keeps the same secrets; revocation wipes the kernel, the ruleset 
   await waitFor('state', () => stateJson(routerDir)?.status === 'revoked');
   const s = stateJson(routerDir)!;
   assert.is(s.grant, null);
-  const saved = readFileSync(join(routerDir.state, 'state.json'), 'utf8');
+  assert.not.ok(existsSync(join(routerDir.state, 'grant.json')), 'the revoked grant is gone from flash');
+  const saved = stateFiles(routerDir);
   for (const secret of bySlot.values()) assert.not.ok(saved.includes(secret), 'no secret left in the state file');
   assert.match(readFileSync(routerDir.nft, 'utf8'), /table removed/);
   const r = await agent(routerDir, 'status');
@@ -310,11 +245,12 @@ check('renewal keeps the same secrets; revocation wipes the kernel, the ruleset 
   assert.match(r.stdout, /REVOKED/);
 });
 
-check('SIGTERM: clean exit, pid file removed, kernel state kept', async () => {
+check('SIGTERM: clean exit, pid file removed, keys wiped from the kernel', async () => {
   const exited = new Promise<number | null>((r) => routerDaemon.on('exit', (code) => r(code)));
   routerDaemon.kill('SIGTERM');
   assert.is(await exited, 0);
   assert.not.ok(existsSync(join(routerDir.dir, 'run', 'pdmv2d.pid')));
+  assert.ok(control(routerDir).endsWith('mode off\nkeyflush\n'));
 });
 
 check('SIGHUP and rpcd: disable wipes, enable re-enrolls; list, call status, call flows', async () => {
@@ -363,9 +299,27 @@ check('SIGHUP and rpcd: disable wipes, enable re-enrolls; list, call status, cal
   assert.ok(same, `plugin status equals the agent's: ${seen}`);
   assert.equal(viaPlugin('flows').flows, flows.flows);
   assert.equal(viaPlugin('enroll'), { triggered: true }, 'enroll through the plugin reaches the daemon');
+  const trig = await agent(serverDir, 'call', 'enroll');
+  assert.equal(JSON.parse(trig.stdout), { triggered: true });
+  const grantBefore = readFileSync(join(serverDir.state, 'grant.json'), 'utf8');
   const exited = new Promise<number | null>((r) => d.on('exit', (code) => r(code)));
   d.kill('SIGTERM');
   assert.is(await exited, 0);
+  assert.ok(control(serverDir).endsWith('mode off\nkeyflush\n'), 'a stopped agent leaves no key in the kernel');
+  assert.match(readFileSync(serverDir.nft, 'utf8'), /table removed/);
+  assert.is(readFileSync(join(serverDir.state, 'grant.json'), 'utf8'), grantBefore, 'the grant stays on flash for the next start');
+  // the next start installs the saved grant before asking the primary (same boot: run-time state present)
+  const again = daemon(serverDir);
+  await waitFor('reinstalled', () => control(serverDir).trimEnd().endsWith('mode encrypted'));
+  const stopped = new Promise<number | null>((r) => again.on('exit', (code) => r(code)));
+  again.kill('SIGTERM');
+  assert.is(await stopped, 0);
+  // the init script's service_stopped: nothing running, keys wiped, grant kept
+  writeFileSync(serverDir.control, 'key x\n');
+  const w = await agent(serverDir, 'wipe', '--kernel');
+  assert.is(w.code, 0, w.stdout);
+  assert.ok(control(serverDir).endsWith('mode off\nkeyflush\n'));
+  assert.is(readFileSync(join(serverDir.state, 'grant.json'), 'utf8'), grantBefore);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -539,6 +493,40 @@ check('prefixes from an interface through ubus (fake ubus on PATH)', async () =>
   assert.is(r.code, 0, r.stdout + r.stderr);
   assert.equal((stateJson(d)!.grant as { prefixes: string[] }).prefixes, [CLIENT_P]);
   assert.ok(keyLines(d).every((k) => k[4] === CLIENT_P));
+});
+
+check('interface trigger (a reload, SIGHUP): a moved delegated prefix is enrolled at once, an unchanged one is not', async () => {
+  const t = tempDir('pr');
+  const pr = await startPrimary({ db: join(t.dir, 'p.db'), key: join(t.dir, 'k'), host: '127.0.0.1', port: 0, limits: { rate: 0 }, config: { renewInterval: 600, pendingRetry: 1 } });
+  cleanups.push(async () => {
+    await pr.close();
+    t.cleanup();
+  });
+  pr.store.addPrefix(CLIENT_P, 'client', now());
+  pr.store.addPrefix(CLIENT_P2, 'client', now());
+  const tok = (await pr.store.createToken({ role: 'client', prefixes: [CLIENT_P, CLIENT_P2], ttl: 600, now: now() })).display;
+  const d = agentDir('iftrigger', { url: `http://127.0.0.1:${pr.port}`, pk: pr.identity.pk, role: 'client', prefixes: [], token: tok, extra: "\tlist interface 'lan'" });
+  const bin = join(d.dir, 'bin');
+  mkdirSync(bin);
+  const ubus = (prefix: string): void => {
+    const [address, mask] = prefix.split('/');
+    const status = { up: true, 'ipv6-prefix-assignment': [{ address, mask: Number(mask) }] };
+    writeFileSync(join(bin, 'ubus'), `#!/bin/sh\n[ "$1 $2 $3" = "call network.interface.lan status" ] || exit 4\necho '${JSON.stringify(status)}'\n`);
+    chmodSync(join(bin, 'ubus'), 0o755);
+  };
+  ubus(CLIENT_P);
+  d.env = { PATH: `${bin}:${process.env.PATH ?? ''}` };
+  const dm = daemon(d);
+  const grantedLines = (): number => dm.log.filter((l) => /info: (granted|renewed)/.test(l)).length;
+  await waitFor('granted', () => grantedLines() >= 1);
+  assert.equal((stateJson(d)!.grant as { prefixes: string[] }).prefixes, [CLIENT_P]);
+  dm.kill('SIGHUP');
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.is(grantedLines(), 1, 'a reload with the same prefixes asks nothing (the renewal is 600 s away)');
+  ubus(CLIENT_P2);
+  dm.kill('SIGHUP');
+  await waitFor('the moved prefix granted', () => (stateJson(d)?.grant as { prefixes: string[] } | null)?.prefixes?.[0] === CLIENT_P2, 5000);
+  assert.is(grantedLines(), 2);
 });
 
 check('bad configuration is reported, not acted on', async () => {

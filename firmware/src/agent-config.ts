@@ -7,6 +7,13 @@ import { parseUci, type UciSection } from './agent-uci.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/config/pdmv2';
 
+/**
+ * Bit 24: outside what the common OpenWrt packages use (sqm-scripts
+ * IPT_MASK 0xff, mwan3 mmx_mask 0x3F00, pbr fw_mask 0x00ff0000; fw4 sets
+ * none unless a rule says so). docs/agent.md "Packet mark".
+ */
+export const DEFAULT_MARK = 0x01000000;
+
 export type HttpClient = 'auto' | 'uclient-fetch' | 'curl' | 'wget';
 
 export interface AgentConfig {
@@ -27,7 +34,10 @@ export interface AgentConfig {
   readonly nftFile: string;
   /** nft binary; '' = write the ruleset file only. */
   readonly nft: string;
+  /** Packet-mark bit(s) the nft table sets and the module's mark_mask. */
   readonly mark: number;
+  /** Seconds between checks that the kernel and the loaded nft table are what they should be. */
+  readonly checkInterval: number;
   readonly httpClient: HttpClient;
   readonly httpTimeout: number;
   readonly maxResponse: number;
@@ -118,7 +128,8 @@ export function configFromText(text: string, path: string): AgentConfig {
     control: path_('control', o.control, '/proc/net/pdmv2/control'),
     nftFile: path_('nft_file', o.nft_file, `${runDir}/pdmv2.nft`),
     nft: o.nft === undefined ? 'nft' : o.nft === '-' ? '' : o.nft,
-    mark: int(o.mark, 0x100, 1, 0xffffffff, 'mark', errors),
+    mark: int(o.mark, DEFAULT_MARK, 1, 0xffffffff, 'mark', errors),
+    checkInterval: int(o.check_interval, 30, 5, 3600, 'check_interval', errors),
     httpClient,
     httpTimeout: int(o.http_timeout, 15, 1, 300, 'http_timeout', errors),
     maxResponse: int(o.max_response, 65536, 1024, 1 << 20, 'max_response', errors),

@@ -10,20 +10,24 @@ import { agentSuites } from './agent-kem.js';
 import { renewalTime } from './agent-schedule.js';
 import { httpPost, HttpError } from './agent-http.js';
 import {
+  hexMark,
   kernelWarnings,
   kernelWrites,
+  markWriters,
   nextPlanChange,
   nftRuleset,
+  nftTableId,
   NFT_REMOVE,
   planFromGrant,
   WIPE_WRITES,
   type InstalledPlan,
 } from './agent-kmod.js';
-import { emptyState, installedRecord, loadDeviceKey, loadState, saveState, type AgentState, type DeviceKey } from './agent-state.js';
+import { clockBehind, emptyState, installedRecord, loadDeviceKey, loadState, removeLegacyState, saveGrant, saveRunState, type AgentState, type DeviceKey } from './agent-state.js';
 import {
   clearTimer,
   isFile,
   mkdirs,
+  monoMs,
   onSignal,
   pid,
   processAlive,
@@ -31,6 +35,7 @@ import {
   readText,
   removeFile,
   setTimer,
+  sleep,
   SIGHUP,
   SIGINT,
   SIGTERM,
@@ -47,6 +52,8 @@ import { randomBytes } from './qjs-runtime.js';
 
 export const AGENT_VERSION = '0.1.0';
 const MAX_TIMER_S = 3600;
+/** A jump of the wall clock against the monotonic one beyond this is a clock step (NTP, date -s), seconds. */
+const CLOCK_STEP_S = 5;
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -125,15 +132,28 @@ export class Agent {
   private stopping = false;
   /** This process as the daemon (pid and start time): in the status file while it runs. */
   private daemon: DaemonId | null = null;
+  /** grantContent of what flash holds: a save writes flash only when the grant differs from it. */
+  private flashGrant: string;
+  /** No run-time state of this boot: the first enrollment attempt comes before installing a saved grant. */
+  private readonly fresh: boolean;
+  private legacy: boolean;
+  /** Wall minus monotonic clock, s, when last looked at: tells a clock step. */
+  private clockBase = wallSeconds() - monoMs() / 1000;
+  /** The nft table id (nftTableId) last found loaded, to log a repair once. */
+  private nftSeen: string | null | undefined = undefined;
+  private nftError = '';
 
   constructor(readonly configPath: string) {
     this.cfg = loadConfig(configPath);
     this.key = loadDeviceKey(this.cfg.stateDir);
     if (this.key.warning) log('warn', this.key.warning);
     if (this.key.created) log('info', `created device key ${this.cfg.stateDir}/device.key, fingerprint ${this.key.fingerprint}`);
-    const loaded = loadState(this.cfg.stateDir, this.key.fingerprint, this.primaryKeyHex());
+    const loaded = loadState(this.cfg.stateDir, this.cfg.runDir, this.key.fingerprint, this.primaryKeyHex());
     if (loaded.warning) log('warn', loaded.warning);
     this.state = loaded.state;
+    this.flashGrant = loaded.flashGrant;
+    this.fresh = loaded.fresh;
+    this.legacy = loaded.legacy;
   }
 
   primaryKeyHex(): string {
@@ -145,10 +165,31 @@ export class Agent {
     return wallSeconds() + this.state.clock_offset;
   }
 
-  /** Saves state.json and refreshes the secret-free status file the rpcd plugin reads (no qjs per poll). */
+  /**
+   * Run-time state to run_dir (tmpfs) every time; the grant to flash only when it changed;
+   * and the secret-free status file the rpcd plugin reads (no qjs per poll).
+   */
   save(): void {
-    saveState(this.cfg.stateDir, this.state);
+    saveRunState(this.cfg.runDir, this.state);
+    this.flashGrant = saveGrant(this.cfg.stateDir, this.state, this.flashGrant);
+    if (this.legacy) removeLegacyState(this.cfg.stateDir);
+    this.legacy = false;
     writeStatusFile(this.cfg, this.state, this.key.fingerprint, this.daemon);
+  }
+
+  /**
+   * A step of the wall clock (NTP after boot, date -s): the primary's time
+   * learned before it stays what it was (the offset absorbs the step) and
+   * the planned attempt keeps its moment.
+   */
+  private followClockStep(): void {
+    const base = wallSeconds() - monoMs() / 1000;
+    const step = base - this.clockBase;
+    this.clockBase = base;
+    if (Math.abs(step) < CLOCK_STEP_S) return;
+    log('info', `the local clock stepped by ${Math.round(step)} s${this.state.clock_source === 'primary' ? '; the primary\'s time is kept' : ''}`);
+    if (this.state.clock_source === 'primary') this.state.clock_offset = Math.round(this.state.clock_offset - step);
+    if (this.state.next_attempt !== null) this.state.next_attempt = Math.round(this.state.next_attempt + step);
   }
 
   private fail(code: string, message: string): void {
@@ -166,12 +207,16 @@ export class Agent {
 
   /** Brings the kernel and the ruleset in line with the current grant at the current time. */
   async reconcile(): Promise<void> {
-    const plan = planFromGrant(this.cfg.enabled ? this.state.grant : null, this.cfg.mode, this.primaryNow());
+    const usable = this.cfg.enabled && !clockBehind(this.state, wallSeconds()) ? this.state.grant : null;
+    const plan = planFromGrant(usable, this.cfg.mode, this.primaryNow());
     const prev: InstalledPlan = this.state.installed;
     const planText = JSON.stringify(plan);
-    // Unchanged plan: write nothing, unless the module says it lost its state (reloaded).
-    const same = planText === this.lastPlan && (kernelMode(this.cfg.control) ?? plan.mode) === plan.mode;
+    const k = kernelConfig(this.cfg.control);
+    // Unchanged plan: write nothing, unless the module says it lost its state (reloaded) or its mark mask changed.
+    const same = planText === this.lastPlan && (k.mode ?? plan.mode) === plan.mode && (plan.mode === 'off' || (k.markMask ?? this.cfg.mark) === this.cfg.mark);
     const writes = same ? [] : kernelWrites(prev, plan);
+    // The module acts on packets whose mark has a bit of its mark_mask: the bit the nft table sets.
+    if (!same && plan.mode !== 'off' && k.markMask !== this.cfg.mark) writes.unshift(`mark_mask ${hexMark(this.cfg.mark)}\n`);
     try {
       for (const w of writes) writeOnce(this.cfg.control, w);
       this.state.installed = installedRecord(plan);
@@ -185,21 +230,60 @@ export class Agent {
     await this.applyNft(g ? nftRuleset(g.role, g.prefixes, uniq(g.pairings.flatMap((p) => p.peer_prefixes)), this.cfg.mark) : NFT_REMOVE);
   }
 
+  /**
+   * Makes the loaded table what `text` defines: checks what nft has loaded
+   * (the table's content id), not what was last written, so a failed load,
+   * `nft flush ruleset` or another program deleting the table is repaired
+   * at the next check.
+   */
   private async applyNft(text: string): Promise<void> {
     try {
       mkdirs(this.cfg.nftFile.slice(0, this.cfg.nftFile.lastIndexOf('/')) || '/', 0o755);
-      if (readText(this.cfg.nftFile) === text) return;
-      writeAtomic(this.cfg.nftFile, text, 0o644);
+      if (readText(this.cfg.nftFile) !== text) writeAtomic(this.cfg.nftFile, text, 0o644);
       if (!this.cfg.nft) return;
       if (!which(this.cfg.nft)) {
-        this.fail('NFT', `${this.cfg.nft} not found; ruleset written to ${this.cfg.nftFile} only`);
+        this.nftFail(`${this.cfg.nft} not found; ruleset written to ${this.cfg.nftFile} only`);
         return;
       }
+      const want = nftTableId(text);
+      const listed = await spawn([this.cfg.nft, '-t', 'list', 'table', 'inet', 'pdmv2'], { timeoutMs: 10000, maxStdout: 1 << 20 });
+      const have = listed.code === 0 ? nftTableId(String.fromCharCode(...listed.stdout)) : null;
+      if (have === want) {
+        this.nftSeen = have;
+        this.nftError = '';
+        return;
+      }
+      if (this.nftSeen === want && want !== null) log('warn', `table inet pdmv2 ${have === null ? 'is gone' : 'was changed'} (nft flush ruleset?): loading it again`);
       const r = await spawn([this.cfg.nft, '-f', this.cfg.nftFile], { timeoutMs: 10000, maxStdout: 65536 });
-      if (r.code !== 0) this.fail('NFT', `nft -f ${this.cfg.nftFile} failed: ${r.stderr.trim().slice(0, 300)}`);
+      if (r.code !== 0) {
+        this.nftFail(`nft -f ${this.cfg.nftFile} failed: ${r.stderr.trim().slice(0, 300)}`);
+        return;
+      }
+      this.nftSeen = want;
+      this.nftError = '';
+      if (want !== null) await this.checkMarkOverlap();
     } catch (e) {
-      this.fail('NFT', (e as Error).message);
+      this.nftFail((e as Error).message);
     }
+  }
+
+  /** Reports an nft failure once while it stays the same (the next check retries). */
+  private nftFail(message: string): void {
+    this.nftSeen = undefined;
+    if (message === this.nftError) return;
+    this.nftError = message;
+    this.fail('NFT', message);
+  }
+
+  /** Other tables that set or clear the agent's mark bit (docs/agent.md "Packet mark"). */
+  private async checkMarkOverlap(): Promise<void> {
+    const r = await spawn([this.cfg.nft, 'list', 'ruleset'], { timeoutMs: 10000, maxStdout: 4 << 20 });
+    if (r.code !== 0) return;
+    const conflicts = markWriters(String.fromCharCode(...r.stdout))
+      .filter((w) => (w.bits & this.cfg.mark) !== 0)
+      .map((w) => `table ${w.table} changes mark bits ${hexMark(w.bits)}, which include the agent's ${hexMark(this.cfg.mark)}`);
+    if (conflicts.join() !== this.state.mark_conflicts.join()) for (const c of conflicts) log('warn', `${c}: choose another option mark`);
+    this.state.mark_conflicts = conflicts;
   }
 
   /** Takes every secret out of the kernel and the ruleset, and (unless keeping it) out of flash. */
@@ -281,10 +365,14 @@ export class Agent {
     }
 
     // The answer is authentic and answers this request: its time is the primary's.
+    // A step while the request was out belongs to the old offset; the new one is against the clock as it is now.
+    this.followClockStep();
+    // resp.ts is whole seconds: within 2 s the local clock is as good as the primary's.
     const offset = resp.ts - wallSeconds();
-    if (Math.abs(offset - this.state.clock_offset) > 2) {
+    if (Math.abs(offset - this.state.clock_offset) > 2 || this.state.clock_source !== 'primary') {
       if (Math.abs(offset) > 30) log('info', `local clock differs from the primary's by ${Math.round(offset)} s; using the primary's time`);
-      this.state.clock_offset = Math.round(offset);
+      this.state.clock_offset = Math.abs(offset) <= 2 ? 0 : Math.round(offset);
+      this.state.clock_source = 'primary';
     }
     this.state.last_success = now();
     switch (resp.status) {
@@ -344,20 +432,30 @@ export class Agent {
       const other = runningPid(this.cfg);
       if (other !== null && other !== pid()) throw new SysError(`another pdmv2d is running (pid ${other})`);
       mkdirs(this.cfg.runDir, 0o755);
+      // A stopped agent follows no revocation: its keys leave the kernel with it. The grant
+      // stays on flash, so the next start installs it again at once.
       const stop = (): void => {
         if (this.stopping) return;
         this.stopping = true;
         clearTimer(this.timer);
-        log('info', 'stopping (kernel state kept; secrets stay valid until they expire)');
+        log('info', 'stopping: keys and nft table removed from the kernel (the grant is kept for the next start)');
         this.daemon = null;
-        this.save();
-        removeFile(this.pidFile());
-        resolve();
+        // An attempt in flight may still install what it was granted: wipe after it.
+        const finish = async (): Promise<void> => {
+          while (this.busy) await sleep(20);
+          await this.wipe(false);
+        };
+        void finish().finally(() => {
+          this.save();
+          removeFile(this.pidFile());
+          resolve();
+        });
       };
       onSignal(SIGTERM, stop);
       onSignal(SIGINT, stop);
       onSignal(SIGHUP, () => void this.reload());
       onSignal(SIGUSR1, () => {
+        this.followClockStep();
         this.state.next_attempt = Math.floor(wallSeconds());
         this.state.failures = 0;
         this.wake();
@@ -369,7 +467,11 @@ export class Agent {
       log('info', `pdmv2d ${AGENT_VERSION} started: device ${this.key.fingerprint}, role ${this.cfg.role}, primary ${this.cfg.primaryUrl || '-'}`);
       const start = async (): Promise<void> => {
         if (!this.cfg.enabled) await this.disable();
-        else {
+        else if (this.fresh) {
+          // After a reboot the clock may be anything and the saved grant stale: ask the primary
+          // first; the tick installs what its answer (or, unreachable, the saved grant) allows.
+          this.state.next_attempt = Math.floor(wallSeconds());
+        } else {
           await this.reconcile();
           if (this.state.status !== 'granted' || this.state.next_attempt === null) this.state.next_attempt = Math.floor(wallSeconds());
         }
@@ -396,7 +498,17 @@ export class Agent {
       log('error', `reload failed, keeping the old configuration: ${(e as Error).message}`);
       return;
     }
+    // Interface events (the init script's trigger) arrive as a reload: a new delegated prefix is enrolled now.
+    let prefixesMoved = false;
+    if (this.cfg.interfaces.length > 0 && this.state.grant) {
+      try {
+        prefixesMoved = (await this.resolvePrefixes()).sort().join() !== [...this.state.grant.prefixes].sort().join();
+      } catch (e) {
+        log('warn', (e as Error).message);
+      }
+    }
     const changed =
+      prefixesMoved ||
       before.primaryUrl !== this.cfg.primaryUrl ||
       this.primaryKeyHex() !== (before.primaryKey ? toHex(before.primaryKey) : '') ||
       before.role !== this.cfg.role ||
@@ -426,7 +538,8 @@ export class Agent {
     if (this.stopping) return;
     clearTimer(this.timer);
     const now = wallSeconds();
-    let at = now + MAX_TIMER_S;
+    // The periodic check repairs the kernel and the nft table and notices a clock step.
+    let at = now + (this.cfg.enabled ? this.cfg.checkInterval : MAX_TIMER_S);
     if (this.cfg.enabled && this.state.next_attempt !== null) at = Math.min(at, this.state.next_attempt);
     const change = nextPlanChange(this.state.grant, this.primaryNow());
     if (change !== null) at = Math.min(at, change - this.state.clock_offset + 1);
@@ -443,15 +556,19 @@ export class Agent {
     try {
       do {
         this.again = false;
+        this.followClockStep();
         const now = wallSeconds();
         if (this.cfg.enabled && this.state.next_attempt !== null && this.state.next_attempt <= now + 0.5) {
           const r = await this.attempt();
           if (r.status !== 'granted') log(r.status === 'pending' ? 'debug' : 'info', `enrollment: ${r.status}${r.code ? ` ${r.code}` : ''}: ${r.message}`);
         }
-        const before = JSON.stringify(this.state.installed);
+        // What status shows of the checks (kernel, nft table, errors) is saved when it changes (tmpfs).
+        const shown = (): string => JSON.stringify([this.state.installed, this.state.mark_conflicts, this.state.last_error?.code ?? null]);
+        const before = shown();
+        const installedBefore = JSON.stringify(this.state.installed);
         await this.reconcile();
-        if (JSON.stringify(this.state.installed) !== before) {
-          log('info', `kernel now ${this.state.installed.mode} with ${this.state.installed.keys.length} key generation(s)`);
+        if (shown() !== before) {
+          if (JSON.stringify(this.state.installed) !== installedBefore) log('info', `kernel now ${this.state.installed.mode} with ${this.state.installed.keys.length} key generation(s)`);
           this.save();
         }
       } while (this.again && !this.stopping);
@@ -462,11 +579,12 @@ export class Agent {
   }
 }
 
-/** The mode the module reports (first line of its control file: "mode X"), or null. */
-function kernelMode(control: string): string | null {
-  const first = (readText(control, 256) ?? '').split('\n')[0] ?? '';
-  const m = /^mode (\S+)$/.exec(first);
-  return m ? m[1]! : null;
+/** The mode and mark mask the module reports (its control file: "mode X", "mark_mask 0x…"), or null each. */
+function kernelConfig(control: string): { mode: string | null; markMask: number | null } {
+  const lines = (readText(control, 1024) ?? '').split('\n');
+  const mode = /^mode (\S+)$/.exec(lines[0] ?? '');
+  const mask = /^mark_mask (0x[0-9a-f]+)$/.exec(lines[1] ?? '');
+  return { mode: mode ? mode[1]! : null, markMask: mask ? parseInt(mask[1]!, 16) : null };
 }
 
 function uniq<T>(xs: readonly T[]): T[] {
@@ -559,6 +677,7 @@ function agentStatus(cfg: AgentConfig, state: AgentState | null, fp: string | nu
   if (!cfg.enabled) status = 'disabled';
   else if (status === 'granted' && g && g.expires <= pnow) status = 'expired';
   return {
+    waiting_for: state ? waitingFor(cfg, state, status) : cfg.enabled ? 'start' : null,
     fingerprint: fp,
     status,
     role: cfg.role,
@@ -586,7 +705,24 @@ function agentStatus(cfg: AgentConfig, state: AgentState | null, fp: string | nu
     last_success: state?.last_success ?? null,
     last_error: state?.last_error ?? null,
     clock_offset: state?.clock_offset ?? 0,
+    clock_source: state?.clock_source ?? null,
+    mark: hexMark(cfg.mark),
+    mark_conflicts: state?.mark_conflicts ?? [],
   };
+}
+
+/**
+ * What the agent waits for, in words for status and LuCI: `clock` (the
+ * local clock is behind the saved grant and nothing answered yet: NTP or
+ * the primary sets it), `approval`, `primary` (unreachable or refusing),
+ * `configuration`, `renewal` (all well), or null (disabled).
+ */
+function waitingFor(cfg: AgentConfig, s: AgentState, status: string): string | null {
+  if (!cfg.enabled) return null;
+  if (cfg.errors.length > 0) return 'configuration';
+  if (clockBehind(s, wallSeconds())) return 'clock';
+  if (status === 'pending' || status === 'revoked') return 'approval';
+  return status === 'granted' ? 'renewal' : 'primary';
 }
 
 export function formatStatus(r: StatusReport): string {
@@ -597,6 +733,7 @@ export function formatStatus(r: StatusReport): string {
     `daemon      ${r.running ? `running (pid ${String(r.pid)})` : 'not running'}`,
     `role        ${String(r.role)}, mode ${String(r.mode)}`,
     `primary     ${String(r.primary_url) || '-'}`,
+    `waiting for ${String(r.waiting_for ?? '-')}`,
   ];
   const g = r.granted as { prefixes: string[]; expires: number; renew_after: number; pairings: { id: string; peer_prefixes: string[]; generations: { generation: number }[] }[] } | null;
   if (g) {
@@ -612,5 +749,6 @@ export function formatStatus(r: StatusReport): string {
   for (const ce of (r.config_errors as string[]) ?? []) lines.push(`config      ${ce}`);
   const stats = (r.kernel as { stats?: Record<string, number> } | undefined)?.stats;
   for (const w of stats ? kernelWarnings(stats) : []) lines.push(`warning     ${w}`);
+  for (const mc of (r.mark_conflicts as string[]) ?? []) lines.push(`mark        ${mc}`);
   return `${lines.join('\n')}\n`;
 }

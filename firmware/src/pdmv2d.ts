@@ -10,7 +10,7 @@ import { DEFAULT_CONFIG_PATH } from './agent-config.js';
 import { setUciOption } from './agent-uci.js';
 import { Agent, AGENT_VERSION, formatStatus, loadConfig, log, runningPid, statusReport } from './agent.js';
 import { loadDeviceKey, loadState } from './agent-state.js';
-import { exit, getenv, isFile, readText, sendSignal, SIGHUP, SIGUSR1, spawn, stdout, which, writeAtomic } from './agent-sys.js';
+import { exit, getenv, isFile, readText, sendSignal, SIGHUP, SIGUSR1, sleep, spawn, stdout, which, writeAtomic } from './agent-sys.js';
 import { scriptArguments } from './qjs-runtime.js';
 import * as std from 'std';
 
@@ -21,7 +21,8 @@ usage: pdmv2d [--config FILE] COMMAND
                     exit 0 granted, 3 pending, 4 rejected or revoked, 1 error
   status [--json]   state, without secrets
   fingerprint       device fingerprint and public key (creates the key on first use)
-  wipe              remove secrets from the kernel, the ruleset and flash
+  wipe [--kernel]   remove secrets from the kernel, the ruleset and flash
+                    (--kernel: from the kernel and the ruleset only)
   list | call M     rpcd exec plugin (methods: status enable disable enroll flows)
 config: --config FILE, else $PDMV2_CONFIG, else ${DEFAULT_CONFIG_PATH}`;
 
@@ -83,7 +84,7 @@ async function rpcCall(configPath: string, method: string, input = ''): Promise<
       if (isFile(`${cfg.stateDir}/device.key`)) {
         const k = loadDeviceKey(cfg.stateDir);
         fp = k.fingerprint;
-        state = loadState(cfg.stateDir, fp, cfg.primaryKey ? toHex(cfg.primaryKey) : '').state;
+        state = loadState(cfg.stateDir, cfg.runDir, fp, cfg.primaryKey ? toHex(cfg.primaryKey) : '').state;
       }
       return { ...statusReport(cfg, state, fp), version: AGENT_VERSION };
     }
@@ -162,15 +163,18 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'wipe': {
       const cfg = loadConfig(configPath);
+      // A daemon being stopped (procd: SIGTERM, then the init script's service_stopped) gets a moment to exit.
+      for (let i = 0; i < 60 && runningPid(cfg) !== null; i++) await sleep(100);
       if (runningPid(cfg) !== null) {
         out('the daemon is running: use `pdmv2d call disable` or stop it first');
         return 1;
       }
+      const kernelOnly = rest.includes('--kernel');
       const a = new Agent(configPath);
-      await a.wipe(true);
-      a.state.status = 'new';
+      await a.wipe(!kernelOnly);
+      if (!kernelOnly) a.state.status = 'new';
       a.save();
-      out('secrets wiped from the kernel, the ruleset and the state file');
+      out(kernelOnly ? 'keys wiped from the kernel and the ruleset (the grant is kept)' : 'secrets wiped from the kernel, the ruleset and the state files');
       return 0;
     }
     case 'list':

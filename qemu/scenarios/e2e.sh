@@ -22,25 +22,16 @@
 # router would use: /proc/net/pdmv2/control and `nft` of their own
 # namespace, HTTP through BusyBox wget (http_client auto).
 #
-# Inputs in the share (/share = kmod/), in a directory private to the lab run
-# (.build/lab/e2e-PID, named by pdmv2.e2e= on the kernel command line),
-# prepared by qemu/lab.sh:
-#   qjs/        QuickJS (Debian trixie's qjs with its own ld.so, libc, libm)
-#   pdmv2d.mjs  the agent bundle (.build/qjs/pdmv2d.min.mjs)
-#   sync/       coordination with the host side (header of test/lab/e2e-host.ts)
+# Inputs: qemu/scenarios/lib/agent.sh (the share's e2e-PID directory that
+# qemu/lab.sh prepares).
 # shellcheck source=/dev/null
 . "${LAB_LIB:-/host/scenarios/lib/lab.sh}"
+# shellcheck source=qemu/scenarios/lib/agent.sh
+. "${LAB_SCENARIOS:-/host/scenarios}/lib/agent.sh"
 
-SHARE=${LAB_SHARE:-/share}
-E2E=$SHARE/$(sed -n 's/.*pdmv2\.e2e=\([^ ]*\).*/\1/p' /proc/cmdline)
-SYNC=$E2E/sync
 W=/tmp/e2e
-KO=
-for c in "${PDMV2_KO:-}" "$SHARE/pdmv2.ko"; do
-	if [ -n "$c" ] && [ -f "$c" ]; then KO=$c; break; fi
-done
-if [ -z "$KO" ] || [ ! -x "$E2E/qjs/qjs" ] || [ ! -f "$E2E/pdmv2d.mjs" ] || [ ! -d "$SYNC" ]; then
-	echo "not ok - pdmv2.ko or the e2e inputs ($E2E: qjs/, pdmv2d.mjs, sync/) not found (run it through qemu/lab.sh)"
+if ! agentlab_inputs_ok; then
+	echo "not ok - pdmv2.ko or the e2e inputs ($E2E: qjs/, pdmv2d.mjs, pdmv2d-wrapper, sync/) not found (run it through qemu/lab.sh)"
 	echo "0 passed, 1 failed"
 	exit 1
 fi
@@ -50,8 +41,6 @@ fi
 # pdmv2.ko scenarios)
 # shellcheck source=qemu/scenarios/lib/pdmv2.sh
 . "${LAB_SCENARIOS:-/host/scenarios}/lib/pdmv2.sh"
-# shellcheck source=qemu/scenarios/lib/uplink.sh
-. "${LAB_SCENARIOS:-/host/scenarios}/lib/uplink.sh"
 up() { cut -d' ' -f1 /proc/uptime; }
 since() { awk -v a="$1" -v b="$(up)" 'BEGIN { printf "%.1f", b - a }'; } # seconds since an up value
 keys() { nsx "$1" grep -v '^#' /proc/net/pdmv2/keys; } # without the header line
@@ -67,27 +56,8 @@ save_state() { # TAG
 	done
 }
 
-# host_call NAME [ARGS]: ask the host side (test/lab/e2e-host.ts) through the
-# share; prints its answer, succeeds when it starts with "ok"
-host_call() {
-	local name=$1; shift
-	printf '%s\n' "$*" >"$SYNC/.req-$name" && mv "$SYNC/.req-$name" "$SYNC/req-$name"
-	if ! lab_wait_for 90 test -f "$SYNC/done-$name"; then
-		echo "no answer from the host to $name within 90 s"; return 1
-	fi
-	cat "$SYNC/done-$name"
-	head -n 1 "$SYNC/done-$name" | grep -q '^ok'
-}
-
-# the agent: pdmv2d on QuickJS (trixie qjs with its own loader and libc)
-mkdir -p "$W/bin" "$W/qjs"
-cp "$E2E/qjs/"* "$W/qjs/"
-cp "$E2E/pdmv2d.mjs" "$W/pdmv2d.mjs"
-cat >"$W/bin/pdmv2d" <<EOF
-#!/bin/sh
-exec $W/qjs/ld.so --library-path $W/qjs $W/qjs/qjs --std -m $W/pdmv2d.mjs "\$@"
-EOF
-chmod 755 "$W/bin/pdmv2d"
+# the agent: the package's wrapper on QuickJS (trixie qjs with its own loader and libc)
+agentlab_install "$W"
 
 # agent_conf NAME URL KEY ROLE TOKEN PREFIX...: a UCI file as on a router;
 # control file and nft are the defaults (the agent's own namespace)
@@ -116,7 +86,7 @@ agent() { # NS NAME ARGS...: one agent command in that namespace
 	local ns=$1 name=$2; shift 2
 	nsx "$ns" "$W/bin/pdmv2d" --config "$W/$name/config" "$@"
 }
-state_has() { grep -q "$2" "$W/$1/state/state.json" 2>/dev/null; }
+state_has() { grep -q "$2" "$W/$1/run/state.json" 2>/dev/null; } # the run-time state (tmpfs on a router)
 nft_table_has() { # NS TEXT...: the agent's table in NS holds every TEXT (blanks collapsed)
 	local t x
 	t=$(nsx "$1" nft list table inet pdmv2 | tr -s ' \t\n' ' ') || return 1
@@ -130,8 +100,8 @@ nothing_installed() {
 	no_keys "$ns" || { echo "keys in $ns:"; keys "$ns"; return 1; }
 	mode_is "$ns" off || { echo "$ns: mode is not off"; return 1; }
 	if nsx "$ns" nft list table inet pdmv2 >/dev/null 2>&1; then echo "$ns: table inet pdmv2 exists"; return 1; fi
-	state_has "$name" '"grant":null' || { echo "$name: state.json holds a grant"; return 1; }
-	if grep -Eq '"(secret|sgs)"' "$W/$name/state/state.json"; then echo "$name: secret in state.json"; return 1; fi
+	if [ -e "$W/$name/state/grant.json" ]; then echo "$name: a grant on flash (grant.json)"; return 1; fi
+	if grep -Eq '"(secret|sgs)"' "$W/$name/run/state.json"; then echo "$name: secret in the run-time state"; return 1; fi
 	echo "nothing installed in $ns"
 }
 
@@ -152,27 +122,10 @@ lab_topology_up 1500 1500
 lab_ns_add neg
 # shellcheck disable=SC2034 # read by lab_save_topology (lib.sh)
 LAB_NAMESPACES="lan rtr wan neg"
-lab_user_net_up
-lab_uplink rtr 1; lab_uplink wan 2; lab_uplink neg 3
-lab_check "NAT from the namespaces out of eth0" nft -f - <<'EOF'
-table ip e2e_nat {
-	chain post {
-		type nat hook postrouting priority srcnat; policy accept;
-		oifname "eth0" ip saddr 10.99.0.0/16 masquerade
-	}
-}
-EOF
+agentlab_net rtr wan neg
 lab_save_topology
 
-lab_check "the host side wrote its env (primaries up, paired, tokens made)" lab_wait_for 120 test -f "$SYNC/env"
-# shellcheck source=/dev/null
-. "$SYNC/env"
-cp "$SYNC/env" "$ARTIFACTS/env"
-reach() { # NS URL KEY
-	local out
-	out=$(nsx "$1" wget -q -O - "$2/v1/info" 2>&1) || { echo "$out"; return 1; }
-	echo "$out"; grep -q "$3" <<<"$out"
-}
+agentlab_env
 lab_check "rtr reaches the Primary Client ($PC_URL/v1/info)" reach rtr "$PC_URL" "$PC_KEY"
 lab_check "wan reaches the Primary Server ($PS_URL/v1/info)" reach wan "$PS_URL" "$PS_KEY"
 
@@ -198,14 +151,14 @@ lab_check "wan: CS(P) derived from the SGS for both client prefixes of the pairi
 lab_check "wan: mode encrypted" mode_is wan encrypted
 lab_check "wan: the agent's nft table marks traffic with the client prefixes" \
 	nft_table_has wan "elements = { $CLIENT_P, $CLIENT_P_EXTRA }" "elements = { $SERVER_P }" \
-	"ip6 saddr @peer6 meta mark set meta mark | 0x00000100" "ip6 daddr @peer6 meta mark set meta mark | 0x00000100"
+	"ip6 saddr @peer6 meta mark set meta mark | 0x01000000" "ip6 daddr @peer6 meta mark set meta mark | 0x01000000"
 # the daemon takes over (its first reconcile rewrites the same keys, then it
-# saves state.json: a new inode)
-inode=$(stat -c %i "$W/wan/state/state.json")
+# saves its run-time state: a new inode)
+inode=$(stat -c %i "$W/wan/run/state.json")
 lab_bg nsx wan "$W/bin/pdmv2d" --config "$W/wan/config" run >"$W/wan.log" 2>&1
 WAN_PID=$LAB_LAST_PID
 lab_check "server agent daemon running" lab_wait_for 20 sh -c \
-	"test -f $W/wan/run/pdmv2d.pid && [ \$(stat -c %i $W/wan/state/state.json) != $inode ]"
+	"test -f $W/wan/run/pdmv2d.pid && [ \$(stat -c %i $W/wan/run/state.json) != $inode ]"
 wan_installed=$(st wan secrets_installed)
 
 # ---------------------------------------------------------------- Primary Server restart
@@ -255,7 +208,7 @@ lab_check "rtr: CS(P) of its LAN prefix active, the server prefix as peer" sh -c
 	grep -q '^peer $PAIRING $SERVER_P' $ARTIFACTS/keys-rtr.txt &&
 	! grep -q '$CLIENT_P_EXTRA' $ARTIFACTS/keys-rtr.txt"
 lab_check "rtr: the agent's nft table marks LAN <-> server prefix" \
-	nft_table_has rtr "elements = { $CLIENT_P }" "elements = { $SERVER_P }" "meta mark set meta mark | 0x00000100"
+	nft_table_has rtr "elements = { $CLIENT_P }" "elements = { $SERVER_P }" "meta mark set meta mark | 0x01000000"
 
 # ---------------------------------------------------------------- renewal after the restart
 lab_log "waiting for the server agent's renewal"
@@ -298,7 +251,7 @@ lab_check "no tag failures (rtr)" stat_eq rtr ingress_tag_failed 0
 
 no_secret_readable() {
 	local secrets s n=0
-	secrets=$(cat "$W/rtr/state/state.json" "$W/wan/state/state.json" | grep -oE '"(secret|sgs)":"[0-9a-f]{64}"' | grep -oE '[0-9a-f]{64}' | sort -u)
+	secrets=$(cat "$W/rtr/state/grant.json" "$W/wan/state/grant.json" | grep -oE '"(secret|sgs)":"[0-9a-f]{64}"' | grep -oE '[0-9a-f]{64}' | sort -u)
 	[ -n "$secrets" ] || { echo "no secrets found in the agents' state files"; return 1; }
 	{
 		for ns in rtr wan; do
@@ -329,7 +282,7 @@ lab_check "rtr's keys wiped within a renew period ($RENEW s, + jitter <= $RENEW/
 lab_check "rtr: mode off, the agent's nft table removed" sh -c \
 	"ip netns exec rtr grep -qx 'mode off' /proc/net/pdmv2/control && ! ip netns exec rtr nft list table inet pdmv2 >/dev/null 2>&1"
 lab_check "router agent says so: log and state" sh -c \
-	"grep 'device revoked by the primary: secrets wiped' $W/rtr.log && grep -q '\"status\":\"revoked\"' $W/rtr/state/state.json"
+	"grep 'device revoked by the primary: secrets wiped' $W/rtr.log && grep -q '\"status\":\"revoked\"' $W/rtr/run/state.json"
 cap_start wan eth0 e2e-revoked-wan ip6
 lab_check "ping lan -> wan after the revocation" nsx lan ping -6 -c 5 -i 0.1 -W 2 "$WAN_IP"
 cap_stop e2e-revoked-wan
@@ -359,6 +312,5 @@ agent wan wan status >"$ARTIFACTS/status-wan.txt" 2>&1
 lab_save_dmesg
 lab_check "dmesg has no oops/warning/BUG" sh -c \
 	'! dmesg | grep -E "BUG:|WARNING:|Oops|Call Trace|general protection|refcount_t"'
-nft delete table ip e2e_nat 2>/dev/null
-lab_user_net_down
+agentlab_net_down
 lab_finish

@@ -22,7 +22,8 @@
 //                   tokens, renew period (the guest waits for it)
 //   req-NAME        guest -> host, one line of arguments; the host handles it once
 //   done-NAME       host -> guest, first line "ok ..." or "error ...", then details
-// Requests: approve FINGERPRINT (wait until the Primary Client lists the device
+// Requests: token-NAME (a new one-time client token for CLIENT_P on the
+// Primary Client, answered as "ok TOKEN"; qemu/scenarios/agent.sh), approve FINGERPRINT (wait until the Primary Client lists the device
 // as pending, then approve it by fingerprint), restart-ps (kill -9 the Primary
 // Server, start it again on the same port, key and database), revoke
 // FINGERPRINT (on the Primary Client), done FINGERPRINT (final checks,
@@ -80,6 +81,8 @@ async function serve(o: ServeOptions): Promise<never> {
   stopOn('SIGINT');
 
   // ---- the two primaries, prefixes, pairing, tokens, analyzer keys
+  const token = async (p: Primary, role: string, prefix: string, ttl: string): Promise<string> =>
+    (JSON.parse(await p.cli('token', 'create', '--role', role, '--prefix', prefix, '--ttl', ttl, '--json')) as { token: string }).token;
   let pairing = '';
   const env: Record<string, string> = {};
   try {
@@ -122,6 +125,7 @@ async function serve(o: ServeOptions): Promise<never> {
   // ---- requests from the guest
   let serverGrantsAfterRestart = -1;
   const handlers: Record<string, (arg: string) => Promise<string>> = {
+    token: async () => `ok ${await token(pc, 'client', CLIENT_P, '30m')}`,
     approve: async (fp) => {
       const t0 = Date.now();
       let dev: DeviceJson | undefined;
@@ -177,7 +181,7 @@ async function serve(o: ServeOptions): Promise<never> {
       if (!m || handled.has(f)) continue;
       handled.add(f);
       const arg = readFileSync(join(o.sync, f), 'utf8').trim();
-      const h = handlers[m[1]!];
+      const h = handlers[m[1]!] ?? (m[1]!.startsWith('token-') ? handlers.token : undefined);
       let answer: string;
       try {
         answer = h ? await h(arg) : `error unknown request ${m[1]}`;

@@ -14,7 +14,8 @@ import { clientPrefixSecret, serverGroupSecret } from '../../core/src/keys/sched
 import { configFromText } from '../../firmware/src/agent-config.js';
 import { splitHeaders, statusFromStderr } from '../../firmware/src/agent-http.js';
 import { agentKem, agentSuites } from '../../firmware/src/agent-kem.js';
-import { batch, CONTROL_MAX, kernelWarnings, kernelWrites, nextPlanChange, nftRuleset, OFF_PLAN, planFromGrant } from '../../firmware/src/agent-kmod.js';
+import { batch, CONTROL_MAX, kernelWarnings, kernelWrites, markWriters, nextPlanChange, nftRuleset, nftTableId, NFT_REMOVE, OFF_PLAN, planFromGrant } from '../../firmware/src/agent-kmod.js';
+import { clockBehind, emptyState, grantContent } from '../../firmware/src/agent-state.js';
 import { createExclusive, mkdirs, pid, readText, removeFile, spawn, stat, writeAtomic } from '../../firmware/src/agent-sys.js';
 import { parseUci, setUciOption, tokenize, UciError } from '../../firmware/src/agent-uci.js';
 import { exit, print, printError, randomBytes } from '../../firmware/src/qjs-runtime.js';
@@ -102,7 +103,7 @@ async function main(): Promise<void> {
     assert(eq(c.prefixes, ['2001:db8:1::/48', '2001:db8:2::/48']), 'canonical prefixes');
     assert(c.token === 'aaaabbbbccccddddeeeeffff', `token ${c.token}`);
     assert(c.control === '/proc/net/pdmv2/control' && c.stateDir === '/etc/pdmv2' && c.nftFile === '/var/run/pdmv2/pdmv2.nft', 'defaults');
-    assert(c.mark === 0x100 && c.mode === 'encrypted' && c.enabled, 'defaults 2');
+    assert(c.mark === 0x01000000 && c.checkInterval === 30 && c.mode === 'encrypted' && c.enabled, 'defaults 2');
     const bad = configFromText("config pdmv2 'main'\n\toption role 'router'\n\tlist prefix '2001:db8::1/32'\n\toption mark 'x'\n\toption control 'rel'\n", 'f');
     for (const re of [/primary_url/, /primary_key/, /role 'router'/, /host bits/, /mark 'x'/, /control must be an absolute/]) {
       assert(bad.errors.some((e) => re.test(e)), `missing error ${re}: ${bad.errors.join('; ')}`);
@@ -228,6 +229,53 @@ async function main(): Promise<void> {
     const s = nftRuleset('server', [], ['2001:db8:1::/48'], 0x4);
     assert(!s.includes('@local6') && s.includes('ip6 saddr @peer6 meta mark set meta mark or 0x00000004'), 'server rules');
     assert(s.includes('set local6 {\n\t\ttype ipv6_addr; flags interval;\n\t}'), 'empty set without elements');
+  });
+
+  await check('nft: content id of the table, as written and as nft lists it; mark writers of other tables', () => {
+    const a = nftRuleset('client', ['2001:db8:1::/48'], ['2001:db8:ff::/48'], 0x01000000);
+    const b = nftRuleset('client', ['2001:db8:1::/48'], ['2001:db8:fe::/48'], 0x01000000);
+    const id = nftTableId(a);
+    assert(id !== null && /^[0-9a-f]{8}$/.test(id) && id !== nftTableId(b), `ids ${id} ${nftTableId(b)}`);
+    assert(nftTableId(NFT_REMOVE) === null, 'removal: no table');
+    // as `nft -t list table inet pdmv2` prints it (nftables 1.0.6)
+    const listed = `table inet pdmv2 {\n\tcomment "pdmv2d ${id}"\n\tset local6 {\n\t\ttype ipv6_addr\n\t\tflags interval\n\t}\n}\n`;
+    assert(nftTableId(listed) === id, 'listed id');
+    assert(nftTableId('table inet pdmv2 {\n\tchain pre {\n\t}\n}\n') === '', 'a table without our comment');
+    // as `nft list ruleset` prints them
+    const ruleset = [
+      'table inet mwan3 {',
+      '\tchain mark {',
+      '\t\tmeta mark & 0x00003f00 == 0x00000000 meta mark set ct mark & 0x00003f00',
+      '\t}',
+      '}',
+      'table inet sqm {',
+      '\tchain c {',
+      '\t\tmeta mark set meta mark & 0xffffff01 | 0x00000001',
+      '\t\tmeta mark set meta mark | 0x00000002 comment "x"',
+      '\t}',
+      '}',
+      'table inet pdmv2 {',
+      '\tchain pre {',
+      '\t\tip6 saddr @local6 meta mark set meta mark | 0x01000000',
+      '\t}',
+      '}',
+    ].join('\n');
+    const w = markWriters(ruleset);
+    assert(eq(w, [{ table: 'inet mwan3', bits: 0xffffffff }, { table: 'inet sqm', bits: 0xff }]), JSON.stringify(w));
+  });
+
+  await check('state: flash content of a grant ignores the renewal times; clock behind a saved grant', () => {
+    const g = {
+      fingerprint: 'F', role: 'client', mode: 'encrypted', prefixes: ['2001:db8:1::/48'], issued: 1000, expires: 9000, renew_after: 2000,
+      pairings: [{ id: '00'.repeat(8), aead: 1, peer_prefixes: ['2001:db8:ff::/48'], keys: [] }],
+    } as unknown as Grant;
+    assert(grantContent({ ...g, issued: 1500, renew_after: 2500 }) === grantContent(g), 'renewal times do not count');
+    assert(grantContent({ ...g, expires: 9999 }) !== grantContent(g), 'expiry counts');
+    assert(grantContent(null) === 'null', 'no grant');
+    const st = { ...emptyState('F', 'k'), grant: g };
+    assert(clockBehind(st, 999) && !clockBehind(st, 1000), 'before the issue time: behind');
+    assert(!clockBehind({ ...st, clock_source: 'primary' }, 10), 'the primary answered: the offset holds');
+    assert(!clockBehind(emptyState('F', 'k'), 0), 'no grant: nothing to judge');
   });
 
   const dir = `/tmp/pdmv2-agent-check-${pid()}`;
