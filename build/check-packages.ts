@@ -129,9 +129,19 @@ function checkAgentPackage(): void {
     check('pdmv2d: modes (init script, wrapper, rpcd plugin 0755; UCI config 0600; hotplug, bundle 0644)', wrong.length === 0, wrong.map(([f, m]) => `${f}: ${existsSync(join(dest, f)) ? mode(join(dest, f)) : 'missing'}, want ${m}`).join('; '));
     check('pdmv2d: exactly these files are installed', installed.join() === Object.keys(want).sort().join(), installed.join(' '));
 
-    const shells = ['/usr/bin/pdmv2d', '/etc/init.d/pdmv2', '/usr/libexec/rpcd/pdmv2', '/etc/hotplug.d/ntp/60-pdmv2'];
+    const shells = ['/usr/bin/pdmv2d', '/etc/init.d/pdmv2', '/etc/hotplug.d/ntp/60-pdmv2'];
     const bad = shells.filter((f) => !sh(`sh -n '${join(dest, f)}'`, tmp).ok);
     check('pdmv2d: every shell file parses (sh -n)', bad.length === 0, bad.join(' '));
+    // the rpcd plugin is an awk program (one exec per call): rpcd's `list` must answer JSON
+    const plugin = join(dest, '/usr/libexec/rpcd/pdmv2');
+    const listed = sh(`'${plugin}' list </dev/null`, tmp);
+    let methods: string[] = [];
+    try {
+      methods = listed.ok ? Object.keys(JSON.parse(listed.out) as Record<string, unknown>) : [];
+    } catch {
+      /* not JSON: reported below */
+    }
+    check('pdmv2d: the rpcd plugin runs and lists its methods as JSON (rpcd\'s `list`)', ['status', 'flows', 'enroll'].every((m) => methods.includes(m)), listed.out.slice(0, 200));
     check('pdmv2d: the init script runs under rc.common with procd', readFileSync(join(dest, '/etc/init.d/pdmv2'), 'utf8').startsWith('#!/bin/sh /etc/rc.common\n') && /^USE_PROCD=1$/m.test(readFileSync(join(dest, '/etc/init.d/pdmv2'), 'utf8')));
     const scripts = ['postinst', 'prerm'].map((n) => [n, define(mk, `Package/pdmv2d/${n}`)] as const);
     const badScripts = scripts.filter(([, body]) => body === null || !sh(`sh -n <<'EOF'\n${body.replace(/\$\$/g, '$')}\nEOF`, tmp).ok);
