@@ -144,11 +144,11 @@ lab_check "rpcd status latency, the plugin before (QuickJS per call) and today's
 
 # ---------------------------------------------------------------- serve the host's requests
 # secrets of the lab, for the host's search of every response body: the
-# device key, the grant's secrets (rtr and wan state files)
+# device key, the grant's secrets (rtr and wan grant files on flash)
 secrets_file() {
 	{
 		grep -oE '[0-9a-f]{64}' /etc/pdmv2/device.key
-		cat /etc/pdmv2/state.json "$W/wan/state/state.json" 2>/dev/null | grep -oE '"(secret|sgs)":"[0-9a-f]{64}"' | grep -oE '[0-9a-f]{64}'
+		cat /etc/pdmv2/grant.json "$W/wan/state/grant.json" 2>/dev/null | grep -oE '"(secret|sgs)":"[0-9a-f]{64}"' | grep -oE '[0-9a-f]{64}'
 	} | sort -u
 }
 # the LAN host's echo flow (identifier as both ports)
