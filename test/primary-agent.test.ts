@@ -529,6 +529,53 @@ check('interface trigger (a reload, SIGHUP): a moved delegated prefix is enrolle
   assert.is(grantedLines(), 2);
 });
 
+/** A proxy that holds each answer while `held` is set: an exchange kept in flight on purpose. */
+async function holdingProxy(target: string): Promise<{ url: string; held: boolean; received: number; answered: number }> {
+  const h = { url: '', held: false, received: 0, answered: 0 };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      h.received++;
+      const up = await fetch(`${target}${req.url}`, { method: 'POST', body: Buffer.concat(chunks) });
+      const out = new Uint8Array(await up.arrayBuffer());
+      while (h.held) await new Promise((r) => setTimeout(r, 50));
+      res.writeHead(up.status, { 'content-type': 'application/octet-stream', 'content-length': out.length });
+      res.end(out, () => h.answered++);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+  const a = server.address();
+  h.url = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
+  return h;
+}
+
+check('disabled while a renewal is in flight: its answer installs nothing and keeps no grant', async () => {
+  const tok = await token(pc.p, 'client', [CLIENT_P]);
+  const px = await holdingProxy(pc.base);
+  const d = agentDir('inflight', { url: px.url, pk: pc.p.identity.pk, role: 'client', prefixes: [CLIENT_P], token: tok });
+  const dm = daemon(d);
+  await waitFor('granted', () => stateJson(d)?.status === 'granted' && control(d).trimEnd().endsWith('mode encrypted'));
+  px.held = true;
+  const asked = px.received;
+  await waitFor('a renewal in flight', () => px.received > asked, 10000);
+  writeFileSync(d.config, readFileSync(d.config, 'utf8').replace("option enabled '1'", "option enabled '0'"));
+  dm.kill('SIGHUP');
+  await waitFor('the wipe', () => control(d).endsWith('mode off\nkeyflush\n'), 5000);
+  const answered = px.answered;
+  px.held = false;
+  await waitFor('the held answer delivered', () => px.answered > answered, 5000);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.ok(control(d).endsWith('mode off\nkeyflush\n'), `nothing written to the kernel after the wipe: ${control(d).slice(-120)}`);
+  const s = stateJson(d)!;
+  assert.equal([s.status, s.grant, s.next_attempt], ['disabled', null, null], 'the state says disabled, with no grant and no attempt planned');
+  assert.not.ok(existsSync(join(d.state, 'grant.json')), 'no grant on flash');
+  assert.match(readFileSync(d.nft, 'utf8'), /table removed/, 'the nft table stays removed');
+  const after = dm.log.slice(dm.log.findIndex((l) => l.includes('disabled: wiping secrets')));
+  assert.equal(after.filter((l) => /granted|renewed/.test(l)), [], 'no grant or renewal logged after the disable');
+});
+
 check('bad configuration is reported, not acted on', async () => {
   const d = agentDir('badcfg', { url: 'ftp://x', pk: 'abc', role: 'router', prefixes: ['2001:db8::1/32'] });
   const r = await agent(d, 'enroll');

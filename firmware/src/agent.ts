@@ -288,6 +288,13 @@ export class Agent {
 
   /** Takes every secret out of the kernel and the ruleset, and (unless keeping it) out of flash. */
   async wipe(forgetGrant: boolean): Promise<void> {
+    this.wipeKernel();
+    if (forgetGrant) this.state.grant = null;
+    await this.applyNft(NFT_REMOVE);
+  }
+
+  /** The keys out of the kernel at once: no await, so nothing runs between the decision and the write. */
+  private wipeKernel(): void {
     this.lastPlan = null;
     try {
       for (const w of WIPE_WRITES) writeOnce(this.cfg.control, w);
@@ -295,8 +302,6 @@ export class Agent {
     } catch (e) {
       this.fail('KERNEL', (e as Error).message);
     }
-    if (forgetGrant) this.state.grant = null;
-    await this.applyNft(NFT_REMOVE);
   }
 
   // ---- enrollment --------------------------------------------------------------------------
@@ -311,7 +316,7 @@ export class Agent {
     const now = (): number => Math.floor(wallSeconds());
     this.state.last_attempt = now();
     const result = await this.exchange(true);
-    if (result.status === 'error' || result.status === 'rejected') this.state.failures++;
+    if ((result.status === 'error' && result.code !== 'RELOADED') || result.status === 'rejected') this.state.failures++;
     this.save();
     return result;
   }
@@ -356,6 +361,7 @@ export class Agent {
       if (http.status !== 200) throw plainError(http.status, String.fromCharCode(...http.body.subarray(0, 64)), http.retryAfter);
       resp = readEnrollResponse({ body: http.body, sent, device, primaryPk: c.primaryKey, suites: agentSuites });
     } catch (e) {
+      if (this.cfg !== c) return reloadedMidway();
       const code = e instanceof EnrollClientError ? e.code : e instanceof HttpError ? 'UNREACHABLE' : 'ERROR';
       const retry = e instanceof EnrollClientError ? e.retryAfter : undefined;
       this.fail(code, `${(e as Error).message}${this.state.grant ? '; keeping the current secrets until they expire' : '; nothing installed'}`);
@@ -364,6 +370,9 @@ export class Agent {
       return { status: 'error', code, message: (e as Error).message };
     }
 
+    // An answer to the configuration before a reload (disabled, another primary, other prefixes)
+    // must not be acted on: the reload has already undone what it would install.
+    if (this.cfg !== c) return reloadedMidway();
     // The answer is authentic and answers this request: its time is the primary's.
     // A step while the request was out belongs to the old offset; the new one is against the clock as it is now.
     this.followClockStep();
@@ -489,6 +498,21 @@ export class Agent {
     this.state.next_attempt = null;
   }
 
+  /**
+   * Runs `fn` when no enrollment attempt, check or other reload is running: they all
+   * await (HTTP, nft), and interleaved they undo each other (an answer arriving after
+   * a disable reinstalled the grant it had just wiped).
+   */
+  private async exclusive(fn: () => Promise<void>): Promise<void> {
+    while (this.busy) await sleep(20);
+    this.busy = true;
+    try {
+      await fn();
+    } finally {
+      this.busy = false;
+    }
+  }
+
   async reload(): Promise<void> {
     log('info', `SIGHUP: reloading ${this.configPath}`);
     const before = this.cfg;
@@ -498,6 +522,15 @@ export class Agent {
       log('error', `reload failed, keeping the old configuration: ${(e as Error).message}`);
       return;
     }
+    // Switched off: the kernel stops at once, not when an attempt in flight (up to http_timeout) ends.
+    if (!this.cfg.enabled) this.wipeKernel();
+    await this.exclusive(async () => {
+      if (!this.stopping) await this.reloaded(before);
+    });
+    this.wake();
+  }
+
+  private async reloaded(before: AgentConfig): Promise<void> {
     // Interface events (the init script's trigger) arrive as a reload: a new delegated prefix is enrolled now.
     let prefixesMoved = false;
     if (this.cfg.interfaces.length > 0 && this.state.grant) {
@@ -530,7 +563,6 @@ export class Agent {
       }
     }
     this.save();
-    this.wake();
   }
 
   /** (Re)arms the single timer: next attempt, next plan change, or the hourly keepalive. */
@@ -577,6 +609,10 @@ export class Agent {
       this.wake();
     }
   }
+}
+
+function reloadedMidway(): AttemptResult {
+  return { status: 'error', code: 'RELOADED', message: 'the configuration was reloaded while the request was out; its answer is not used' };
 }
 
 /** The mode and mark mask the module reports (its control file: "mode X", "mark_mask 0x…"), or null each. */
