@@ -3,7 +3,8 @@
 # then runs every suite and ends with one line: "N passed, M failed".
 #   build/test.sh            everything
 #   PDMV2_TEST_ONLY="node qjs" build/test.sh   a subset of stages (node qjs kmod lab arch)
-#   lab: the QEMU lab's default scenarios on Debian's 6.1 and 6.12 kernels (amd64);
+#   lab: the QEMU lab's default scenarios on Debian's 6.1 and 6.12 kernels (amd64),
+#     the two kernels side by side;
 #   arch: the module's core tests under qemu-user on arm64, armhf, s390x, mips64el,
 #   mipsel, and the lab booted on arm64, armhf and s390x (qemu/arch-lab.sh)
 set -uo pipefail
@@ -31,12 +32,28 @@ record() {
 # Stage whose output ends with "N passed, M failed": take the counts from it, and
 # count a non-zero exit without such a line as one failure.
 stage_counted() {
+  stage_run "$@"
+  stage_tally "$1"
+}
+
+# stage_run NAME CMD...: run a stage, its output, exit status and time to files in
+# $log_dir (safe in a background lane: it changes no variable of this shell)
+stage_run() {
   local name=$1; shift
-  local out="$log_dir/$name.log" t0=$SECONDS
-  "$@" >"$out" 2>&1
-  local rc=$?
-  cat "$out"
-  echo "== $name took $((SECONDS - t0)) s"
+  local t0=$SECONDS
+  "$@" >"$log_dir/$name.log" 2>&1
+  echo $? >"$log_dir/$name.rc"
+  echo $((SECONDS - t0)) >"$log_dir/$name.time"
+}
+
+# stage_tally NAME: print a finished stage's output and count its summary line
+stage_tally() {
+  local name=$1
+  local out="$log_dir/$name.log" rc time
+  rc=$(cat "$log_dir/$name.rc" 2>/dev/null || echo 1)
+  time=$(cat "$log_dir/$name.time" 2>/dev/null || echo '?')
+  cat "$out" 2>/dev/null
+  echo "== $name took $time s"
   local line
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
   if [[ -z $line ]]; then
@@ -88,7 +105,7 @@ stage_uvu() {
 echo "== setup"
 parts="core kmod"
 want node && parts="$parts analyzer primary"
-want lab && parts="$parts lab"
+want lab && parts="$parts lab browser"
 want arch && parts="$parts lab arch"
 if ! build/setup.sh $parts; then
   echo "setup failed"
@@ -126,24 +143,51 @@ if want kmod && [[ -f kmod/test/Makefile ]]; then
   stage_counted "kmod-core" make -s -C kmod/test check
 fi
 
+# The QEMU stages in two lanes side by side: a TCG guest keeps one host core busy,
+# and the two kernels' labs and the other CPUs' boots are independent (each lab
+# has its own share, .build/lab/KERNEL, and image). Lane 2 runs in the background;
+# every stage's output is printed, in this order, once both lanes are done.
+lab_out=${PDMV2_LAB_ARTIFACTS:-$root/artifacts/lab}
+lane2=()
+# setup and build ran above: the lab scripts skip theirs (two at once would race)
+export PDMV2_LAB_PREPARED=1
 if want lab; then
-  # One boot runs every lab scenario; the host then checks the captures.
-  stage_counted "qemu-lab" qemu/lab.sh --artifacts "${PDMV2_LAB_ARTIFACTS:-$root/artifacts/lab}"
-  # The analyzer and the Wireshark dissector on the captures that boot left (pcap, and pcapng via editcap).
-  stage_counted "analyzer-lab" node .build/node/test/analyzer-lab.js "${PDMV2_LAB_ARTIFACTS:-$root/artifacts/lab}"
-  # the kernel-facing scenarios again on bookworm-security's 6.12 (OpenWrt 25.12's
-  # kernel). luci and hardening run on 6.1 only: with them the two kernels' lab
-  # stages take about 25 min, past the test run's 30-minute budget.
-  stage_counted "qemu-lab-6.12" qemu/lab.sh --kernel 6.12 --artifacts "${PDMV2_LAB_ARTIFACTS:-$root/artifacts/lab}-6.12" \
-    topology datapath encrypted e2e
+  # OpenWrt 25.12's kernel (bookworm-security's 6.12): the whole default set, as on 6.1
+  lane2+=("qemu-lab-6.12")
 fi
-
+if want arch; then
+  # one boot per CPU (amd64 the reference, arm64 also runs the agent's checks on its qjs)
+  lane2+=("qemu-arch")
+fi
+run_lane2() {
+  local s
+  for s in "${lane2[@]}"; do
+    case $s in
+    qemu-lab-6.12) stage_run "$s" qemu/lab.sh --kernel 6.12 --artifacts "$lab_out-6.12" ;;
+    qemu-arch) stage_run "$s" qemu/arch-lab.sh --agent --artifacts "$lab_out-arch" ;;
+    esac
+  done
+}
+lane2_pid=''
+if [[ ${#lane2[@]} -gt 0 ]]; then
+  run_lane2 &
+  lane2_pid=$!
+fi
+lane1=()
+if want lab; then
+  # One boot runs every lab scenario (hardening in a second, slab-poisoned one); the host then checks the captures.
+  stage_run "qemu-lab" qemu/lab.sh --artifacts "$lab_out"
+  # The analyzer and the Wireshark dissector on the captures that boot left (pcap, and pcapng via editcap).
+  stage_run "analyzer-lab" node .build/node/test/analyzer-lab.js "$lab_out"
+  lane1+=(qemu-lab analyzer-lab)
+fi
 if want arch; then
   # 64- and 32-bit, both byte orders: every vector of the C core under qemu-user
-  stage_counted "kmod-core-cpus" qemu/user-tests.sh
-  # one boot per CPU (amd64 the reference, arm64 also runs the agent's checks on its qjs)
-  stage_counted "qemu-arch" qemu/arch-lab.sh --agent --artifacts "${PDMV2_LAB_ARTIFACTS:-$root/artifacts/lab}-arch"
+  stage_run "kmod-core-cpus" qemu/user-tests.sh
+  lane1+=(kmod-core-cpus)
 fi
+[[ -z $lane2_pid ]] || wait "$lane2_pid"
+for s in ${lane1[@]+"${lane1[@]}"} ${lane2[@]+"${lane2[@]}"}; do stage_tally "$s"; done
 
 if [[ ${#failed_stages[@]} -gt 0 ]]; then
   echo "failed stages: ${failed_stages[*]}"

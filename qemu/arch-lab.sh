@@ -44,8 +44,10 @@ done
 ref=$(lab_host_arch)
 mapfile -t arches < <(printf '%s\n' "$ref" "${arches[@]}" | awk '!seen[$0]++')
 
-build/setup.sh lab kmod >&2
-node build/build.mjs >/dev/null
+if [ "${PDMV2_LAB_PREPARED:-0}" != 1 ]; then # set by build/test.sh, which has done both
+	build/setup.sh lab kmod >&2
+	node build/build.mjs >/dev/null
+fi
 # inputs every CPU shares: the same malformed packets and test secrets
 inputs=.build/lab-arch/inputs
 rm -rf "$inputs" && mkdir -p "$inputs"

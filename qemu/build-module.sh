@@ -27,6 +27,9 @@ eval "$("$QEMU_DIR/kernel-env.sh" --check ${ARGS[@]+"${ARGS[@]}"})"
 lab_need_tools pahole:pahole	# 6.12's kbuild asks for it (BTF is skipped: no vmlinux in the headers)
 out=$REPO_DIR/.build/kmod/$LAB_ARCH-$KERNEL_RELEASE
 mkdir -p "$out"
+# one build of a tree at a time: build/test.sh's two QEMU lanes may both want the same module
+exec 8>"$out.lock"
+flock 8
 # a copy, refreshed by content: make sees only the files that changed
 for f in "$REPO_DIR"/kmod/*.[ch] "$REPO_DIR"/kmod/Kbuild; do
 	cmp -s "$f" "$out/$(basename "$f")" || cp "$f" "$out/"

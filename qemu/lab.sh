@@ -35,8 +35,11 @@
 # (qemu/run.sh --icount 1): benchmark figures that host load does not
 # move (docs/lab.md, "Deterministic timing").
 # Each scenario is qemu/scenarios/NAME.sh (guest helpers in qemu/scenarios/lib/);
-# the traffic tools of qemu/tools/ are built static into .build/lab/tools/,
-# which the guest sees, with pdmv2.ko and the test inputs, at /share.
+# the traffic tools of qemu/tools/ are built static into .build/lab/KERNEL/tools/,
+# which the guest sees, with pdmv2.ko and the test inputs, at /share: one share
+# per kernel, so that the two kernels' labs can run at the same time (build/test.sh).
+# PDMV2_LAB_PREPARED=1: the caller has run build/setup.sh and build/build.mjs
+# (build/test.sh does, once for the labs it runs side by side).
 # Artifacts: DIR/<scenario>/ (pcaps, stats, iperf3 JSON), DIR/dmesg.txt,
 # DIR/console.log; default DIR is artifacts/lab. Last line: "N passed, M failed".
 set -euo pipefail
@@ -76,8 +79,10 @@ while [ $# -gt 0 ]; do
 done
 [ ${#names[@]} -gt 0 ] || names=("${ORDER[@]}")
 
-build/setup.sh lab kmod $([[ " ${names[*]} " == *" luci "* ]] && echo browser) >&2
-node build/build.mjs >/dev/null
+if [ "${PDMV2_LAB_PREPARED:-0}" != 1 ]; then
+	build/setup.sh lab kmod $([[ " ${names[*]} " == *" luci "* ]] && echo browser) >&2
+	node build/build.mjs >/dev/null
+fi
 qemu/build-image.sh --kernel "$kernel" >&2
 eval "$(qemu/kernel-env.sh --check --kernel "$kernel")"
 build_rc=0
@@ -86,9 +91,9 @@ if [ -z "$ko" ]; then
 	[ "$build_rc" -le 1 ] || exit "$build_rc"
 fi
 # What the guest needs from the host reaches it through one share (/share,
-# $LAB_SHARE): .build/lab holds pdmv2.ko, the traffic tools of qemu/tools/,
+# $LAB_SHARE): .build/lab/KERNEL holds pdmv2.ko, the traffic tools of qemu/tools/,
 # the crafted packets and the test secrets
-share=.build/lab
+share=.build/lab/$kernel
 mkdir -p "$share/tools"
 cp "$ko" "$share/pdmv2.ko"
 node .build/node/test/lab/malformed-packets.js "$share/malformed.hex" >&2
@@ -109,7 +114,7 @@ for tool in qemu/tools/*.c; do
 done
 
 # e2e: QuickJS, the agent bundle and a snapshot of the host-side JS in a
-# directory private to this run (.build/lab/e2e-PID: the guest sees it in the
+# directory private to this run (.build/lab/KERNEL/e2e-PID: the guest sees it in the
 # share, named by pdmv2.e2e=; concurrent lab runs, rebuilds of .build/node and
 # `make -C kmod/test clean` leave it alone); the host side (primaries) starts
 # now and runs alongside the boot; the guest reaches it through QEMU user
@@ -124,12 +129,12 @@ stop_host_side() { # PID: let a host side finish (it ends after the guest's 'don
 stop_e2e_host() { stop_host_side "$e2e_pid"; e2e_pid=; stop_host_side "$luci_pid"; luci_pid=; }
 trap 'stop_e2e_host; [ -z "$e2e_dir" ] || rm -rf "$e2e_dir"; [ -z "$luci_dir" ] || rm -rf "$luci_dir"' EXIT
 if ran e2e || ran agent; then
-	for d in .build/lab/e2e-* .build/lab/luci-*; do # left by runs that were killed
+	for d in "$share"/e2e-* "$share"/luci-*; do # left by runs that were killed
 		[ -d "$d" ] && ! kill -0 "${d##*-}" 2>/dev/null && rm -rf "$d"
 	done
 	build/fetch-quickjs.sh >&2
 	q=$(readlink -f "${PDMV2_CACHE:-$HOME/.cache/pdmv2}/quickjs/current")
-	e2e_dir=.build/lab/e2e-$$
+	e2e_dir=$share/e2e-$$
 	mkdir -p "$e2e_dir/qjs" "$e2e_dir/sync" "$artifacts"
 	cp -L "$q/ld.so" "$q/qjs" "$q/lib/libc.so.6" "$q/lib/libm.so.6" "$e2e_dir/qjs/"
 	cp .build/qjs/pdmv2d.min.mjs "$e2e_dir/pdmv2d.mjs"
@@ -146,7 +151,7 @@ fi
 if ran luci; then
 	build/fetch-quickjs.sh >&2
 	q=$(readlink -f "${PDMV2_CACHE:-$HOME/.cache/pdmv2}/quickjs/current")
-	luci_dir=.build/lab/luci-$$
+	luci_dir=$share/luci-$$
 	mkdir -p "$luci_dir/qjs" "$luci_dir/sync" "$luci_dir/repo/test/bench" "$luci_dir/repo/firmware" "$artifacts"
 	cp -L "$q/ld.so" "$q/qjs" "$q/lib/libc.so.6" "$q/lib/libm.so.6" "$luci_dir/qjs/"
 	cp .build/qjs/pdmv2d.min.mjs "$luci_dir/pdmv2d.mjs"
@@ -163,6 +168,8 @@ if ran luci; then
 		--timeout "$timeout" ${keep[@]+"${keep[@]}"} >"$artifacts/luci-host.txt" 2> >(tee -a "$artifacts/luci-host.txt" >&2) &
 	luci_pid=$!
 	netopts="user,hostfwd=tcp:127.0.0.1:$port-:8080" appends+=("pdmv2.luci=${luci_dir#"$share"/}")
+	# rounds of test/bench/rpcd-status.sh (the scenario's default: 3, enough to show it runs)
+	[ -z "${PDMV2_RPCD_ROUNDS:-}" ] || appends+=("pdmv2.rpcd_rounds=$PDMV2_RPCD_ROUNDS")
 	echo "lab: LuCI pages at http://127.0.0.1:$port/ (forwarded to the guest; logins in $artifacts/luci-host.txt once the test has run)" >&2
 fi
 net=()

@@ -1,10 +1,10 @@
 #!/bin/bash
 # pdmv2.ko lab scenario (runs inside the QEMU guest, see qemu/run.sh).
 #
-#   npm run lab -- datapath   (qemu/lab.sh prepares the share .build/lab)
+#   npm run lab -- datapath   (qemu/lab.sh prepares the share .build/lab/KERNEL)
 #
 # The module is $PDMV2_KO, else pdmv2.ko in the share ($LAB_SHARE, i.e.
-# /share, which qemu/lab.sh fills from .build/lab).
+# /share, which qemu/lab.sh fills from .build/lab/KERNEL).
 #
 # lan ---- rtr ---- wan (qemu/scenarios/lib/lab.sh). rtr marks lan<->wan IPv6
 # with nft table inet pdmv2 and runs the module in mode clear; later wan

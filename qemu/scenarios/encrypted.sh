@@ -1,7 +1,7 @@
 #!/bin/bash
 # pdmv2.ko encrypted-mode lab scenario (runs inside the QEMU guest).
 #
-#   npm run lab -- encrypted   (qemu/lab.sh prepares the share .build/lab)
+#   npm run lab -- encrypted   (qemu/lab.sh prepares the share .build/lab/KERNEL)
 #
 # Inputs, made on the host by test/lab/encrypted-setup.ts into
 # .build/lab/enc/ (the share's enc/): control files with

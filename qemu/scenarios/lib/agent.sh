@@ -6,7 +6,7 @@
 # (nsx, lab_check, lab_wait_for), lib/uplink.sh and ARTIFACTS.
 #
 # Inputs in the share (/share), in a directory private to the lab run
-# (.build/lab/e2e-PID, named by pdmv2.e2e= on the kernel command line):
+# (.build/lab/KERNEL/e2e-PID, named by pdmv2.e2e= on the kernel command line):
 #   qjs/            QuickJS (Debian trixie's qjs with its own ld.so, libc, libm)
 #   pdmv2d.mjs      the agent bundle (.build/qjs/pdmv2d.min.mjs)
 #   pdmv2d-wrapper  the package's /usr/bin/pdmv2d (firmware/files/usr/bin/pdmv2d)

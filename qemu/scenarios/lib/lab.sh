@@ -173,9 +173,13 @@ lab_save_topology() {
 
 # packet capture: lab_capture_start NS IFACE NAME [filter...]; pcap written to
 # guest /tmp first (9p is slow for per-packet writes), copied by lab_capture_stop
+# where lib/pdmv2.sh's cap_text keeps the decoded text of capture NAME
+lab_cap_text_file() {
+	printf '/tmp/cap-%s.txt' "$(printf '%s' "$ARTIFACTS/$1.pcap" | tr / _)"
+}
 lab_capture_start() {
 	local ns=$1 ifc=$2 name=$3; shift 3
-	rm -f "/tmp/$name.pcap" "/tmp/$name.tcpdump.log"
+	rm -f "/tmp/$name.pcap" "/tmp/$name.tcpdump.log" "$(lab_cap_text_file "$name")"
 	lab_bg nsx "$ns" tcpdump -Z root -n -U -s 256 -i "$ifc" -w "/tmp/$name.pcap" "$@" \
 		>"/tmp/$name.tcpdump.log" 2>&1
 	LAB_CAP[$name]=$LAB_LAST_PID

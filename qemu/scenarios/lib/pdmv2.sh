@@ -48,7 +48,26 @@ stat_eq() { # NS NAME VALUE
 # number of captured packets matching an extended regexp in tcpdump -v output
 cap_count() { # NAME REGEX [filter...]
 	local name=$1 re=$2; shift 2
-	tcpdump -nn -v -r "$ARTIFACTS/$name.pcap" "$@" 2>/dev/null | grep -Ec "$re"
+	if [ $# -gt 0 ]; then
+		tcpdump -nn -v -r "$ARTIFACTS/$name.pcap" "$@" 2>/dev/null | grep -Ec "$re"
+	else
+		grep -Ec "$re" "$(cap_text "$name")"
+	fi
+}
+# cap_text NAME: the capture decoded once (tcpdump -v under TCG takes 10-20 s
+# for a TCP transfer's capture, and several checks read the same one); redone
+# when the pcap is newer than the text (a capture started again under that
+# name; lab_capture_start also drops it). One text at a time in the guest's
+# memory: the checks of a capture come together.
+cap_text() {
+	local pcap=$ARTIFACTS/$1.pcap txt
+	txt=$(lab_cap_text_file "$1")
+	if ! [ "$txt" -nt "$pcap" ]; then
+		rm -f /tmp/cap-*.txt
+		tcpdump -nn -v -r "$pcap" >"$txt.new" 2>/dev/null
+		mv "$txt.new" "$txt"
+	fi
+	echo "$txt"
 }
 cap_ok() { # NAME REGEX MIN [filter...]
 	local name=$1 re=$2 min=$3 n; shift 3
