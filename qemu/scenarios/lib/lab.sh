@@ -43,6 +43,8 @@ lab_modprobe() { local m; for m in "$@"; do modprobe "$m" || { lab_log "modprobe
 lab_check() {
 	local name=$1 out rc; shift
 	out=$("$@" 2>&1); rc=$?
+	# Guest uptime at the end of each check: where a scenario spends its time.
+	[ -d "$ARTIFACTS" ] && printf '%s %s\n' "$(cut -d' ' -f1 /proc/uptime)" "$name" >>"$ARTIFACTS/check-times.txt"
 	if [ $rc -eq 0 ]; then
 		LAB_PASS=$((LAB_PASS + 1)); echo "ok - $name"
 	else
