@@ -88,7 +88,7 @@ stage_uvu() {
 echo "== setup"
 parts="core kmod"
 want node && parts="$parts analyzer primary"
-want lab && parts="$parts lab"
+want lab && parts="$parts lab analyzer" # analyzer: the analyzer-lab stage builds the Wireshark decryption plugin
 want arch && parts="$parts lab arch"
 if ! build/setup.sh $parts; then
   echo "setup failed"
