@@ -34,8 +34,6 @@ export class Samples {
   private exact: Float64Array | null = new Float64Array(64);
   /** Per octave (index 0: values below 1 ns), SUB_BUCKETS counters, allocated on first use. */
   private buckets: Array<Uint32Array | undefined> | null = null;
-  /** Samples per octave, so a quantile skips whole octaves. */
-  private octaveCounts: Uint32Array | null = null;
   /** The exact values sorted, kept until the next add (reports ask for several quantiles). */
   private sorted: Float64Array | null = null;
 
@@ -82,16 +80,16 @@ export class Samples {
     }
     const row = this.buckets![octave] ?? this.newOctave(octave);
     row[sub]!++;
-    this.octaveCounts![octave]!++;
+    row[SUB_BUCKETS]!++;
   }
 
   private newOctave(octave: number): Uint32Array {
-    return (this.buckets![octave] = new Uint32Array(SUB_BUCKETS));
+    // One more counter after the buckets: the octave's total, so a quantile skips whole octaves.
+    return (this.buckets![octave] = new Uint32Array(SUB_BUCKETS + 1));
   }
 
   private toHistogram(n: number): void {
     this.buckets = new Array<Uint32Array | undefined>(OCTAVES + 2).fill(undefined);
-    this.octaveCounts = new Uint32Array(OCTAVES + 2);
     const exact = this.exact!;
     this.exact = null;
     for (let i = 0; i < n; i++) this.count1(exact[i]!);
@@ -112,8 +110,7 @@ export class Samples {
       const src = o[k];
       if (!src) continue;
       const dst = b[k] ?? this.newOctave(k);
-      for (let i = 0; i < SUB_BUCKETS; i++) dst[i]! += src[i]!;
-      this.octaveCounts![k]! += other.octaveCounts![k]!;
+      for (let i = 0; i <= SUB_BUCKETS; i++) dst[i]! += src[i]!;
     }
     this.count += other.count;
     this.sum += other.sum;
@@ -138,12 +135,11 @@ export class Samples {
     const b = this.buckets!;
     let seen = 0;
     let next = 0;
-    const perOctave = this.octaveCounts!;
     for (let k = 0; k < b.length && next < ranks.length; k++) {
       const row = b[k];
       if (!row) continue;
-      if (seen + perOctave[k]! < ranks[next]!) {
-        seen += perOctave[k]!;
+      if (seen + row[SUB_BUCKETS]! < ranks[next]!) {
+        seen += row[SUB_BUCKETS]!;
         continue;
       }
       for (let i = 0; i < SUB_BUCKETS && next < ranks.length; i++) {
