@@ -13,7 +13,9 @@
 #         libraries, QEMU for ARM and s390x, qemu-user-static
 #   browser: Debian's chromium for the browser tests (LuCI app, analyzer report)
 #   analyzer: tshark (the Lua dissector's tests), tcpdump (the speed benchmark's
-#         reference), GNU time, and the browser part (the HTML report's test)
+#         reference), GNU time, and the browser part (the HTML report's test);
+#         libwireshark-dev, libglib2.0-dev, libgcrypt20-dev, pkgconf and gcc to build the C
+#         decryption plugin (analyzer/wireshark/decrypt/) against the tshark installed
 #   primary: PostgreSQL server binaries for the primary's PostgreSQL tests and
 #         benchmarks (they start their own throwaway cluster; the package's
 #         own cluster is not used)
@@ -84,7 +86,7 @@ for part in "$@"; do
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross \
       gcc-s390x-linux-gnu libc6-dev-s390x-cross gcc-mips64el-linux-gnuabi64 libc6-dev-mips64el-cross \
       gcc-mipsel-linux-gnu libc6-dev-mipsel-cross ;;
-    analyzer) need_apt tshark tcpdump chromium time ;;
+    analyzer) need_apt tshark tcpdump chromium time libwireshark-dev libglib2.0-dev libgcrypt20-dev pkgconf gcc make ;;
     primary) need_apt postgresql ;;
     *) echo "setup: unknown part '$part'" >&2; exit 2 ;;
   esac

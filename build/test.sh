@@ -105,7 +105,7 @@ stage_uvu() {
 echo "== setup"
 parts="core kmod"
 want node && parts="$parts analyzer primary"
-want lab && parts="$parts lab browser"
+want lab && parts="$parts lab analyzer" # analyzer: Chromium (luci) and what analyzer-lab's Wireshark decryption plugin builds with
 want arch && parts="$parts lab arch"
 if ! build/setup.sh $parts; then
   echo "setup failed"

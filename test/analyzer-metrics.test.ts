@@ -18,8 +18,8 @@ import { CLIENT, ether, exchange, pcapFile, SERVER, udp, withOption, type Exchan
 
 const KEY = new Uint8Array(16).fill(9);
 
-function analyze(packets: ExchangePacket[], withKey = false): AnalysisReport {
-  const engine = new FlowEngine(withKey ? () => ({ key: KEY, aeadId: AEAD_AES_128_GCM }) : undefined);
+function analyze(packets: ExchangePacket[], withKey = false, batch?: number): AnalysisReport {
+  const engine = new FlowEngine(withKey ? () => ({ key: KEY, aeadId: AEAD_AES_128_GCM }) : undefined, batch);
   const parser = new CaptureParser(engine.packet);
   parser.push(pcapFile(packets.map((p) => ({ t: p.t, data: ether(p.ip) })), { linkType: LINKTYPE_ETHERNET, nanos: true }));
   parser.finish();
@@ -153,6 +153,24 @@ test('distributions: exact percentiles for small sets, within 0.2 % past 512 sam
   merged.merge(s);
   assert.is(merged.count, 100_000);
   assert.is(merged.quantile(0.5), s.quantile(0.5));
+});
+
+test('the report does not depend on the engine batching packets: batches of 1, 2, 7, 100 and the default agree', () => {
+  // Interleaved flows of every form (encrypted ones opened, and one whose first packets have no option),
+  // with loss, a swap and a duplicate, long enough that the series bins widen several times mid-batch.
+  const flows = FORMS.map((form, k) =>
+    exchange({ form, rounds: 300, sport: 41000 + k, intervalNs: 40_000_000 + k * 1_000_000, startNs: 1_767_225_600_000_000_000n + BigInt(k) * 3_000_000n, key: KEY, aeadId: AEAD_AES_128_GCM }).packets,
+  );
+  const all = flows.flat().filter((p, i) => i % 97 !== 5);
+  all.push({ ...all[40]!, t: all[40]!.t + 1n }, { ...all[70]!, t: all[90]!.t + 1n });
+  all.push({ ...all[10]!, t: all[10]!.t + 7n, ip: udp(CLIENT, SERVER, 40999, 53) });
+  all.sort((x, y) => (x.t < y.t ? -1 : x.t > y.t ? 1 : 0));
+  const reference = analyze(all, true, 1);
+  assert.is(reference.flows.length, FORMS.length, 'flows with PDM');
+  assert.ok(reference.flows.some((f) => f.clientToServer.lost + f.serverToClient.lost > 0), 'some loss');
+  assert.ok(reference.flows.some((f) => f.clientToServer.duplicates + f.serverToClient.duplicates > 0), 'a duplicate');
+  assert.ok(reference.capture.binSeconds > 0.04, `bins widened (${reference.capture.binSeconds} s)`);
+  for (const batch of [2, 7, 100, undefined]) assert.equal(analyze(all, true, batch), reference, `batch ${batch ?? 'default'}`);
 });
 
 test('a long capture keeps at most 256 time-series bins per direction, and every packet in them', () => {

@@ -21,6 +21,7 @@ import { encodeClear } from '../core/src/wire/options.js';
 import { LINKTYPE_ETHERNET, readPcap } from '../analyzer/src/pcap.js';
 import type { AnalysisReport } from '../analyzer/src/report.js';
 import { CLIENT, ether, exchange, pcapFile, SERVER, udp, withOption, type ExchangePacket } from './capture-fixtures.js';
+import { installPlugins, type PluginTshark } from './wireshark-plugins.js';
 
 const CLI = fileURLToPath(new URL('../analyzer/src/cli.js', import.meta.url));
 const LUA = fileURLToPath(new URL('../../../analyzer/wireshark/pdmv2.lua', import.meta.url));
@@ -213,6 +214,83 @@ test('decrypt export with a wrong key file leaves the options sealed and says so
   assert.equal(readFileSync(out), readFileSync(capture));
   const usage = cli(['decrypt', capture, out]);
   assert.is(usage.code, 2, 'keys are required');
+});
+
+// The C decryption plugin (analyzer/wireshark/decrypt/), built and installed with the Lua dissector as a user does.
+let plugins: PluginTshark | null = null;
+function pluginTshark(file: string, keys: string | undefined, fields: string[], filter?: string): { rows: string[][]; stderr: string } {
+  if (!plugins) {
+    const p = installPlugins();
+    if (typeof p === 'string') assert.unreachable(p);
+    plugins = p as PluginTshark;
+  }
+  const args = ['-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=a', '-E', 'aggregator=|'];
+  for (const f of fields) args.push('-e', f);
+  if (filter) args.push('-Y', filter);
+  const r = plugins.run(file, args, keys === undefined ? undefined : plugins.keyFile(keys));
+  assert.is(r.code, 0, `tshark: ${r.stderr}`);
+  return { rows: r.stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t')), stderr: r.stderr };
+}
+
+test('decryption plugin: tshark opens every encrypted option with the key file, with the analyzer values, filterable', () => {
+  const opened = JSON.parse(cli(['decode', capture, '--json', '--keys', keyFile]).stdout) as Array<DecodedRecord & { decryption?: string; key?: string }>;
+  const encrypted = opened.filter((d) => d.option?.format === 'pdmv2-clear' && d.decryption === 'ok');
+  assert.is(encrypted.length, 10);
+  const { rows, stderr } = pluginTshark(capture, keyFile, ['frame.number', 'pdmv2_decrypt.status', 'pdmv2_decrypt.key', 'pdmv2.psnlr', 'pdmv2.gp', 'pdmv2.dtlr_ns', 'pdmv2.dtls_ns', '_ws.malformed', '_ws.col.Info']);
+  assert.not.match(stderr, /error|pdmv2-decrypt:/i, 'plugins load, key file read');
+  assert.is(rows.length, frames.length);
+  for (const rec of encrypted) {
+    const [, status, key, psnlr, gp, dtlr, dtls, malformed, info] = rows[rec.index]!;
+    const o = rec.option as unknown as { psnlr: number; globalPointer: number };
+    assert.is(status, 'ok', `frame ${rec.index + 1}`);
+    assert.is(key, '00000000000000a1/1');
+    assert.is(Number(psnlr), o.psnlr, `frame ${rec.index + 1} psnlr`);
+    assert.is(Number(gp), o.globalPointer);
+    assert.ok(Math.abs(Number(dtlr) - rec.deltaTlrNs!) < 1e-3, `frame ${rec.index + 1} dtlr ${dtlr} vs ${rec.deltaTlrNs}`);
+    assert.ok(dtls !== '', 'dtls decoded');
+    assert.is(malformed, '');
+    assert.match(info!, `[decrypted psnlr=${o.psnlr} `);
+  }
+  // Frames without an encrypted option get nothing from the plugin.
+  assert.is(rows.filter((r) => r[1] !== '').length, 10);
+  // One filter covers clear and opened options: client PSNLR 1002... is in the v1, clear, draft and encrypted flows.
+  const server = opened.filter((d) => d.option && (d.option as { psnlr?: number }).psnlr === 1002).map((d) => String(d.index + 1));
+  assert.is(server.length, 4);
+  assert.equal(pluginTshark(capture, keyFile, ['frame.number'], 'pdmv2.psnlr == 1002').rows.map((r) => r[0]), server);
+  const slow = encrypted.filter((d) => d.deltaTlrNs! > 1e6).map((d) => String(d.index + 1));
+  assert.ok(slow.length > 0 && slow.length < 10);
+  assert.equal(pluginTshark(capture, keyFile, ['frame.number'], 'pdmv2_decrypt.status == "ok" && pdmv2.dtlr_ns > 1000000').rows.map((r) => r[0]), slow);
+  // Without the preference the options stay sealed, and the plugin says there is no key file.
+  const none = pluginTshark(capture, undefined, ['pdmv2_decrypt.status', 'pdmv2.psnlr'], 'udp.port == 40004').rows;
+  assert.equal(none.map((r) => r.join(',')), new Array<string>(10).fill('NO_KEY_FILE,'));
+});
+
+test('decryption plugin: wrong keys give TAG_MISMATCH, another generation NO_KEY, a bad key file a clear message', () => {
+  const wrong = JSON.parse(readFileSync(keyFile, 'utf8')) as { keys: Array<{ sgs: string; generation: number }> };
+  wrong.keys[0]!.sgs = 'cd'.repeat(32);
+  writeFileSync(join(dir, 'plugin-wrong.json'), JSON.stringify(wrong));
+  const mismatch = pluginTshark(capture, join(dir, 'plugin-wrong.json'), ['pdmv2_decrypt.status', 'pdmv2.psnlr', '_ws.expert.message'], 'udp.port == 40004').rows;
+  assert.is(mismatch.length, 10);
+  for (const [status, psnlr, expert] of mismatch) {
+    assert.equal([status, psnlr], ['TAG_MISMATCH', '']);
+    assert.match(expert!, 'No key of the key file opens this option');
+  }
+  wrong.keys[0]!.generation = 2;
+  writeFileSync(join(dir, 'plugin-gen2.json'), JSON.stringify(wrong));
+  const noKey = pluginTshark(capture, join(dir, 'plugin-gen2.json'), ['pdmv2_decrypt.status'], 'udp.port == 40004').rows;
+  assert.equal(noKey.map((r) => r[0]), new Array<string>(10).fill('NO_KEY'));
+  for (const [name, text, message] of [
+    ['bad-hex.json', readFileSync(keyFile, 'utf8').replace(/"sgs":"[0-9a-f]{4}/, '"sgs":"zzzz'), 'generation 1: "sgs" is not 64 hex digits'],
+    ['sealed.bin', '\x01\x05sealed', 'a sealed key file: open it with pdmv2-analyze'],
+    ['not-json.txt', 'hello', 'not an analyzer key file'],
+  ] as const) {
+    writeFileSync(join(dir, name), text, 'latin1');
+    const r = pluginTshark(capture, join(dir, name), ['pdmv2_decrypt.status', '_ws.expert.message'], 'udp.port == 40004');
+    assert.match(r.stderr, `pdmv2-decrypt: `);
+    assert.match(r.stderr, message);
+    assert.equal(r.rows.map((row) => row[0]), new Array<string>(10).fill('KEY_FILE_ERROR'), name);
+    assert.match(r.rows[0]![1]!, 'not loaded');
+  }
 });
 
 test.run();

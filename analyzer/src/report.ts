@@ -161,16 +161,17 @@ export interface BuiltReport {
 }
 
 export function buildReport(engine: FlowEngine, info: { file: string; format: string; baseNs: bigint | null; error: string | null }, withKeys: boolean): BuiltReport {
+  engine.flush();
   const flows: FlowSummary[] = [];
   const flowSamples = new Map<number, ReportSamples>();
-  const pairs = new Map<string, { conv: Conversation[] }>();
+  const pairs = new Map<string, { conv: Conversation[]; flow: FlowSummary }>();
   for (const c of engine.conversations) {
     const cl = c.client;
     const sv = c.server;
     // Flows without any PDM option are not what this tool reports on.
     if (cl.pdm + sv.pdm + cl.malformed + sv.malformed === 0) continue;
     const formats = FORMAT_NAMES.filter(([bit]) => (cl.formats | sv.formats) & bit).map(([, name]) => name);
-    flows.push({
+    const flow: FlowSummary = {
       id: c.id,
       protocol: protocolName(c.protocol),
       client: c.clientIsA ? c.addrA : c.addrB,
@@ -187,49 +188,53 @@ export function buildReport(engine: FlowEngine, info: { file: string; format: st
       clientToServer: loss(cl),
       serverToClient: loss(sv),
       series: seriesPoints(cl.series, sv.series),
-    });
+    };
+    flows.push(flow);
     flowSamples.set(c.id, { rtt: cl.tls, serverDelay: sv.tlr });
-    const key = `${c.clientIsA ? c.addrA : c.addrB} ${c.clientIsA ? c.addrB : c.addrA}`;
-    let p = pairs.get(key);
-    if (!p) pairs.set(key, (p = { conv: [] }));
-    p.conv.push(c);
+    const key = `${flow.client} ${flow.server}`;
+    const p = pairs.get(key);
+    if (p) p.conv.push(c);
+    else pairs.set(key, { conv: [c], flow });
   }
 
   const hostPairs: HostPairSummary[] = [];
   const pairSamples: ReportSamples[] = [];
   for (const p of pairs.values()) {
-    const first = p.conv[0]!;
-    const rtt = new Samples();
-    const serverDelay = new Samples();
-    const clientDelay = new Samples();
-    const net = new Samples();
+    const { client, server, rtt, serverDelay, clientDelay, networkRtt, clientToServer, serverToClient, series } = p.flow;
+    if (p.conv.length === 1) {
+      // A pair of one flow has that flow's figures: merging copies would cost a flow's memory and time again.
+      hostPairs.push({ client, server, flows: 1, rtt, serverDelay, clientDelay, networkRtt, clientToServer, serverToClient, series });
+      pairSamples.push(flowSamples.get(p.conv[0]!.id)!);
+      continue;
+    }
+    const merged = { rtt: new Samples(), serverDelay: new Samples(), clientDelay: new Samples(), net: new Samples() };
     const cSeries = new Series(engine.clock);
     const sSeries = new Series(engine.clock);
     let c2s: DirectionLoss | null = null;
     let s2c: DirectionLoss | null = null;
     for (const c of p.conv) {
-      rtt.merge(c.client.tls);
-      serverDelay.merge(c.server.tlr);
-      clientDelay.merge(c.client.tlr);
-      net.merge(c.client.net);
+      merged.rtt.merge(c.client.tls);
+      merged.serverDelay.merge(c.server.tlr);
+      merged.clientDelay.merge(c.client.tlr);
+      merged.net.merge(c.client.net);
       cSeries.merge(c.client.series);
       sSeries.merge(c.server.series);
       c2s = c2s ? addLoss(c2s, loss(c.client)) : loss(c.client);
       s2c = s2c ? addLoss(s2c, loss(c.server)) : loss(c.server);
     }
     hostPairs.push({
-      client: first.clientIsA ? first.addrA : first.addrB,
-      server: first.clientIsA ? first.addrB : first.addrA,
+      client,
+      server,
       flows: p.conv.length,
-      rtt: rtt.summary(),
-      serverDelay: serverDelay.summary(),
-      clientDelay: clientDelay.summary(),
-      networkRtt: net.summary(),
+      rtt: merged.rtt.summary(),
+      serverDelay: merged.serverDelay.summary(),
+      clientDelay: merged.clientDelay.summary(),
+      networkRtt: merged.net.summary(),
       clientToServer: c2s!,
       serverToClient: s2c!,
       series: seriesPoints(cSeries, sSeries),
     });
-    pairSamples.push({ rtt, serverDelay });
+    pairSamples.push({ rtt: merged.rtt, serverDelay: merged.serverDelay });
   }
 
   const start = info.baseNs === null ? null : new Date(Number(info.baseNs / 1_000_000n)).toISOString();

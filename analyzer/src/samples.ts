@@ -11,7 +11,7 @@
  */
 
 const EXACT_LIMIT = 512;
-/** Must stay 256: bucketOf takes the top 8 mantissa bits. */
+/** Must stay 256: count1 takes the top 8 mantissa bits. */
 const SUB_BUCKETS = 256;
 /** Values are ns; 2^50 ns is 13 days, beyond any delay PDM can carry that matters. */
 const OCTAVES = 51;
@@ -63,15 +63,33 @@ export class Samples {
   }
 
   private count1(v: number): void {
-    const i = bucketOf(v);
-    const octave = i === 0 ? 0 : 1 + Math.floor((i - 1) / SUB_BUCKETS);
-    const b = this.buckets!;
-    const row = (b[octave] ??= new Uint32Array(SUB_BUCKETS));
-    row[i === 0 ? 0 : (i - 1) % SUB_BUCKETS]!++;
+    // The octave is the double's binary exponent and the bucket its top 8 mantissa bits: no log2 per sample.
+    let octave = 0;
+    let sub = 0;
+    if (v >= 1) {
+      F64[0] = v;
+      const hi = U32[HI]!;
+      const e = (hi >>> 20) - 1023;
+      if (e >= OCTAVES) {
+        octave = OCTAVES;
+        sub = SUB_BUCKETS - 1;
+      } else {
+        octave = e + 1;
+        sub = (hi >>> 12) & 0xff;
+      }
+    }
+    const row = this.buckets![octave] ?? this.newOctave(octave);
+    row[sub]!++;
+    row[SUB_BUCKETS]!++;
+  }
+
+  private newOctave(octave: number): Uint32Array {
+    // One more counter after the buckets: the octave's total, so a quantile skips whole octaves.
+    return (this.buckets![octave] = new Uint32Array(SUB_BUCKETS + 1));
   }
 
   private toHistogram(n: number): void {
-    this.buckets = new Array<Uint32Array | undefined>(OCTAVES + 2);
+    this.buckets = new Array<Uint32Array | undefined>(OCTAVES + 2).fill(undefined);
     const exact = this.exact!;
     this.exact = null;
     for (let i = 0; i < n; i++) this.count1(exact[i]!);
@@ -91,8 +109,8 @@ export class Samples {
     for (let k = 0; k < o.length; k++) {
       const src = o[k];
       if (!src) continue;
-      const dst = (b[k] ??= new Uint32Array(SUB_BUCKETS));
-      for (let i = 0; i < SUB_BUCKETS; i++) dst[i]! += src[i]!;
+      const dst = b[k] ?? this.newOctave(k);
+      for (let i = 0; i <= SUB_BUCKETS; i++) dst[i]! += src[i]!;
     }
     this.count += other.count;
     this.sum += other.sum;
@@ -102,48 +120,51 @@ export class Samples {
 
   /** The value at quantile q (0..1): nearest rank, as RFC 2330-style reports use. */
   quantile(q: number): number | null {
-    if (this.count === 0) return null;
-    const rank = Math.max(1, Math.ceil(q * this.count));
+    return this.count === 0 ? null : this.quantiles([q])[0]!;
+  }
+
+  /** Values at the quantiles `qs` (ascending), in one pass over the histogram; empty without samples. */
+  quantiles(qs: readonly number[]): number[] {
+    if (this.count === 0) return [];
+    const ranks = qs.map((q) => Math.max(1, Math.ceil(q * this.count)));
     if (this.exact !== null) {
-      this.sorted ??= Float64Array.from(this.exact.subarray(0, this.count)).sort();
-      return this.sorted[rank - 1]!;
+      const sorted = (this.sorted ??= Float64Array.from(this.exact.subarray(0, this.count)).sort());
+      return ranks.map((rank) => sorted[rank - 1]!);
     }
-    if (rank === this.count) return this.max;
+    const out: number[] = [];
     const b = this.buckets!;
     let seen = 0;
-    for (let k = 0; k < b.length; k++) {
+    let next = 0;
+    for (let k = 0; k < b.length && next < ranks.length; k++) {
       const row = b[k];
       if (!row) continue;
-      for (let i = 0; i < SUB_BUCKETS; i++) {
+      if (seen + row[SUB_BUCKETS]! < ranks[next]!) {
+        seen += row[SUB_BUCKETS]!;
+        continue;
+      }
+      for (let i = 0; i < SUB_BUCKETS && next < ranks.length; i++) {
         seen += row[i]!;
-        if (seen >= rank) return Math.min(this.max, Math.max(this.min, bucketMid(k === 0 ? 0 : 1 + (k - 1) * SUB_BUCKETS + i)));
+        while (next < ranks.length && seen >= ranks[next]!) {
+          const rank = ranks[next++]!;
+          out.push(rank === this.count ? this.max : Math.min(this.max, Math.max(this.min, bucketMid(k === 0 ? 0 : 1 + (k - 1) * SUB_BUCKETS + i))));
+        }
       }
     }
-    return this.max;
+    while (out.length < ranks.length) out.push(this.max);
+    return out;
   }
 
   summary(): Distribution {
     if (this.count === 0) return { count: 0, min: null, mean: null, p50: null, p95: null, p99: null, max: null };
-    return {
-      count: this.count,
-      min: this.min,
-      mean: this.sum / this.count,
-      p50: this.quantile(0.5),
-      p95: this.quantile(0.95),
-      p99: this.quantile(0.99),
-      max: this.max,
-    };
+    const [p50, p95, p99] = this.quantiles([0.5, 0.95, 0.99]);
+    return { count: this.count, min: this.min, mean: this.sum / this.count, p50: p50!, p95: p95!, p99: p99!, max: this.max };
   }
 
   /** Cumulative distribution at up to `points` values: [value, fraction ≤ value] pairs, for plots. */
   cdf(points = 200): Array<[number, number]> {
-    if (this.count === 0) return [];
-    const out: Array<[number, number]> = [];
-    for (let i = 1; i <= points; i++) {
-      const q = i / points;
-      out.push([this.quantile(q)!, q]);
-    }
-    return out;
+    const qs = Array.from({ length: points }, (_, i) => (i + 1) / points);
+    const values = this.quantiles(qs);
+    return values.map((v, i) => [v, qs[i]!]);
   }
 }
 
@@ -151,20 +172,6 @@ const F64 = new Float64Array(1);
 const U32 = new Uint32Array(F64.buffer);
 /** Index of the high word of a double in U32 (little-endian machines: 1). */
 const HI = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1 ? 1 : 0;
-
-/**
- * Bucket of a value: its binary exponent and the top 8 bits of its mantissa,
- * read from the double's own bits (exactly log-linear with 256 buckets per
- * octave, and no log2 per sample).
- */
-function bucketOf(v: number): number {
-  if (!(v >= 1)) return 0;
-  F64[0] = v;
-  const hi = U32[HI]!;
-  const e = (hi >>> 20) - 1023;
-  if (e >= OCTAVES) return OCTAVES * SUB_BUCKETS;
-  return 1 + e * SUB_BUCKETS + ((hi >>> 12) & 0xff);
-}
 
 function bucketMid(i: number): number {
   if (i === 0) return 0.5;
@@ -216,22 +223,28 @@ const COLS = 13;
 export class SeriesClock {
   static readonly MAX_BINS = 256;
   binNs = 1e7;
+  // The bin of the last packet: captures are in time order, so nearly every packet falls in it.
+  private start = 0;
+  private end = -1;
+  private bin = 0;
 
   binOf(relNs: number): number {
+    if (relNs >= this.start && relNs < this.end) return this.bin;
     let bin = Math.floor(relNs / this.binNs);
     while (bin >= SeriesClock.MAX_BINS) {
       this.binNs *= 2;
       bin = Math.floor(relNs / this.binNs);
     }
-    return bin < 0 ? 0 : bin;
+    if (bin < 0) return 0;
+    this.bin = bin;
+    this.start = bin * this.binNs;
+    this.end = this.start + this.binNs;
+    return bin;
   }
 }
 
 export class Series {
   private binNs: number;
-  private lastStart = 0;
-  private lastEnd = -1;
-  private lastRow = 0;
   data = new Float64Array(16 * COLS);
   bins = 0;
 
@@ -241,24 +254,25 @@ export class Series {
 
   /** Row offset of the bin for `relNs` in `data` (grows and re-bins as needed). */
   row(relNs: number): number {
-    // Most packets land in the bin of the one before.
-    if (relNs >= this.lastStart && relNs < this.lastEnd && this.binNs === this.clock.binNs) return this.lastRow;
-    const bin = this.clock.binOf(relNs);
-    this.catchUp();
-    this.lastStart = bin * this.binNs;
-    this.lastEnd = this.lastStart + this.binNs;
-    this.lastRow = bin * COLS;
-    if (bin >= this.bins) {
-      if ((bin + 1) * COLS > this.data.length) {
-        let size = this.data.length;
-        while ((bin + 1) * COLS > size) size *= 2;
-        const grown = new Float64Array(size);
-        grown.set(this.data);
-        this.data = grown;
-      }
-      this.bins = bin + 1;
-    }
+    return this.rowOfBin(this.clock.binOf(relNs));
+  }
+
+  /** Row offset of a bin the clock gave (binOf) in `data`. */
+  rowOfBin(bin: number): number {
+    if (this.binNs !== this.clock.binNs) this.catchUp();
+    if (bin >= this.bins) this.extend(bin);
     return bin * COLS;
+  }
+
+  private extend(bin: number): void {
+    if ((bin + 1) * COLS > this.data.length) {
+      let size = this.data.length;
+      while ((bin + 1) * COLS > size) size *= 2;
+      const grown = new Float64Array(size);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.bins = bin + 1;
   }
 
   /** Merges bin pairs until this series uses the clock's current width. */

@@ -67,7 +67,7 @@ local e = {
     expert.group.MALFORMED, expert.severity.ERROR),
   reserved = ProtoExpert.new("pdmv2.reserved_nonzero", "Reserved bits are not zero (receivers ignore them)",
     expert.group.PROTOCOL, expert.severity.WARN),
-  encrypted = ProtoExpert.new("pdmv2.encrypted", "Metrics are encrypted: open them with pdmv2-analyze decrypt (docs/analyzer.md)",
+  encrypted = ProtoExpert.new("pdmv2.encrypted", "Metrics are encrypted: open them with the pdmv2-decrypt plugin and a key file, or pdmv2-analyze decrypt (docs/analyzer.md)",
     expert.group.SECURITY, expert.severity.NOTE),
 }
 pdm.experts = { e.bad_length, e.bad_version, e.truncated, e.reserved, e.encrypted }

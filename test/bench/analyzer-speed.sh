@@ -3,6 +3,7 @@
 # on the same file, in one run (docs/analyzer.md, "Speed"):
 #   test/bench/analyzer-speed.sh            # 2100 MB capture, 1000 flows
 #   PDMV2_BENCH_MB=4200 test/bench/analyzer-speed.sh
+#   PDMV2_BENCH_BASELINE=/path/to/older/.build test/bench/analyzer-speed.sh   # also times an older build
 # The capture is synthesised once (test/bench/analyzer-synth.ts) into
 # ${PDMV2_CACHE:-~/.cache/pdmv2}/bench/ and read from the page cache by all
 # three tools. Rates are packets per second of wall time and of CPU time
@@ -37,13 +38,17 @@ run() {
 
 analyzer=$(run analyzer node .build/node/analyzer/src/cli.js flows "$big")
 analyzer_q=$(run analyzer-quarter node .build/node/analyzer/src/cli.js flows "$quarter")
+baseline=""
+if [ -n "${PDMV2_BENCH_BASELINE:-}" ]; then
+	baseline=$(run baseline node "$PDMV2_BENCH_BASELINE/node/analyzer/src/cli.js" flows "$big")
+fi
 packets=$(node .build/node/analyzer/src/cli.js flows "$big" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s);console.log(r.capture.packets, r.capture.pdmPackets)})')
 tcpdump=$(run tcpdump tcpdump -n -r "$big")
 tshark=$(run tshark tshark -n -r "$big")
 
-node --input-type=module - "$big" "$packets" "$analyzer" "$tshark" "$tcpdump" "$analyzer_q" <<'JS'
+node --input-type=module - "$big" "$packets" "$analyzer" "$tshark" "$tcpdump" "$analyzer_q" "$baseline" "${PDMV2_BENCH_BASELINE:-}" <<'JS'
 import { statSync } from 'node:fs';
-const [file, packets, a, t, d, q] = process.argv.slice(2);
+const [file, packets, a, t, d, q, b, bDir] = process.argv.slice(2);
 const [total, pdm] = packets.split(' ').map(Number);
 const parse = (s) => { const [wall, user, sys, rss] = s.split(' ').map(Number); return { wall, cpu: user + sys, rss: rss / 1024 }; };
 const tools = { 'pdmv2-analyze flows': parse(a), 'tshark -r': parse(t), 'tcpdump -r': parse(d) };
@@ -61,4 +66,8 @@ for (const other of ['tshark -r', 'tcpdump -r']) {
 const quarter = parse(q);
 console.log(`analyzer peak RSS: ${an.rss.toFixed(0)} MB on the capture, ${quarter.rss.toFixed(0)} MB on one a quarter its size (ratio ${(an.rss / quarter.rss).toFixed(2)})`);
 console.log(`analyzer PDM packets per second: ${Math.round(pdm / an.wall).toLocaleString('en')} (wall), ${Math.round(pdm / an.cpu).toLocaleString('en')} (cpu); target 1,000,000`);
+if (b) {
+  const base = parse(b);
+  console.log(`baseline ${bDir}: ${Math.round(pdm / base.wall).toLocaleString('en')} (wall), ${Math.round(pdm / base.cpu).toLocaleString('en')} (cpu) PDM packets per second, peak RSS ${base.rss.toFixed(0)} MB; this build ${(base.wall / an.wall).toFixed(2)}x by wall, ${(base.cpu / an.cpu).toFixed(2)}x by CPU time`);
+}
 JS
