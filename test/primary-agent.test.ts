@@ -267,7 +267,8 @@ check('SIGHUP and rpcd: disable wipes, enable re-enrolls; list, call status, cal
   const keysBefore = sgsLines(serverDir).length;
   const en = await agent(serverDir, 'call', 'enable');
   assert.equal(JSON.parse(en.stdout), { enabled: true, daemon: 'signalled' });
-  await waitFor('re-enrolled', () => sgsLines(serverDir).length > keysBefore && control(serverDir).trimEnd().endsWith('mode encrypted'));
+  // the kernel is written before the state is saved (an nft load lies between): wait for both
+  await waitFor('re-enrolled', () => sgsLines(serverDir).length > keysBefore && control(serverDir).trimEnd().endsWith('mode encrypted') && stateJson(serverDir)?.status === 'granted');
   const st = JSON.parse((await agent(serverDir, 'call', 'status')).stdout) as Record<string, unknown>;
   assert.equal([st.status, st.running, st.enabled], ['granted', true, true]);
   writeFileSync(
