@@ -72,7 +72,10 @@ function json<T>(args: string[]): { ok: boolean; value: T | null; err: string } 
  */
 function tsharkFrames(file: string): Map<number, string[]> | string {
   const r = run('tshark', [
-    '-n', '-X', `lua_script:${LUA}`, '-r', file, '-Y', 'pdmv2 || ipv6.opt.pdm.psn_this_pkt || _ws.malformed', '-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=f',
+    // HTTP off: the lab's downloads are random octets, and after a TCP retransmission
+    // Wireshark's HTTP dissector may take a body segment for a header and call it
+    // malformed (seen once in wan-mtu1280.pcap, frame 9545, full length, nothing dropped)
+    '-n', '--disable-protocol', 'http', '-X', `lua_script:${LUA}`, '-r', file, '-Y', 'pdmv2 || ipv6.opt.pdm.psn_this_pkt || _ws.malformed', '-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=f',
     '-e', 'frame.number', '-e', 'pdmv2.format', '-e', 'pdmv2.psntp', '-e', 'pdmv2.malformed.length', '-e', 'pdmv2.malformed.version', '-e', 'pdmv2.malformed.truncated',
     '-e', '_ws.malformed', '-e', 'ipv6.opt.pdm.psn_this_pkt', '-e', 'pdmv2.dtlr_ns', '-e', 'frame.len', '-e', 'frame.cap_len', '-e', 'udp.length',
   ]);

@@ -577,6 +577,26 @@ check('disabled while a renewal is in flight: its answer installs nothing and ke
   assert.equal(after.filter((l) => /granted|renewed/.test(l)), [], 'no grant or renewal logged after the disable');
 });
 
+check('switched off and on again at any moment of the renewal loop: granted again each time', async () => {
+  const tok = await token(pc.p, 'client', [CLIENT_P]);
+  const d = agentDir('onoff', { url: pc.base, pk: pc.p.identity.pk, role: 'client', prefixes: [CLIENT_P], token: tok });
+  const dm = daemon(d);
+  await waitFor('granted', () => stateJson(d)?.status === 'granted');
+  const setEnabled = (on: boolean): void => {
+    writeFileSync(d.config, readFileSync(d.config, 'utf8').replace(/option enabled '[01]'/, `option enabled '${on ? 1 : 0}'`));
+    dm.kill('SIGHUP');
+  };
+  for (let i = 0; i < 8; i++) {
+    setEnabled(false);
+    await new Promise((r) => setTimeout(r, i * 150));
+    setEnabled(true);
+    await waitFor(`round ${i}: granted and installed again`, () => stateJson(d)?.status === 'granted' && control(d).trimEnd().endsWith('mode encrypted'), 15000).catch((e: Error) => {
+      throw new Error(`${e.message}\n${dm.log.slice(-12).join('\n')}`);
+    });
+    await new Promise((r) => setTimeout(r, 700));
+  }
+});
+
 check('bad configuration is reported, not acted on', async () => {
   const d = agentDir('badcfg', { url: 'ftp://x', pk: 'abc', role: 'router', prefixes: ['2001:db8::1/32'] });
   const r = await agent(d, 'enroll');

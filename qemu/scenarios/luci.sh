@@ -214,6 +214,7 @@ lab_check "the host's browser test finished (${n} requests)" test "${req[0]:-}" 
 # ---------------------------------------------------------------- end
 ip netns exec rtr /etc/init.d/pdmv2 stop
 cp /var/run/procd-standin/pdmv2.log "$ARTIFACTS/agent-rtr.log" 2>/dev/null
+cp "$STANDIN_STATE/reloads.log" "$ARTIFACTS/uci-reloads.log" 2>/dev/null
 cp "$W/wan.log" "$ARTIFACTS/agent-wan.log"
 lab_save_dmesg
 lab_check "dmesg has no oops/warning/BUG" sh -c \

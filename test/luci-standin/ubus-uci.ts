@@ -119,7 +119,17 @@ export class UciObject {
     const script = `${this.ctx.initDir}/${config}`;
     if (!isFile(script)) return;
     const argv = this.ctx.rcCommon ? ['/bin/sh', this.ctx.rcCommon, script, 'reload'] : [script, 'reload'];
-    await spawn(argv, { timeoutMs: 30000, maxStdout: 65536 });
+    const t0 = Date.now();
+    let how: string;
+    try {
+      const r = await spawn(argv, { timeoutMs: 30000, maxStdout: 65536 });
+      how = r.killed ? `killed (${r.killed})` : `exit ${r.code}`;
+    } catch (e) {
+      how = `failed: ${(e as Error).message}`;
+    }
+    // what ran when: the lab's artifacts keep it (qemu/scenarios/luci.sh)
+    const log = `${this.ctx.state}/reloads.log`;
+    writeAtomic(log, `${readText(log) ?? ''}${new Date().toISOString()} ${config} reload: ${how} after ${Date.now() - t0} ms\n`, 0o644);
   }
 
   async call(session: Session, method: string, args: Record<string, unknown>): Promise<UbusReply> {
@@ -192,11 +202,14 @@ export class UciObject {
           writeAtomic(`${this.ctx.confDir}/${c}`, serialize(l.sections), 0o644);
         }
         session.changes = {};
-        if (args.rollback === true) {
-          const timeout = typeof args.timeout === 'number' ? args.timeout : 30;
-          writeAtomic(this.rollbackFile, JSON.stringify({ deadline: wallSeconds() + timeout, files: before } satisfies Rollback), 0o600);
-        }
+        const timeout = typeof args.timeout === 'number' ? args.timeout : 30;
+        // A rollback file first: a crash during the reloads still rolls back.
+        if (args.rollback === true) writeAtomic(this.rollbackFile, JSON.stringify({ deadline: wallSeconds() + timeout, files: before } satisfies Rollback), 0o600);
         for (const c of configs) await this.reload(c);
+        // rpcd answers apply at once and procd reloads afterwards, so the client's
+        // time to confirm starts with the answer; here the answer waits for the
+        // reloads (a slow guest took more than the whole timeout and rolled back).
+        if (args.rollback === true) writeAtomic(this.rollbackFile, JSON.stringify({ deadline: wallSeconds() + timeout, files: before } satisfies Rollback), 0o600);
         return [UBUS.OK];
       }
       case 'confirm':
