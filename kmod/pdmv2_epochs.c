@@ -79,21 +79,25 @@ u16 pdmv2_epochs_epoch(const struct pdmv2_epochs *e, u8 rel)
 	return (u16)((e->generation & 0xf) << 8 | (u8)(e->base + rel));
 }
 
+bool pdmv2_epochs_can_import(const struct pdmv2_epochs *e, u32 gen, u8 base)
+{
+	return !e->started || gen != e->generation || base == e->base ||
+	       !e->next;
+}
+
 int pdmv2_epochs_import(struct pdmv2_epochs *e, u32 gen, u8 base, u8 next)
 {
 	unsigned int i;
 
+	if (!pdmv2_epochs_can_import(e, gen, base))
+		return -1;
 	if (!e->started || pdmv2_gen_cmp(gen, e->generation) > 0) {
 		pdmv2_epochs_begin(e, gen, base, next);
 		return 0;
 	}
 	if (gen != e->generation)
 		return 0;
-	if (base != e->base) {
-		if (e->next)
-			return -1;
-		e->base = base;
-	}
+	e->base = base;
 	for (i = 0; i < PDMV2_EPOCH_SLOTS; i++)
 		if (e->slots[i] < next)
 			e->slots[i] = next;

@@ -75,6 +75,9 @@ u16 pdmv2_epochs_epoch(const struct pdmv2_epochs *e, u8 rel);
  */
 int pdmv2_epochs_import(struct pdmv2_epochs *e, u32 gen, u8 base, u8 next);
 
+/* Whether pdmv2_epochs_import() of @gen at @base would be accepted. */
+bool pdmv2_epochs_can_import(const struct pdmv2_epochs *e, u32 gen, u8 base);
+
 /* Slot of a 5-tuple's hash. */
 static inline u32 pdmv2_epochs_slot(u32 hash)
 {
