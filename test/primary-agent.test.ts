@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../core/src/util/bytes.js';
@@ -320,6 +320,46 @@ check('SIGHUP and rpcd: disable wipes, enable re-enrolls; list, call status, cal
   assert.is(w.code, 0, w.stdout);
   assert.ok(control(serverDir).endsWith('mode off\nkeyflush\n'));
   assert.is(readFileSync(join(serverDir.state, 'grant.json'), 'utf8'), grantBefore);
+});
+
+check('epoch memory: copied into run_dir (never flash) at each check and after the stop wipe, written back before any key into a reloaded module', async () => {
+  // the module's /proc/net/pdmv2/epochs stand-in, beside the control file
+  const moduleEpochs = join(serverDir.dir, 'epochs');
+  const saved = join(serverDir.run, 'epochs');
+  const header = '# pairing generation base next\n';
+  const g = generationAt((await ps.p.store.pairing(pairingId))!, now());
+  writeFileSync(moduleEpochs, `${header}epoch ${pairingId} ${g} 17 3\n`);
+  writeFileSync(serverDir.control, '');
+  let d = daemon(serverDir);
+  await waitFor('installed', () => control(serverDir).trimEnd().endsWith('mode encrypted'));
+  await waitFor('copied at the check', () => existsSync(saved) && readFileSync(saved, 'utf8').includes(`epoch ${pairingId} ${g} 17 3\n`));
+  assert.not.match(control(serverDir), /^epoch /m, 'a module that holds its memory is not given it again');
+  // flows took more epochs; the stop wipes the keys, then copies what the module holds
+  writeFileSync(moduleEpochs, `${header}epoch ${pairingId} ${g} 17 9\n`);
+  let exited = new Promise<number | null>((r) => d.on('exit', (code) => r(code)));
+  d.kill('SIGTERM');
+  assert.is(await exited, 0);
+  assert.match(readFileSync(saved, 'utf8'), new RegExp(`^epoch ${pairingId} ${g} 17 9$`, 'm'), 'the copy taken after the wipe');
+  assert.is(statSync(saved).mode & 0o777, 0o600);
+  assert.not.ok(existsSync(join(serverDir.state, 'epochs')), 'nothing of it on flash');
+  // the module is reloaded: an empty memory, an empty control file
+  writeFileSync(moduleEpochs, header);
+  writeFileSync(serverDir.control, '');
+  d = daemon(serverDir);
+  await waitFor('reinstalled', () => control(serverDir).trimEnd().endsWith('mode encrypted'));
+  const lines = control(serverDir).split('\n');
+  const restored = lines.indexOf(`epoch ${pairingId} ${g} 17 9`);
+  const firstKey = lines.findIndex((l) => l.startsWith('sgs ') || l.startsWith('key '));
+  assert.ok(restored >= 0 && firstKey > restored, `the memory is written back before the first key:\n${lines.slice(0, 4).join('\n')}`);
+  exited = new Promise<number | null>((r) => d.on('exit', (code) => r(code)));
+  d.kill('SIGTERM');
+  assert.is(await exited, 0);
+  // a copy the module's newer generation replaces; a bad line is skipped, never written back
+  writeFileSync(moduleEpochs, `${header}epoch ${pairingId} ${g + 1} 5 1\nepoch zz 1 2 3\n`);
+  const w = await agent(serverDir, 'wipe', '--kernel');
+  assert.is(w.code, 0, w.stdout);
+  assert.is(readFileSync(saved, 'utf8').split('\n').filter((l) => l.startsWith('epoch ')).join('\n'), `epoch ${pairingId} ${g + 1} 5 1`);
+  rmSync(moduleEpochs);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import { agentSuites } from './agent-kem.js';
 import { renewalTime } from './agent-schedule.js';
 import { httpPost, HttpError } from './agent-http.js';
 import {
+  batch,
   hexMark,
   kernelWarnings,
   kernelWrites,
@@ -22,6 +23,7 @@ import {
   WIPE_WRITES,
   type InstalledPlan,
 } from './agent-kmod.js';
+import { epochLines, epochsToRestore, readModuleEpochs, readSavedEpochs, saveEpochs } from './agent-epochs.js';
 import { clockBehind, emptyState, installedRecord, loadDeviceKey, loadState, removeLegacyState, saveGrant, saveRunState, type AgentState, type DeviceKey } from './agent-state.js';
 import {
   clearTimer,
@@ -217,6 +219,13 @@ export class Agent {
     const writes = same ? [] : kernelWrites(prev, plan);
     // The module acts on packets whose mark has a bit of its mark_mask: the bit the nft table sets.
     if (!same && plan.mode !== 'off' && k.markMask !== this.cfg.mark) writes.unshift(`mark_mask ${hexMark(this.cfg.mark)}\n`);
+    // A module that lost its epoch memory (reloaded) gets the copy back before any key.
+    const held = writes.length && plan.keys.length ? readModuleEpochs(this.cfg.control) : null;
+    const restore = held ? epochsToRestore(readSavedEpochs(this.cfg.runDir), held) : [];
+    if (restore.length) {
+      writes.unshift(...batch(epochLines(restore)));
+      log('info', `epoch memory of ${restore.length} pairing(s) written back into the module`);
+    }
     try {
       for (const w of writes) writeOnce(this.cfg.control, w);
       this.state.installed = installedRecord(plan);
@@ -226,6 +235,7 @@ export class Agent {
       const se = e as SysError;
       this.fail('KERNEL', `${se.message}${se.errno === 2 ? ' (is the pdmv2 kernel module loaded?)' : ''}`);
     }
+    this.copyEpochs();
     const g = plan.mode === 'off' ? null : this.state.grant;
     await this.applyNft(g ? nftRuleset(g.role, g.prefixes, uniq(g.pairings.flatMap((p) => p.peer_prefixes)), this.cfg.mark) : NFT_REMOVE);
   }
@@ -286,6 +296,21 @@ export class Agent {
     this.state.mark_conflicts = conflicts;
   }
 
+  /**
+   * Copies the module's epoch memory into run_dir (tmpfs), merged with what is there.
+   * After a wipe the copy is complete: without keys no flow takes an epoch.
+   */
+  private copyEpochs(): void {
+    try {
+      const held = readModuleEpochs(this.cfg.control);
+      if (held === null) return;
+      mkdirs(this.cfg.runDir, 0o755);
+      saveEpochs(this.cfg.runDir, held);
+    } catch (e) {
+      log('warn', `epoch memory not copied: ${(e as Error).message}`);
+    }
+  }
+
   /** Takes every secret out of the kernel and the ruleset, and (unless keeping it) out of flash. */
   async wipe(forgetGrant: boolean): Promise<void> {
     this.lastPlan = null;
@@ -295,6 +320,7 @@ export class Agent {
     } catch (e) {
       this.fail('KERNEL', (e as Error).message);
     }
+    this.copyEpochs();
     if (forgetGrant) this.state.grant = null;
     await this.applyNft(NFT_REMOVE);
   }

@@ -308,10 +308,12 @@ lab_check "rtr: keys again (generation 2, after gen 1 and its peer)" sh -c "
 	cat '$ENC/rtr-gen1.ctl' '$ENC/rtr-gen2.ctl' |
 		ip netns exec rtr sh -c 'cat > /proc/net/pdmv2/control'"
 lab_bg nsx lan ping -6 -q -i 0.02 -c 200 "$WAN_IP"
+ping_pid=$LAB_LAST_PID
 sleep 1
 echo 0 >"$TRACE/events/pdmv2/pdmv2_emit/enable"
 lab_check "rmmod with keys installed, under traffic" rmmod pdmv2
 lab_check "no pdmv2 slab cache left" sh -c '! grep -q "^pdmv2" /proc/slabinfo'
+lab_wait_pid "$ping_pid" 20
 sleep 0.5
 
 # ---------------------------------------------------------------- restarted flows (issue 12, item 5)
@@ -356,6 +358,7 @@ lab_check "rtr: the epoch memory holds generation 1 of the pairing" \
 	grep -Eq "^epoch $PAIRING 1 [0-9]+ [1-9][0-9]*\$" "$ARTIFACTS/epochs-rtr.txt"
 lab_check "rtr: epochs file is 0400" sh -c \
 	'[ "$(ip netns exec rtr stat -c %a /proc/net/pdmv2/epochs)" = 400 ]'
+trace_save restart-1	# unloading a module clears the trace buffer of its events
 lab_check "rmmod (the epoch memory read out before)" rmmod pdmv2
 lab_check "insmod test_random=$TEST_RANDOM again" restart_insmod
 lab_check "rtr: the epoch memory written back (before any key)" \
@@ -363,7 +366,7 @@ lab_check "rtr: the epoch memory written back (before any key)" \
 lab_check "rtr: gen 1 again, encrypted" restart_setup
 lab_check "third flow state, after the reload" restart_send after-reload
 cap_stop enc-restart-wan
-trace_save restart
+trace_save restart-2
 echo 0 >"$TRACE/events/pdmv2/pdmv2_emit/enable"
 nsx rtr cat /proc/net/pdmv2/epochs >"$ARTIFACTS/epochs-rtr-after.txt" 2>&1
 printf '{ "capture": "enc-restart-wan.pcap", "src": "%s", "dst": "%s", "sport": %d, "dport": %d, "protocol": 17, "options": %d, "states": 3 }\n' \
