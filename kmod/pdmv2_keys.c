@@ -543,8 +543,6 @@ void pdmv2_keys_retire(struct pdmv2_net *pn)
 	mutex_unlock(&pn->cfg_lock);
 }
 
-
-
 /* ---- per-flow keys ------------------------------------------------------- */
 
 void pdmv2_flow_key_wipe(struct pdmv2_flow_key_state *k)
@@ -690,9 +688,11 @@ static int pdmv2_epochs_take(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 	spin_lock(&pn->epochs_lock);
 	e = pdmv2_epochs_find(pn, s->pairing);
 	if (e) {
+		u8 base = pdmv2_flow_random() & 0xff;
+		u32 slot = pdmv2_epochs_flow_slot(pn, flow);
+
 		err = pdmv2_epochs_err(pdmv2_epochs_start(e, s->generation,
-				pdmv2_flow_random() & 0xff,
-				pdmv2_epochs_flow_slot(pn, flow), &rel));
+							  base, slot, &rel));
 		e->stamp = ++pn->epochs_clock;
 	}
 	if (!err) {

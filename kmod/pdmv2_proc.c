@@ -327,11 +327,13 @@ static int pdmv2_control_write(struct file *file, char *buf, size_t size)
 	if (!err && pd.keys_changed)
 		err = pdmv2_keys_validate(pd.keys);
 	/* the last step that can fail: the epoch memory of every pairing */
-	if (!err && (pd.keys_changed || pd.n_imports))
-		err = pdmv2_epochs_apply(pn, pd.keys_changed ? pd.keys :
-					 rcu_dereference_protected(pn->keys,
-						lockdep_is_held(&pn->cfg_lock)),
-					 pd.imports, pd.n_imports);
+	if (!err && (pd.keys_changed || pd.n_imports)) {
+		const struct pdmv2_keystore *ks = pd.keys_changed ? pd.keys :
+			rcu_dereference_protected(pn->keys,
+						  lockdep_is_held(&pn->cfg_lock));
+
+		err = pdmv2_epochs_apply(pn, ks, pd.imports, pd.n_imports);
+	}
 	if (!err) {
 		/* keys first: a mode switched on in this write finds them */
 		if (pd.keys_changed) {

@@ -62,7 +62,7 @@
 // selector matching nothing fails. Per flow, the opened options are put in PSN
 // order (modulo 2^32, from the flow's first PSN) and cut into runs of one
 // generation (epoch >> 8); within a run starting at PSN p0 with rekey count r0
-// (the module starts each generation at a random count), the option with PSN p
+// (the module starts each flow state where its epoch memory says), the option with PSN p
 // must carry rekey count (r0 + floor((p - p0) / rekey_packets)) mod 256: the
 // epoch's low 8 bits advance by one exactly every rekey_packets PSNs, counted
 // from the flow's first PSN in the capture (start the capture before the
