@@ -280,7 +280,11 @@ export class Agent {
   /** Reports an nft failure once while it stays the same (the next check retries). */
   private nftFail(message: string): void {
     this.nftSeen = undefined;
-    if (message === this.nftError) return;
+    if (message === this.nftError) {
+      // logged already; a renewal in between cleared last_error, which status must still show
+      if (!this.state.last_error) this.state.last_error = { code: 'NFT', message, at: Math.floor(wallSeconds()) };
+      return;
+    }
     this.nftError = message;
     this.fail('NFT', message);
   }
