@@ -233,7 +233,8 @@ check('renewal keeps the same secrets; revocation wipes the kernel, the ruleset 
   const fp = (await agent(routerDir, 'fingerprint')).stdout.split('\n')[0]!;
   await pc.p.store.revoke(fp, now());
   await waitFor('wipe', () => control(routerDir).endsWith('mode off\nkeyflush\n'), 15000);
-  await waitFor('state', () => stateJson(routerDir)?.status === 'revoked');
+  // the run-time state (status) is saved before the grant leaves flash: wait for both
+  await waitFor('state', () => stateJson(routerDir)?.status === 'revoked' && !existsSync(join(routerDir.state, 'grant.json')));
   const s = stateJson(routerDir)!;
   assert.is(s.grant, null);
   assert.not.ok(existsSync(join(routerDir.state, 'grant.json')), 'the revoked grant is gone from flash');
@@ -267,7 +268,11 @@ check('SIGHUP and rpcd: disable wipes, enable re-enrolls; list, call status, cal
   const keysBefore = sgsLines(serverDir).length;
   const en = await agent(serverDir, 'call', 'enable');
   assert.equal(JSON.parse(en.stdout), { enabled: true, daemon: 'signalled' });
-  await waitFor('re-enrolled', () => sgsLines(serverDir).length > keysBefore && control(serverDir).trimEnd().endsWith('mode encrypted'));
+  // the kernel is written before the state is saved: wait for both
+  await waitFor(
+    're-enrolled',
+    () => sgsLines(serverDir).length > keysBefore && control(serverDir).trimEnd().endsWith('mode encrypted') && stateJson(serverDir)?.status === 'granted',
+  );
   const st = JSON.parse((await agent(serverDir, 'call', 'status')).stdout) as Record<string, unknown>;
   assert.equal([st.status, st.running, st.enabled], ['granted', true, true]);
   writeFileSync(
@@ -327,6 +332,16 @@ check('epoch memory: copied into run_dir (never flash) at each check and after t
   const moduleEpochs = join(serverDir.dir, 'epochs');
   const saved = join(serverDir.run, 'epochs');
   const header = '# pairing generation base next\n';
+  // a daemon that a failed test before this one left running would keep this one from starting
+  const pidFile = join(serverDir.run, 'pdmv2d.pid');
+  if (existsSync(pidFile)) {
+    try {
+      process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGTERM');
+    } catch {
+      // gone already
+    }
+    await waitFor('the earlier daemon stopped', () => !existsSync(pidFile));
+  }
   const g = generationAt((await ps.p.store.pairing(pairingId))!, now());
   writeFileSync(moduleEpochs, `${header}epoch ${pairingId} ${g} 17 3\n`);
   writeFileSync(serverDir.control, '');
@@ -558,7 +573,8 @@ check('interface trigger (a reload, SIGHUP): a moved delegated prefix is enrolle
   d.env = { PATH: `${bin}:${process.env.PATH ?? ''}` };
   const dm = daemon(d);
   const grantedLines = (): number => dm.log.filter((l) => /info: (granted|renewed)/.test(l)).length;
-  await waitFor('granted', () => grantedLines() >= 1);
+  // the daemon logs "granted" before it saves the state: wait for both
+  await waitFor('granted', () => grantedLines() >= 1 && stateJson(d)?.grant);
   assert.equal((stateJson(d)!.grant as { prefixes: string[] }).prefixes, [CLIENT_P]);
   dm.kill('SIGHUP');
   await new Promise((r) => setTimeout(r, 1500));
