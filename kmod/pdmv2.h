@@ -24,6 +24,7 @@
 
 #include "pdmv2_core.h"
 #include "pdmv2_crypto.h"
+#include "pdmv2_epochs.h"
 
 enum pdmv2_mode {
 	PDMV2_MODE_OFF,
@@ -100,6 +101,8 @@ enum pdmv2_stat {
 	PDMV2_STAT_FLOWS_OFFLOADED,
 	PDMV2_STAT_REFRAGMENTED,
 	PDMV2_STAT_INGRESS_NOT_EXAMINED,
+	PDMV2_STAT_SKIP_OLD_GENERATION,
+	PDMV2_STAT_EPOCHS_FORGOTTEN,
 	PDMV2_STAT_MAX,
 };
 
@@ -130,13 +133,17 @@ struct pdmv2_flow_key {
  */
 struct pdmv2_flow_key_state {
 	u64 ks_version;		/* key store the STK came from; 0: none */
+	u64 pairing;		/* tx: whose epoch memory counts this state */
 	u32 generation;
 	u32 psn_first;		/* first PSNTP under the current epoch */
 	u16 epoch;
 	u16 aead;
-	u8 rekeys;		/* rekeys in this generation (tx) */
+	u8 rel;			/* tx: count of the epoch in the epoch memory */
+	u8 base;		/* tx: the memory's base when the state started */
 	u8 started;		/* generation/psn_first valid (tx) */
-	u8 exhausted;		/* every epoch of the generation used (tx) */
+	u8 exhausted;		/* no unused epoch left in the generation (tx) */
+	u8 old_gen;		/* tx: generation older than the memory's */
+	u8 retired;		/* tx: the flow expired; never emits again */
 	u8 stk[PDMV2_STK_MAX_LEN];
 };
 
@@ -208,6 +215,8 @@ struct pdmv2_cfg {
 
 /* Key store (pdmv2_keys.c): replaced as a whole, read under RCU. */
 #define PDMV2_MAX_PAIRINGS	16
+/* epoch memories kept: those of the store's pairings and as many gone */
+#define PDMV2_EPOCH_RECORDS	(2 * PDMV2_MAX_PAIRINGS)
 #define PDMV2_MAX_SECRETS	128
 #define PDMV2_MAX_PEERS		16
 
@@ -261,6 +270,15 @@ struct pdmv2_net {
 	struct delayed_work gc_work;
 	struct proc_dir_entry *proc_dir;
 	bool hooks_registered;
+	/*
+	 * Epoch memory, one per pairing (pdmv2_keys.c, docs/kmod.md "Epoch
+	 * memory"): records are added and removed by control writes only
+	 * (cfg_lock); their contents change under epochs_lock, taken inside
+	 * a flow's lock.
+	 */
+	spinlock_t epochs_lock;
+	u64 epochs_clock;		/* stamps of use, for eviction */
+	struct pdmv2_epochs *epochs[PDMV2_EPOCH_RECORDS];
 };
 
 struct seq_file;
@@ -406,6 +424,21 @@ int pdmv2_flow_tx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 int pdmv2_flow_rx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		      u16 epoch);
 void pdmv2_flow_key_wipe(struct pdmv2_flow_key_state *k);
+void pdmv2_flow_tx_retire(struct pdmv2_net *pn, struct pdmv2_flow *flow);
+
+/* an `epoch PAIRING GEN BASE NEXT` line of a control write */
+struct pdmv2_epoch_import {
+	u64 pairing;
+	u32 generation;
+	u8 base;
+	u8 next;
+};
+
+int pdmv2_epoch_command(struct pdmv2_epoch_import *imp, unsigned int *n,
+			char **argv, int argc);
+int pdmv2_epochs_apply(struct pdmv2_net *pn, const struct pdmv2_keystore *ks,
+		       const struct pdmv2_epoch_import *imp, unsigned int n);
+void pdmv2_epochs_show(struct seq_file *seq, struct pdmv2_net *pn);
 bool pdmv2_flow_in_pairing(struct pdmv2_net *pn,
 			   const struct pdmv2_flow *flow);
 bool pdmv2_replay_check(struct pdmv2_replay *r, u32 psn);

@@ -322,6 +322,14 @@ static void pdmv2_flows_expire(struct pdmv2_net *pn, unsigned long idle,
 						READ_ONCE(f->last_seen) + idle))
 				continue;
 			hlist_del_rcu(&f->node);
+			/*
+			 * Its epochs go into the memory before a new flow of
+			 * the 5-tuple can start (the bucket lock is held), and
+			 * it never seals again, through a stale pointer either.
+			 */
+			spin_lock(&f->lock);
+			pdmv2_flow_tx_retire(pn, f);
+			spin_unlock(&f->lock);
 			pdmv2_room_give(&pn->flows, &pdmv2_flows_total);
 			call_rcu(&f->rcu, pdmv2_flow_free_rcu);
 			n++;

@@ -16,6 +16,7 @@
 
 #include <linux/ctype.h>
 #include <linux/inet.h>
+#include <linux/jhash.h>
 #include <linux/jiffies.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
@@ -542,12 +543,6 @@ void pdmv2_keys_retire(struct pdmv2_net *pn)
 	mutex_unlock(&pn->cfg_lock);
 }
 
-void pdmv2_keys_destroy(struct pdmv2_net *pn)
-{
-	pdmv2_keys_free(rcu_dereference_protected(pn->keys, true));
-	RCU_INIT_POINTER(pn->keys, NULL);
-}
-
 /* ---- per-flow keys ------------------------------------------------------- */
 
 void pdmv2_flow_key_wipe(struct pdmv2_flow_key_state *k)
@@ -642,11 +637,318 @@ static int pdmv2_derive(struct pdmv2_net *pn, const struct pdmv2_secret *s,
 	return 0;
 }
 
+/* ---- epoch memory -------------------------------------------------------- */
+
+/* the slot of a flow's 5-tuple in its pairing's epoch memory */
+static u32 pdmv2_epochs_flow_slot(struct pdmv2_net *pn,
+				  const struct pdmv2_flow *flow)
+{
+	return pdmv2_epochs_slot(jhash2((const u32 *)&flow->key,
+					sizeof(flow->key) / sizeof(u32),
+					pn->hash_seed ^ 0x9e3779b9));
+}
+
+/* epochs_lock held, or cfg_lock for the array alone */
+static struct pdmv2_epochs *pdmv2_epochs_find(struct pdmv2_net *pn,
+					      u64 pairing)
+{
+	unsigned int i;
+
+	for (i = 0; i < PDMV2_EPOCH_RECORDS; i++)
+		if (pn->epochs[i] && pn->epochs[i]->pairing == pairing)
+			return pn->epochs[i];
+	return NULL;
+}
+
+static int pdmv2_epochs_err(int err)
+{
+	switch (err) {
+	case 0:
+		return 0;
+	case PDMV2_EPOCHS_OLD:
+		return -EKEYEXPIRED;
+	default:
+		return -ESTALE;
+	}
+}
+
+/*
+ * Start @k in generation @s->generation at the first epoch its 5-tuple has
+ * not used there. Flow lock held (BHs off). 0, -EKEYEXPIRED (the memory
+ * has a newer generation), -ESTALE (no unused epoch), -ENOKEY (no memory).
+ */
+static int pdmv2_epochs_take(struct pdmv2_net *pn, struct pdmv2_flow *flow,
+			     const struct pdmv2_secret *s)
+{
+	struct pdmv2_flow_key_state *k = &flow->tx;
+	struct pdmv2_epochs *e;
+	int err = -ENOKEY;
+	u8 rel;
+
+	spin_lock(&pn->epochs_lock);
+	e = pdmv2_epochs_find(pn, s->pairing);
+	if (e) {
+		u8 base = pdmv2_flow_random() & 0xff;
+		u32 slot = pdmv2_epochs_flow_slot(pn, flow);
+
+		err = pdmv2_epochs_err(pdmv2_epochs_start(e, s->generation,
+							  base, slot, &rel));
+		e->stamp = ++pn->epochs_clock;
+	}
+	if (!err) {
+		k->pairing = s->pairing;
+		k->generation = s->generation;
+		k->base = e->base;
+		k->rel = rel;
+		k->epoch = pdmv2_epochs_epoch(e, rel);
+	}
+	spin_unlock(&pn->epochs_lock);
+	return err;
+}
+
+/* the next epoch of @k's generation: 0, -ESTALE or -EKEYEXPIRED */
+static int pdmv2_epochs_advance(struct pdmv2_net *pn,
+				struct pdmv2_flow_key_state *k)
+{
+	struct pdmv2_epochs *e;
+	int err = -EKEYEXPIRED;
+	u8 rel;
+
+	spin_lock(&pn->epochs_lock);
+	e = pdmv2_epochs_find(pn, k->pairing);
+	/* another base: the memory was forgotten and begun again */
+	if (e && e->base == k->base)
+		err = pdmv2_epochs_err(pdmv2_epochs_rekey(e, k->generation,
+							  k->rel, &rel));
+	if (!err) {
+		k->rel = rel;
+		k->epoch = pdmv2_epochs_epoch(e, rel);
+	}
+	spin_unlock(&pn->epochs_lock);
+	return err;
+}
+
+/*
+ * The flow leaves the table (expiry, flush): its epochs go into the memory
+ * and it never emits again, even through a pointer a CPU still holds.
+ * Flow lock held (BHs off).
+ */
+void pdmv2_flow_tx_retire(struct pdmv2_net *pn, struct pdmv2_flow *flow)
+{
+	struct pdmv2_flow_key_state *k = &flow->tx;
+	struct pdmv2_epochs *e;
+
+	if (k->started && !k->retired) {
+		spin_lock(&pn->epochs_lock);
+		e = pdmv2_epochs_find(pn, k->pairing);
+		if (e && e->base == k->base)
+			pdmv2_epochs_end(e, k->generation,
+					 pdmv2_epochs_flow_slot(pn, flow),
+					 k->rel);
+		spin_unlock(&pn->epochs_lock);
+	}
+	k->retired = 1;
+	pdmv2_flow_key_wipe(k);
+}
+
+/* epoch PAIRING GEN BASE NEXT: what an earlier module instance handed out */
+int pdmv2_epoch_command(struct pdmv2_epoch_import *imp, unsigned int *n,
+			char **argv, int argc)
+{
+	struct pdmv2_epoch_import e;
+	unsigned int i;
+
+	if (argc != 5 || pdmv2_parse_pairing(argv[1], &e.pairing) ||
+	    pdmv2_parse_gen(argv[2], &e.generation) ||
+	    !isdigit(argv[3][0]) || kstrtou8(argv[3], 10, &e.base) ||
+	    !isdigit(argv[4][0]) || kstrtou8(argv[4], 10, &e.next) ||
+	    e.next > PDMV2_EPOCH_REL_LIMIT)
+		return -EINVAL;
+	/* one line per pairing: two could not both be applied */
+	for (i = 0; i < *n; i++)
+		if (imp[i].pairing == e.pairing)
+			return -EINVAL;
+	if (*n == PDMV2_EPOCH_RECORDS)
+		return -ENOSPC;
+	imp[(*n)++] = e;
+	return 0;
+}
+
+static bool pdmv2_epochs_needed(u64 pairing, const u64 *need, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (need[i] == pairing)
+			return true;
+	return false;
+}
+
+/*
+ * Make the epoch memory ready for a control write: a record for every
+ * pairing of @ks (the store about to be published, or NULL) and of the
+ * imports, which are applied. A record of a pairing in neither is dropped,
+ * least recently used first, only when room is needed (counted,
+ * epochs_forgotten). All or nothing: an error changes nothing. cfg_lock
+ * held, process context.
+ */
+int pdmv2_epochs_apply(struct pdmv2_net *pn, const struct pdmv2_keystore *ks,
+		       const struct pdmv2_epoch_import *imp, unsigned int n)
+{
+	u64 need[PDMV2_MAX_PAIRINGS + PDMV2_EPOCH_RECORDS];
+	struct pdmv2_epochs *fresh[PDMV2_EPOCH_RECORDS] = { };
+	struct pdmv2_epochs *gone[PDMV2_EPOCH_RECORDS] = { };
+	unsigned int i, j, n_need = 0, n_fresh = 0, n_free = 0, n_gone = 0;
+	int err = 0;
+
+	for (i = 0; ks && i < ks->n_pairings; i++)
+		need[n_need++] = ks->pairings[i].id;
+	for (i = 0; i < n; i++)
+		if (!pdmv2_epochs_needed(imp[i].pairing, need, n_need))
+			need[n_need++] = imp[i].pairing;
+	for (i = 0; i < n_need; i++)
+		if (!pdmv2_epochs_find(pn, need[i]))
+			n_fresh++;
+	for (i = 0; i < PDMV2_EPOCH_RECORDS; i++)
+		n_free += !pn->epochs[i];
+	if (n_fresh > PDMV2_EPOCH_RECORDS)
+		return -ENOSPC;
+	for (i = 0; i < n_fresh; i++) {
+		fresh[i] = kvmalloc(sizeof(*fresh[i]), GFP_KERNEL);
+		if (!fresh[i]) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	for (i = 0, j = 0; i < n_need; i++)
+		if (!pdmv2_epochs_find(pn, need[i]))
+			pdmv2_epochs_init(fresh[j++], need[i]);
+
+	spin_lock_bh(&pn->epochs_lock);
+	/* the least recently used records of pairings no longer needed */
+	while (n_free + n_gone < n_fresh) {
+		unsigned int victim = PDMV2_EPOCH_RECORDS;
+
+		for (i = 0; i < PDMV2_EPOCH_RECORDS; i++) {
+			struct pdmv2_epochs *e = pn->epochs[i];
+
+			if (!e || pdmv2_epochs_needed(e->pairing, need, n_need))
+				continue;
+			for (j = 0; j < n_gone; j++)
+				if (gone[j] == e)
+					break;
+			if (j < n_gone)
+				continue;
+			if (victim == PDMV2_EPOCH_RECORDS ||
+			    e->stamp < pn->epochs[victim]->stamp)
+				victim = i;
+		}
+		if (victim == PDMV2_EPOCH_RECORDS) {
+			err = -ENOSPC;
+			break;
+		}
+		gone[n_gone++] = pn->epochs[victim];
+	}
+	for (i = 0; !err && i < n; i++) {
+		const struct pdmv2_epochs *e = pdmv2_epochs_find(pn,
+							imp[i].pairing);
+
+		if (e && !pdmv2_epochs_can_import(e, imp[i].generation,
+						  imp[i].base))
+			err = -EEXIST;
+	}
+	if (!err) {
+		for (i = 0; i < PDMV2_EPOCH_RECORDS; i++)
+			for (j = 0; j < n_gone; j++)
+				if (pn->epochs[i] == gone[j])
+					pn->epochs[i] = NULL;
+		for (i = 0, j = 0; i < PDMV2_EPOCH_RECORDS && j < n_fresh; i++)
+			if (!pn->epochs[i]) {
+				fresh[j]->stamp = ++pn->epochs_clock;
+				pn->epochs[i] = fresh[j];
+				fresh[j++] = NULL;
+			}
+		for (i = 0; i < n; i++)
+			pdmv2_epochs_import(pdmv2_epochs_find(pn,
+							      imp[i].pairing),
+					    imp[i].generation, imp[i].base,
+					    imp[i].next);
+	}
+	spin_unlock_bh(&pn->epochs_lock);
+	if (!err && n_gone)
+		pdmv2_stat_add(pn, PDMV2_STAT_EPOCHS_FORGOTTEN, n_gone);
+	for (i = 0; !err && i < n_gone; i++)
+		kvfree(gone[i]);
+out:
+	for (i = 0; i < n_fresh; i++)
+		kvfree(fresh[i]);
+	return err;
+}
+
+/* /proc/net/pdmv2/epochs: the lines that carry the memory to a new instance */
+void pdmv2_epochs_show(struct seq_file *seq, struct pdmv2_net *pn)
+{
+	struct pdmv2_epochs *e;
+	unsigned int i;
+
+	seq_puts(seq, "# pairing generation base next\n");
+	/* cfg_lock: the records stay; epochs_lock: their contents hold still */
+	mutex_lock(&pn->cfg_lock);
+	for (i = 0; i < PDMV2_EPOCH_RECORDS; i++) {
+		u32 gen;
+		u8 base, next;
+		bool started;
+
+		e = pn->epochs[i];
+		if (!e)
+			continue;
+		spin_lock_bh(&pn->epochs_lock);
+		started = e->started;
+		gen = e->generation;
+		base = e->base;
+		next = e->next;
+		spin_unlock_bh(&pn->epochs_lock);
+		if (started)
+			seq_printf(seq, "epoch %016llx %u %u %u\n", e->pairing,
+				   gen, base, next);
+	}
+	mutex_unlock(&pn->cfg_lock);
+}
+
+static void pdmv2_epochs_destroy(struct pdmv2_net *pn)
+{
+	unsigned int i;
+
+	for (i = 0; i < PDMV2_EPOCH_RECORDS; i++) {
+		kvfree(pn->epochs[i]);
+		pn->epochs[i] = NULL;
+	}
+}
+
+void pdmv2_keys_destroy(struct pdmv2_net *pn)
+{
+	pdmv2_keys_free(rcu_dereference_protected(pn->keys, true));
+	RCU_INIT_POINTER(pn->keys, NULL);
+	pdmv2_epochs_destroy(pn);
+}
+
+/* ---- sending --------------------------------------------------------------- */
+
+/* why @k sends nothing with the store it last looked at */
+static int pdmv2_tx_refusal(const struct pdmv2_flow_key_state *k)
+{
+	if (k->exhausted)
+		return -ESTALE;
+	return k->old_gen ? -EKEYEXPIRED : -ENOKEY;
+}
+
 /*
  * Make flow->tx the key for sending PSNTP @psntp; flow lock held, in an RCU
  * read-side section. -ENOKEY: no secret for the flow (or only an older
- * generation than the flow already used); -ESTALE: the flow has used all
- * 256 epochs of this generation.
+ * generation than the flow already used); -ESTALE: no epoch of this
+ * generation is left that the flow's 5-tuple has not used (the epoch
+ * memory); -EKEYEXPIRED: the pairing's epoch memory has moved on to a newer
+ * generation than the store's active one; the flow has expired (retired).
  */
 int pdmv2_flow_tx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		      u32 psntp)
@@ -657,19 +959,19 @@ int pdmv2_flow_tx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 	struct pdmv2_tuple t;
 	const u8 *client;
 	bool rekey;
+	int err;
 
+	if (k->retired)
+		return -ESTALE;
 	if (!ks) {
 		if (k->ks_version)
 			pdmv2_flow_key_wipe(k);
 		return -ENOKEY;
 	}
-	rekey = k->started &&
+	rekey = k->started && !k->exhausted &&
 		psntp - k->psn_first >= READ_ONCE(pn->cfg.rekey_packets);
-	if (k->ks_version == ks->version && !rekey) {
-		if (k->aead)
-			return 0;
-		return k->exhausted ? -ESTALE : -ENOKEY;
-	}
+	if (k->ks_version == ks->version && !rekey)
+		return k->aead ? 0 : pdmv2_tx_refusal(k);
 
 	pdmv2_tuple_from(&t, &flow->key, false);
 	s = pdmv2_secret_for(ks, &t, true, 0, &client);
@@ -679,23 +981,31 @@ int pdmv2_flow_tx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		return -ENOKEY;
 	}
 	if (!k->started || s->generation != k->generation) {
-		/* a fresh start: random rekey count, range from this PSN */
-		k->generation = s->generation;
-		k->epoch = pdmv2_epoch_make(s->generation,
-					    pdmv2_flow_random() & 0xff);
-		k->rekeys = 0;
+		/* a fresh start: above every epoch the 5-tuple used before */
+		err = pdmv2_epochs_take(pn, flow, s);
+		if (err) {
+			pdmv2_flow_key_wipe(k);
+			k->ks_version = ks->version;
+			k->exhausted = err == -ESTALE;
+			k->old_gen = err == -EKEYEXPIRED;
+			return err;
+		}
 		k->exhausted = 0;
+		k->old_gen = 0;
 		k->psn_first = psntp;
 		k->started = 1;
+	} else if (k->exhausted) {
+		pdmv2_flow_key_wipe(k);
+		k->ks_version = ks->version;
+		return -ESTALE;
 	} else if (rekey) {
-		if (k->rekeys == U8_MAX) {
+		err = pdmv2_epochs_advance(pn, k);
+		if (err) {
 			pdmv2_flow_key_wipe(k);
 			k->ks_version = ks->version;
 			k->exhausted = 1;
 			return -ESTALE;
 		}
-		k->rekeys++;
-		k->epoch = (k->epoch & 0xf00) | ((k->epoch + 1) & 0xff);
 		k->psn_first = psntp;
 		pdmv2_stat_inc(pn, PDMV2_STAT_REKEYS);
 	}

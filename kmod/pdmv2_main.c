@@ -109,6 +109,7 @@ static int __net_init pdmv2_net_init(struct net *net)
 
 	pn->net = net;
 	mutex_init(&pn->cfg_lock);
+	spin_lock_init(&pn->epochs_lock);
 	pn->cfg.mode = PDMV2_MODE_OFF;
 	pn->cfg.mark_mask = PDMV2_DEFAULT_MARK_MASK;
 	pn->cfg.max_flows = PDMV2_DEFAULT_MAX_FLOWS;

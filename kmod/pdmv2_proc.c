@@ -8,6 +8,7 @@
  *   keys     0400  installed keys and peers, never the secrets
  *   stats    0444  "name value" per line
  *   flows    0440  one line per flow; never key material
+ *   epochs   0400  the epoch memory, as control lines that restore it
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -100,6 +101,8 @@ static const char * const pdmv2_stat_names[PDMV2_STAT_MAX] = {
 	[PDMV2_STAT_FLOWS_OFFLOADED]		= "flows_offloaded",
 	[PDMV2_STAT_REFRAGMENTED]		= "refragmented",
 	[PDMV2_STAT_INGRESS_NOT_EXAMINED]	= "ingress_not_examined",
+	[PDMV2_STAT_SKIP_OLD_GENERATION]	= "skip_old_generation",
+	[PDMV2_STAT_EPOCHS_FORGOTTEN]		= "epochs_forgotten",
 };
 
 /* ---- control ----------------------------------------------------------- */
@@ -157,6 +160,8 @@ struct pdmv2_pending {
 	struct pdmv2_keystore *keys;	/* private copy, once a key line came */
 	bool keys_changed;
 	bool flush;
+	struct pdmv2_epoch_import imports[PDMV2_EPOCH_RECORDS];
+	unsigned int n_imports;
 };
 
 /* @arg is one of @names: its index into @out */
@@ -251,6 +256,9 @@ static int pdmv2_parse_line(struct pdmv2_net *pn, char *line,
 		pd->flush = true;
 		return 0;
 	}
+	if (!strcmp(argv[0], "epoch"))
+		return pdmv2_epoch_command(pd->imports, &pd->n_imports, argv,
+					   argc);
 	if (!pd->keys) {
 		rcu_read_lock();
 		pd->keys = pdmv2_keys_clone(rcu_dereference(pn->keys));
@@ -318,6 +326,14 @@ static int pdmv2_control_write(struct file *file, char *buf, size_t size)
 		err = pdmv2_parse_line(pn, line, &pd);
 	if (!err && pd.keys_changed)
 		err = pdmv2_keys_validate(pd.keys);
+	/* the last step that can fail: the epoch memory of every pairing */
+	if (!err && (pd.keys_changed || pd.n_imports)) {
+		const struct pdmv2_keystore *ks = pd.keys_changed ? pd.keys :
+			rcu_dereference_protected(pn->keys,
+						  lockdep_is_held(&pn->cfg_lock));
+
+		err = pdmv2_epochs_apply(pn, ks, pd.imports, pd.n_imports);
+	}
 	if (!err) {
 		/* keys first: a mode switched on in this write finds them */
 		if (pd.keys_changed) {
@@ -369,6 +385,12 @@ static int pdmv2_stats_show(struct seq_file *seq, void *v)
 static int pdmv2_keys_file_show(struct seq_file *seq, void *v)
 {
 	pdmv2_keys_show(seq, pdmv2_pernet(seq_file_single_net(seq)));
+	return 0;
+}
+
+static int pdmv2_epochs_file_show(struct seq_file *seq, void *v)
+{
+	pdmv2_epochs_show(seq, pdmv2_pernet(seq_file_single_net(seq)));
 	return 0;
 }
 
@@ -516,6 +538,8 @@ int pdmv2_proc_init(struct pdmv2_net *pn)
 				    pdmv2_stats_show, NULL) ||
 	    !proc_create_net_single("keys", 0400, pn->proc_dir,
 				    pdmv2_keys_file_show, NULL) ||
+	    !proc_create_net_single("epochs", 0400, pn->proc_dir,
+				    pdmv2_epochs_file_show, NULL) ||
 	    !proc_create_net("flows", 0440, pn->proc_dir,
 			     &pdmv2_flows_seq_ops,
 			     sizeof(struct pdmv2_flows_iter))) {

@@ -269,6 +269,8 @@ static enum pdmv2_stat pdmv2_key_stat(int err)
 		return PDMV2_STAT_SKIP_NO_SECRET;
 	case -ESTALE:
 		return PDMV2_STAT_SKIP_REKEY_EXHAUSTED;
+	case -EKEYEXPIRED:
+		return PDMV2_STAT_SKIP_OLD_GENERATION;
 	default:
 		return PDMV2_STAT_SKIP_EMIT_ERROR;
 	}

@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../core/src/util/bytes.js';
@@ -233,7 +233,8 @@ check('renewal keeps the same secrets; revocation wipes the kernel, the ruleset 
   const fp = (await agent(routerDir, 'fingerprint')).stdout.split('\n')[0]!;
   await pc.p.store.revoke(fp, now());
   await waitFor('wipe', () => control(routerDir).endsWith('mode off\nkeyflush\n'), 15000);
-  await waitFor('state', () => stateJson(routerDir)?.status === 'revoked');
+  // the run-time state (status) is saved before the grant leaves flash: wait for both
+  await waitFor('state', () => stateJson(routerDir)?.status === 'revoked' && !existsSync(join(routerDir.state, 'grant.json')));
   const s = stateJson(routerDir)!;
   assert.is(s.grant, null);
   assert.not.ok(existsSync(join(routerDir.state, 'grant.json')), 'the revoked grant is gone from flash');
@@ -267,8 +268,11 @@ check('SIGHUP and rpcd: disable wipes, enable re-enrolls; list, call status, cal
   const keysBefore = sgsLines(serverDir).length;
   const en = await agent(serverDir, 'call', 'enable');
   assert.equal(JSON.parse(en.stdout), { enabled: true, daemon: 'signalled' });
-  // the kernel is written before the state is saved (an nft load lies between): wait for both
-  await waitFor('re-enrolled', () => sgsLines(serverDir).length > keysBefore && control(serverDir).trimEnd().endsWith('mode encrypted') && stateJson(serverDir)?.status === 'granted');
+  // the kernel is written before the state is saved: wait for both
+  await waitFor(
+    're-enrolled',
+    () => sgsLines(serverDir).length > keysBefore && control(serverDir).trimEnd().endsWith('mode encrypted') && stateJson(serverDir)?.status === 'granted',
+  );
   const st = JSON.parse((await agent(serverDir, 'call', 'status')).stdout) as Record<string, unknown>;
   assert.equal([st.status, st.running, st.enabled], ['granted', true, true]);
   writeFileSync(
@@ -321,6 +325,56 @@ check('SIGHUP and rpcd: disable wipes, enable re-enrolls; list, call status, cal
   assert.is(w.code, 0, w.stdout);
   assert.ok(control(serverDir).endsWith('mode off\nkeyflush\n'));
   assert.is(readFileSync(join(serverDir.state, 'grant.json'), 'utf8'), grantBefore);
+});
+
+check('epoch memory: copied into run_dir (never flash) at each check and after the stop wipe, written back before any key into a reloaded module', async () => {
+  // the module's /proc/net/pdmv2/epochs stand-in, beside the control file
+  const moduleEpochs = join(serverDir.dir, 'epochs');
+  const saved = join(serverDir.run, 'epochs');
+  const header = '# pairing generation base next\n';
+  // a daemon that a failed test before this one left running would keep this one from starting
+  const pidFile = join(serverDir.run, 'pdmv2d.pid');
+  if (existsSync(pidFile)) {
+    try {
+      process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGTERM');
+    } catch {
+      // gone already
+    }
+    await waitFor('the earlier daemon stopped', () => !existsSync(pidFile));
+  }
+  const g = generationAt((await ps.p.store.pairing(pairingId))!, now());
+  writeFileSync(moduleEpochs, `${header}epoch ${pairingId} ${g} 17 3\n`);
+  writeFileSync(serverDir.control, '');
+  let d = daemon(serverDir);
+  await waitFor('installed', () => control(serverDir).trimEnd().endsWith('mode encrypted'));
+  await waitFor('copied at the check', () => existsSync(saved) && readFileSync(saved, 'utf8').includes(`epoch ${pairingId} ${g} 17 3\n`));
+  assert.not.match(control(serverDir), /^epoch /m, 'a module that holds its memory is not given it again');
+  // flows took more epochs; the stop wipes the keys, then copies what the module holds
+  writeFileSync(moduleEpochs, `${header}epoch ${pairingId} ${g} 17 9\n`);
+  let exited = new Promise<number | null>((r) => d.on('exit', (code) => r(code)));
+  d.kill('SIGTERM');
+  assert.is(await exited, 0);
+  assert.match(readFileSync(saved, 'utf8'), new RegExp(`^epoch ${pairingId} ${g} 17 9$`, 'm'), 'the copy taken after the wipe');
+  assert.is(statSync(saved).mode & 0o777, 0o600);
+  assert.not.ok(existsSync(join(serverDir.state, 'epochs')), 'nothing of it on flash');
+  // the module is reloaded: an empty memory, an empty control file
+  writeFileSync(moduleEpochs, header);
+  writeFileSync(serverDir.control, '');
+  d = daemon(serverDir);
+  await waitFor('reinstalled', () => control(serverDir).trimEnd().endsWith('mode encrypted'));
+  const lines = control(serverDir).split('\n');
+  const restored = lines.indexOf(`epoch ${pairingId} ${g} 17 9`);
+  const firstKey = lines.findIndex((l) => l.startsWith('sgs ') || l.startsWith('key '));
+  assert.ok(restored >= 0 && firstKey > restored, `the memory is written back before the first key:\n${lines.slice(0, 4).join('\n')}`);
+  exited = new Promise<number | null>((r) => d.on('exit', (code) => r(code)));
+  d.kill('SIGTERM');
+  assert.is(await exited, 0);
+  // a copy the module's newer generation replaces; a bad line is skipped, never written back
+  writeFileSync(moduleEpochs, `${header}epoch ${pairingId} ${g + 1} 5 1\nepoch zz 1 2 3\n`);
+  const w = await agent(serverDir, 'wipe', '--kernel');
+  assert.is(w.code, 0, w.stdout);
+  assert.is(readFileSync(saved, 'utf8').split('\n').filter((l) => l.startsWith('epoch ')).join('\n'), `epoch ${pairingId} ${g + 1} 5 1`);
+  rmSync(moduleEpochs);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -519,7 +573,8 @@ check('interface trigger (a reload, SIGHUP): a moved delegated prefix is enrolle
   d.env = { PATH: `${bin}:${process.env.PATH ?? ''}` };
   const dm = daemon(d);
   const grantedLines = (): number => dm.log.filter((l) => /info: (granted|renewed)/.test(l)).length;
-  await waitFor('granted', () => grantedLines() >= 1);
+  // the daemon logs "granted" before it saves the state: wait for both
+  await waitFor('granted', () => grantedLines() >= 1 && stateJson(d)?.grant);
   assert.equal((stateJson(d)!.grant as { prefixes: string[] }).prefixes, [CLIENT_P]);
   dm.kill('SIGHUP');
   await new Promise((r) => setTimeout(r, 1500));

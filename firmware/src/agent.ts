@@ -10,6 +10,7 @@ import { agentSuites } from './agent-kem.js';
 import { renewalTime } from './agent-schedule.js';
 import { httpPost, HttpError } from './agent-http.js';
 import {
+  batch,
   hexMark,
   kernelWarnings,
   kernelWrites,
@@ -22,6 +23,7 @@ import {
   WIPE_WRITES,
   type InstalledPlan,
 } from './agent-kmod.js';
+import { epochLines, epochsToRestore, readModuleEpochs, readSavedEpochs, saveEpochs } from './agent-epochs.js';
 import { clockBehind, emptyState, installedRecord, loadDeviceKey, loadState, removeLegacyState, saveGrant, saveRunState, type AgentState, type DeviceKey } from './agent-state.js';
 import {
   clearTimer,
@@ -217,6 +219,13 @@ export class Agent {
     const writes = same ? [] : kernelWrites(prev, plan);
     // The module acts on packets whose mark has a bit of its mark_mask: the bit the nft table sets.
     if (!same && plan.mode !== 'off' && k.markMask !== this.cfg.mark) writes.unshift(`mark_mask ${hexMark(this.cfg.mark)}\n`);
+    // A module that lost its epoch memory (reloaded) gets the copy back before any key.
+    const held = writes.length && plan.keys.length ? readModuleEpochs(this.cfg.control) : null;
+    const restore = held ? epochsToRestore(readSavedEpochs(this.cfg.runDir), held) : [];
+    if (restore.length) {
+      writes.unshift(...batch(epochLines(restore)));
+      log('info', `epoch memory of ${restore.length} pairing(s) written back into the module`);
+    }
     try {
       for (const w of writes) writeOnce(this.cfg.control, w);
       this.state.installed = installedRecord(plan);
@@ -226,6 +235,7 @@ export class Agent {
       const se = e as SysError;
       this.fail('KERNEL', `${se.message}${se.errno === 2 ? ' (is the pdmv2 kernel module loaded?)' : ''}`);
     }
+    this.copyEpochs();
     const g = plan.mode === 'off' ? null : this.state.grant;
     await this.applyNft(g ? nftRuleset(g.role, g.prefixes, uniq(g.pairings.flatMap((p) => p.peer_prefixes)), this.cfg.mark) : NFT_REMOVE);
   }
@@ -270,7 +280,11 @@ export class Agent {
   /** Reports an nft failure once while it stays the same (the next check retries). */
   private nftFail(message: string): void {
     this.nftSeen = undefined;
-    if (message === this.nftError) return;
+    if (message === this.nftError) {
+      // logged already; a renewal in between cleared last_error, which status must still show
+      if (!this.state.last_error) this.state.last_error = { code: 'NFT', message, at: Math.floor(wallSeconds()) };
+      return;
+    }
     this.nftError = message;
     this.fail('NFT', message);
   }
@@ -284,6 +298,21 @@ export class Agent {
       .map((w) => `table ${w.table} changes mark bits ${hexMark(w.bits)}, which include the agent's ${hexMark(this.cfg.mark)}`);
     if (conflicts.join() !== this.state.mark_conflicts.join()) for (const c of conflicts) log('warn', `${c}: choose another option mark`);
     this.state.mark_conflicts = conflicts;
+  }
+
+  /**
+   * Copies the module's epoch memory into run_dir (tmpfs), merged with what is there.
+   * After a wipe the copy is complete: without keys no flow takes an epoch.
+   */
+  private copyEpochs(): void {
+    try {
+      const held = readModuleEpochs(this.cfg.control);
+      if (held === null) return;
+      mkdirs(this.cfg.runDir, 0o755);
+      saveEpochs(this.cfg.runDir, held);
+    } catch (e) {
+      log('warn', `epoch memory not copied: ${(e as Error).message}`);
+    }
   }
 
   /** Takes every secret out of the kernel and the ruleset, and (unless keeping it) out of flash. */
@@ -302,6 +331,8 @@ export class Agent {
     } catch (e) {
       this.fail('KERNEL', (e as Error).message);
     }
+    // after the wipe no flow takes an epoch: this copy of the memory is complete
+    this.copyEpochs();
   }
 
   // ---- enrollment --------------------------------------------------------------------------

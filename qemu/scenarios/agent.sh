@@ -18,7 +18,8 @@
 #   memory    the daemon's VmRSS <= 6 MB; qjs --memory-limit 1M stops the agent
 #             with an error, 4M (the package default) runs it
 #   stop      SIGTERM: keys and nft table gone from the kernel, the grant kept
-#             on flash; the next start installs it again
+#             on flash; the next start installs it again; the module reloaded
+#             meanwhile gets the agent's copy of its epoch memory back
 #   clock     a reboot with the guest's clock 3 years behind and the primary
 #             unreachable: no key installed, status waiting for "clock"; the
 #             clock stepped to the right time: keys and a renewal within one
@@ -204,10 +205,27 @@ wiped() { no_keys && nsx rtr grep -qx 'mode off' /proc/net/pdmv2/control && ! ta
 lab_check "stopped: no key in the kernel, mode off, the nft table removed" wiped
 grant_kept() { [ "$(stat -c %a "$W/rtr/state/grant.json")" = 600 ]; }
 lab_check "stopped: the grant is still on flash (state_dir/grant.json, 0600)" grant_kept
+# the module's epoch memory (which epochs its flows took, PROTOCOL.md §5.3)
+# goes with it; the agent copied it into run_dir after its wipe and gives it
+# back to the reloaded module before the first key
+epochs_copy() { grep '^epoch ' "$W/rtr/run/epochs"; }
+lab_check "stopped: the agent's copy of the epoch memory (run_dir/epochs) holds what the pings took" \
+	sh -c "grep -Eq '^epoch [0-9a-f]{16} [0-9]+ [0-9]+ [1-9][0-9]*\$' '$W/rtr/run/epochs'"
+reload_module() { rmmod pdmv2 && lab_insmod "$KO"; }
+lab_check "module reloaded while the agent is stopped" reload_module
 start_daemon 2>&3
 t0=$(up)
 lab_check "started again: the saved grant is installed at once" lab_wait_for 10 has_keys
 echo "# keys back $(since "$t0") s after the start"
+memory_back() {
+	local copy held
+	copy=$(epochs_copy) held=$(nsx rtr grep '^epoch ' /proc/net/pdmv2/epochs)
+	echo "copy: $copy; module: $held"
+	[ -n "$copy" ] && [ "$copy" = "$held" ]
+}
+lab_check "the reloaded module holds the epoch memory the agent gave back" memory_back
+lab_check "the agent logged it" grep -q 'epoch memory of 1 pairing(s) written back' "$ARTIFACTS/agent-rtr.log"
+lab_check "ping lan -> wan after the reload: options again" marked_ping
 
 # ---------------------------------------------------------------- clock
 lab_log "clock: reboot with the clock 3 years behind, primary unreachable"

@@ -16,7 +16,8 @@
 # (test/lab/check-encrypted.ts). Also: ingress verification, tampered,
 # wrong-key, replayed and truncated options, strict key control, rekeying
 # with a small interval, a generation change in the middle of a flow with
-# overlap and wipe, keyflush and the no-key policy, unload with keys.
+# overlap and wipe, keyflush and the no-key policy, unload with keys, a flow
+# restarted by idle expiry and by a reload that never repeats a nonce.
 # shellcheck source=/dev/null
 . "${LAB_LIB:-/host/scenarios/lib/lab.sh}"
 
@@ -247,12 +248,12 @@ printf '{ "rekey_packets": 16, "capture": "enc-rekey-tcp-wan.pcap", "flows": [ %
 	"{ \"protocol\": 6, \"src\": \"$LAN_IP\", \"sport\": 5311 }" \
 	"{ \"protocol\": 6, \"dst\": \"$LAN_IP\", \"dport\": 5311 }" >"$ARTIFACTS/expect-rekey-tcp.json"
 
-# 16 PSNs x 256 epochs: a flow must stop before any epoch comes back
+# 16 PSNs x 255 epochs: a flow must stop before any epoch comes back
 ctl rtr "rekey_packets 2"
 ex0=$(st rtr skip_rekey_exhausted)
 lab_check "UDP 700 packets at rekey_packets 2" udp_run 5303 iperf-exhaust.json \
 	-b 2M -l 200 -k 700
-lab_check "a flow that used all 256 epochs of a generation stops emitting" \
+lab_check "a flow that used every epoch of its generation stops emitting" \
 	sh -c "[ \$(ip netns exec rtr awk '\$1 == \"skip_rekey_exhausted\" { print \$2 }' \
 		/proc/net/pdmv2/stats) -gt $ex0 ]"
 ctl rtr "rekey_packets 4294967295"
@@ -304,13 +305,74 @@ trace_save nokey
 save_state nokey
 
 # ---------------------------------------------------------------- unload with keys installed
-lab_check "rtr: keys again" ctl_file rtr "$ENC/rtr-gen1.ctl"
+# generation 2 again: rtr has sealed with it, so generation 1 is behind its
+# epoch memory and would be refused (skip_old_generation)
+lab_check "rtr: keys again (generation 2, after gen 1 and its peer)" sh -c "
+	cat '$ENC/rtr-gen1.ctl' '$ENC/rtr-gen2.ctl' |
+		ip netns exec rtr sh -c 'cat > /proc/net/pdmv2/control'"
 lab_bg nsx lan ping -6 -q -i 0.02 -c 200 "$WAN_IP"
+ping_pid=$LAB_LAST_PID
 sleep 1
 echo 0 >"$TRACE/events/pdmv2/pdmv2_emit/enable"
 lab_check "rmmod with keys installed, under traffic" rmmod pdmv2
 lab_check "no pdmv2 slab cache left" sh -c '! grep -q "^pdmv2" /proc/slabinfo'
+lab_wait_pid "$ping_pid" 20
 sleep 0.5
+
+# ---------------------------------------------------------------- restarted flows (issue 12, item 5)
+# One 5-tuple (UDP lan:RESTART_SPORT -> wan:RESTART_DPORT) sends RESTART_N
+# datagrams, three times: at the start, after its flow state expired
+# (flow_timeout 1), and after a module reload that carried the epoch
+# memory over (the `epochs` file written back into the new module's
+# control file, as the agent does). The module is loaded with test_random:
+# every flow's first PSN and the epoch memory's base are the same fixed
+# draw, so a restarted flow that kept no memory would repeat every
+# (epoch, PSNTP) pair exactly. The host checks the capture
+# (test/lab/check-encrypted.ts, restarts.json): no pair repeats, three
+# distinct epochs.
+RESTART_SPORT=40123 RESTART_DPORT=4343 RESTART_N=4 TEST_RANDOM=0x5eed0103
+restart_send() { # TAG: RESTART_N datagrams of the one 5-tuple, at once (one flow state)
+	nsx lan "$SHARE/tools/flowgen" -1 -n "$RESTART_N" -s "$RESTART_SPORT" -p "$RESTART_DPORT" \
+		-l 64 "$LAN_IP" "$WAN_IP" >/dev/null || return 1
+	echo "$1: $RESTART_N datagrams sent"
+}
+restart_setup() { # rtr: keys of generation 1, encrypted, flows expire after 1 s idle
+	ctl_file rtr "$ENC/rtr-gen1.ctl" &&
+		ctl rtr "mode encrypted" "mark_mask $MARK" "flow_timeout 1"
+}
+restart_insmod() { # the module with the fixed draw, its tracepoint on
+	insmod "$KO" "test_random=$TEST_RANDOM" &&
+		echo 1 >"$TRACE/events/pdmv2/pdmv2_emit/enable"
+}
+echo >"$TRACE/trace"
+lab_check "insmod test_random=$TEST_RANDOM" restart_insmod
+lab_check "rtr: gen 1, encrypted, flow_timeout 1" restart_setup
+cap_start wan eth0 enc-restart-wan ip6
+lab_check "first flow state" restart_send first
+lab_check "rtr: the flow expired (idle 1 s)" lab_wait_for 10 sh -c \
+	"[ \$(ip netns exec rtr awk '\$1 == \"flows_expired\" { print \$2 }' /proc/net/pdmv2/stats) -ge 1 ]"
+lab_check "second flow state, after idle expiry" restart_send after-expiry
+nsx rtr cat /proc/net/pdmv2/epochs >"$ARTIFACTS/epochs-rtr.txt" 2>&1
+lab_check "rtr: the epoch memory holds generation 1 of the pairing" \
+	grep -Eq "^epoch $PAIRING 1 [0-9]+ [1-9][0-9]*\$" "$ARTIFACTS/epochs-rtr.txt"
+lab_check "rtr: epochs file is 0400" sh -c \
+	'[ "$(ip netns exec rtr stat -c %a /proc/net/pdmv2/epochs)" = 400 ]'
+trace_save restart-1	# unloading a module clears the trace buffer of its events
+lab_check "rmmod (the epoch memory read out before)" rmmod pdmv2
+lab_check "insmod test_random=$TEST_RANDOM again" restart_insmod
+lab_check "rtr: the epoch memory written back (before any key)" \
+	ctl_file rtr "$ARTIFACTS/epochs-rtr.txt"
+lab_check "rtr: gen 1 again, encrypted" restart_setup
+lab_check "third flow state, after the reload" restart_send after-reload
+cap_stop enc-restart-wan
+trace_save restart-2
+echo 0 >"$TRACE/events/pdmv2/pdmv2_emit/enable"
+nsx rtr cat /proc/net/pdmv2/epochs >"$ARTIFACTS/epochs-rtr-after.txt" 2>&1
+printf '{ "capture": "enc-restart-wan.pcap", "src": "%s", "dst": "%s", "sport": %d, "dport": %d, "protocol": 17, "options": %d, "states": 3 }\n' \
+	"$LAN_IP" "$WAN_IP" "$RESTART_SPORT" "$RESTART_DPORT" $((3 * RESTART_N)) >"$ARTIFACTS/restarts.json"
+save_state restart
+lab_check "rmmod" rmmod pdmv2
+
 lab_save_dmesg
 lab_check "dmesg has no oops/warning/BUG/leak" sh -c \
 	'! dmesg | grep -E "BUG:|WARNING:|Oops|Call Trace|general protection|refcount_t|leak|still has objects"'

@@ -2,12 +2,14 @@
 /*
  * Lab helper: new-flow generator for the benchmark (qemu/scenarios/bench.sh).
  *
- *   flowgen [-n COUNT] [-s FIRST_SPORT] [-p DPORT] [-l PAYLOAD] SRC DST
+ *   flowgen [-n COUNT] [-s FIRST_SPORT] [-p DPORT] [-l PAYLOAD] [-1] SRC DST
  *
  * Sends COUNT IPv6/UDP packets SRC:sport -> DST:DPORT, each from another
  * source port (FIRST_SPORT, FIRST_SPORT + 1, ..., wrapping inside
  * 1024..65535), so that every packet is a new 5-tuple, i.e. a new flow at a
- * router on the way. Whole packets through a raw IPPROTO_RAW socket (the
+ * router on the way. With -1 every packet is from FIRST_SPORT: one flow
+ * (the encrypted scenario's restarted flow, its packets close together
+ * however slowly the guest starts processes). Whole packets through a raw IPPROTO_RAW socket (the
  * IPv6 header is ours, the kernel only routes it), as fast as the socket
  * takes them. On a veth path the receiving side's softirq runs when the
  * sender's transmit re-enables bottom halves, so the elapsed time includes
@@ -62,7 +64,7 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: flowgen [-n COUNT] [-s FIRST_SPORT] [-p DPORT] [-l PAYLOAD] SRC DST\n");
+		"usage: flowgen [-n COUNT] [-s FIRST_SPORT] [-p DPORT] [-l PAYLOAD] [-1] SRC DST\n");
 	exit(2);
 }
 
@@ -76,11 +78,14 @@ int main(int argc, char **argv)
 	struct timespec t0, t1;
 	uint32_t base;
 	size_t n;
-	int fd, c, first_errno = 0;
+	int fd, c, first_errno = 0, one_flow = 0;
 	double ns;
 
-	while ((c = getopt(argc, argv, "n:s:p:l:")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:p:l:1")) != -1) {
 		switch (c) {
+		case '1':
+			one_flow = 1;
+			break;
 		case 'n':
 			if (parse_uint(optarg, 100000000UL, &count) || !count)
 				usage();
@@ -138,7 +143,7 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < count; i++) {
-		uint16_t sport = (uint16_t)(PORT_MIN + (sport0 - PORT_MIN + i) % PORT_SPAN);
+		uint16_t sport = (uint16_t)(PORT_MIN + (sport0 - PORT_MIN + (one_flow ? 0 : i)) % PORT_SPAN);
 		uint16_t sum;
 
 		pkt[40] = (uint8_t)(sport >> 8);

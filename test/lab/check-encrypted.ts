@@ -23,7 +23,18 @@
 //     scale_dtlr, delta_tlr, scale_dtls, delta_tls;
 //   - options were opened in both directions (client -> server and server ->
 //     client; the client is the address inside secrets.json's client prefixes);
-//   - with wrong-secrets.json every one of them fails with TAG_MISMATCH.
+//   - with wrong-secrets.json every one of them fails with TAG_MISMATCH;
+//   - no flow direction (5-tuple as sent) of a capture carries one (epoch, PSNTP)
+//     pair twice: under one STK that would be one GCM nonce twice (each packet is
+//     captured once, so a repeat is a sender's, never the capture's).
+//
+// Restarted flows: restarts.json (optional), one JSON object
+//   { "capture": "enc-restart-wan.pcap", "src": ..., "dst": ..., "sport": 40123,
+//     "dport": 4343, "protocol": 17, "options": 12, "states": 3 }
+// the one flow direction of that 5-tuple in that capture carries exactly
+// "options" opened options under "states" distinct epochs (one per flow
+// state: the lab restarts the flow states-1 times, by idle expiry and a
+// reload), and no (epoch, PSNTP) pair twice.
 //
 // Epoch expectations: expect-epochs.json and any other expect-*.json (not
 // expect.json, which describes the injected packets) in ARTIFACT_DIR, each one
@@ -51,7 +62,7 @@
 // selector matching nothing fails. Per flow, the opened options are put in PSN
 // order (modulo 2^32, from the flow's first PSN) and cut into runs of one
 // generation (epoch >> 8); within a run starting at PSN p0 with rekey count r0
-// (the module starts each generation at a random count), the option with PSN p
+// (the module starts each flow state where its epoch memory says), the option with PSN p
 // must carry rekey count (r0 + floor((p - p0) / rekey_packets)) mod 256: the
 // epoch's low 8 bits advance by one exactly every rekey_packets PSNs, counted
 // from the flow's first PSN in the capture (start the capture before the
@@ -149,6 +160,9 @@ const tupleKey = (t: { src: string; sport: number; dst: string; dport: number },
   `${proto} [${t.src}]:${t.sport} > [${t.dst}]:${t.dport} #${psntp}`;
 
 const flowKey = (r: PdmRecord): string => `${r.protocol} [${r.src}]:${r.sport} > [${r.dst}]:${r.dport}`;
+
+/** One GCM nonce under one STK: the flow direction, the epoch and the PSNTP. */
+const nonceKey = (r: PdmRecord, o: Pdmv2Clear): string => `${flowKey(r)} e0x${o.epoch.toString(16).padStart(3, '0')} #${o.psntp}`;
 
 /** What differs between an opened option and a trace record (empty: identical). */
 function traceDiff(o: Pdmv2Clear, t: TraceRecord): string[] {
@@ -391,6 +405,8 @@ function main(): void {
   let toClient = 0;
   /** Opened options per capture and flow direction, by PSN. */
   const opened = new Map<string, Map<string, FlowOptions>>();
+  /** Per capture: how often each (flow direction, epoch, PSNTP) was seen. */
+  const noncesByCapture = new Map<string, Map<string, number>>();
 
   for (const name of pcaps) {
     let packets: CapturedPacket[];
@@ -411,6 +427,19 @@ function main(): void {
         bad.length === 0,
         `${records.length} options, ${bad.length} not opened${bad[0] ? `, first: frame ${bad[0].index + 1} ${bad[0].decryption}` : ''}`,
       );
+      const nonces = new Map<string, number>();
+      for (const r of records) {
+        if (r.decryption !== 'ok' || r.option?.format !== 'pdmv2-clear') continue;
+        const k = nonceKey(r, r.option);
+        nonces.set(k, (nonces.get(k) ?? 0) + 1);
+      }
+      const repeated = [...nonces].filter(([, n]) => n > 1);
+      check(
+        `${name}: no flow direction repeats an (epoch, PSNTP) pair`,
+        repeated.length === 0,
+        `${nonces.size} pairs, ${repeated.length} repeated${repeated[0] ? `, first: ${repeated[0][0]} ${repeated[0][1]} times` : ''}`,
+      );
+      noncesByCapture.set(name, nonces);
       let matched = 0;
       const missing: string[] = [];
       const differing: string[] = [];
@@ -479,7 +508,38 @@ function main(): void {
     }
   }
 
+  checkRestarts(dir, noncesByCapture);
   finish();
+}
+
+/** restarts.json: one 5-tuple restarted (idle expiry, reload) shows one epoch per flow state and no nonce twice. */
+function checkRestarts(dir: string, noncesByCapture: Map<string, Map<string, number>>): void {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, 'restarts.json'), 'utf8');
+  } catch {
+    return;
+  }
+  let want: { capture: string; src: string; dst: string; sport: number; dport: number; protocol: number; options: number; states: number };
+  try {
+    want = JSON.parse(text) as typeof want;
+    for (const k of ['sport', 'dport', 'protocol', 'options', 'states'] as const) if (!Number.isInteger(want[k])) throw new Error(`${k} must be an integer`);
+    if (typeof want.capture !== 'string' || typeof want.src !== 'string' || typeof want.dst !== 'string') throw new Error('capture, src and dst must be strings');
+    check('restarts.json parses', true, want.capture);
+  } catch (err) {
+    check('restarts.json parses', false, (err as Error).message);
+    return;
+  }
+  const flow = `${want.protocol} [${canonicalAddress(want.src)}]:${want.sport} > [${canonicalAddress(want.dst)}]:${want.dport}`;
+  const pairs = [...(noncesByCapture.get(want.capture) ?? new Map<string, number>())].filter(([k]) => k.startsWith(`${flow} `));
+  const options = pairs.reduce((n, [, c]) => n + c, 0);
+  const epochs = new Set(pairs.map(([k]) => / e(0x[0-9a-f]+) /.exec(k)![1]));
+  const repeated = pairs.filter(([, c]) => c > 1);
+  check(
+    `restarted flow ${flow}: ${want.options} options under ${want.states} distinct epochs, no (epoch, PSNTP) pair twice`,
+    options === want.options && epochs.size === want.states && repeated.length === 0,
+    `${options} options, epochs ${[...epochs].join(' ')}, ${repeated.length} pairs repeated${repeated[0] ? ` (first: ${repeated[0][0]})` : ''}`,
+  );
 }
 
 if (process.argv[1] && /check-encrypted\.js$/.test(process.argv[1])) main();

@@ -1,6 +1,6 @@
 // Unit checks of the agent's modules on real QuickJS (qjs --std -m): UCI
 // parsing and editing, configuration, the ladder KEM against the core's,
-// kernel plans and control-file batches, the nft ruleset, atomic files,
+// kernel plans and control-file batches, the epoch memory copy, the nft ruleset, atomic files,
 // subprocesses with timeouts and limits, HTTP output parsing.
 // Prints "N passed, M failed".
 import '../../firmware/src/polyfills.js';
@@ -12,6 +12,7 @@ import { openRequest, sealRequest } from '../../core/src/enroll/seal.js';
 import { createSuite, getKem, KemId } from '../../core/src/hpke/hpke.js';
 import { clientPrefixSecret, serverGroupSecret } from '../../core/src/keys/schedule.js';
 import { configFromText } from '../../firmware/src/agent-config.js';
+import { epochLines, epochsToRestore, formatEpochs, mergeEpochs, parseEpochs } from '../../firmware/src/agent-epochs.js';
 import { splitHeaders, statusFromStderr } from '../../firmware/src/agent-http.js';
 import { agentKem, agentSuites } from '../../firmware/src/agent-kem.js';
 import { batch, CONTROL_MAX, kernelWarnings, kernelWrites, markWriters, nextPlanChange, nftRuleset, nftTableId, NFT_REMOVE, OFF_PLAN, planFromGrant } from '../../firmware/src/agent-kmod.js';
@@ -218,6 +219,36 @@ async function main(): Promise<void> {
     const many = batch(Array.from({ length: 40 }, (_, i) => `key ${'x'.repeat(100)} ${i}`));
     assert(many.length > 1 && many.every((b) => b.length <= CONTROL_MAX && b.endsWith('\n')), 'batches');
     assert(many.join('').split('\n').length === 41, 'no line lost');
+  });
+
+  await check('epoch memory: parse, merge with a reading, what a reloaded module is given back', () => {
+    const P = '00000000000000a1';
+    const Q = '00000000000000b2';
+    const module = parseEpochs(`# pairing generation base next\nepoch ${P} 7 200 3\nepoch ${Q} 2 5 255\nepoch ${P} 6 1 9\nepoch zz 1 1 1\nepoch ${Q} 2 5 256\nepoch ${Q} 4294967296 1 1\nkey x\n`);
+    assert(eq(module, [{ pairing: P, generation: 7, base: 200, next: 3 }, { pairing: Q, generation: 2, base: 5, next: 255 }]), `parsed ${JSON.stringify(module)}`);
+    // the copy keeps what the module no longer holds; a newer generation or a higher next wins; another base: the reading
+    const saved = [
+      { pairing: P, generation: 7, base: 200, next: 5 },
+      { pairing: Q, generation: 1, base: 9, next: 40 },
+      { pairing: 'c'.repeat(16), generation: 3, base: 0, next: 1 },
+    ];
+    const merged = mergeEpochs(saved, [...module, { pairing: P, generation: 7, base: 200, next: 4 }]);
+    assert(
+      eq(merged, [
+        { pairing: P, generation: 7, base: 200, next: 5 },
+        { pairing: Q, generation: 2, base: 5, next: 255 },
+        { pairing: 'c'.repeat(16), generation: 3, base: 0, next: 1 },
+      ]),
+      `merged ${JSON.stringify(merged)}`,
+    );
+    assert(eq(mergeEpochs([{ pairing: P, generation: 7, base: 1, next: 50 }], [{ pairing: P, generation: 7, base: 2, next: 1 }]), [{ pairing: P, generation: 7, base: 2, next: 1 }]), 'another base: the live instance');
+    assert(eq(parseEpochs(formatEpochs(merged)), merged), 'the copy reads back');
+    // a reloaded module (nothing held) gets everything; a module on an older generation of a pairing gets that pairing
+    assert(eq(epochsToRestore(merged, []), merged), 'reloaded: all');
+    assert(eq(epochsToRestore(merged, merged), []), 'same instance: nothing');
+    assert(eq(epochsToRestore(merged, [{ pairing: Q, generation: 1, base: 0, next: 0 }]).map((r) => r.pairing), [P, Q, 'c'.repeat(16)]), 'older generation held');
+    assert(eq(epochsToRestore(merged, [{ pairing: P, generation: 8, base: 0, next: 0 }]).map((r) => r.pairing), [Q, 'c'.repeat(16)]), 'newer generation held');
+    assert(eq(epochLines([merged[0]!]), [`epoch ${P} 7 200 5`]), 'control line');
   });
 
   await check('nft ruleset', () => {
