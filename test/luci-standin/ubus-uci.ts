@@ -122,7 +122,8 @@ export class UciObject {
     const t0 = Date.now();
     let how: string;
     try {
-      const r = await spawn(argv, { timeoutMs: 30000, maxStdout: 65536 });
+      // 140 ms in a quiet lab; generous for a guest starved by a loaded host (killed, the change would be half applied)
+      const r = await spawn(argv, { timeoutMs: 120000, maxStdout: 65536 });
       how = r.killed ? `killed (${r.killed})` : `exit ${r.code}`;
     } catch (e) {
       how = `failed: ${(e as Error).message}`;
