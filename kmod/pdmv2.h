@@ -20,8 +20,6 @@
 #include <linux/u64_stats_sync.h>
 #include <linux/workqueue.h>
 
-#include <crypto/aes.h>
-
 #include "pdmv2_core.h"
 #include "pdmv2_crypto.h"
 
@@ -124,9 +122,10 @@ struct pdmv2_flow_key {
 };
 
 /*
- * The key of one direction of a flow. The STK is secret; the rest says
- * which key it is and where its PSN range starts, and outlives a wipe, so
- * that a re-derived key continues its range instead of restarting it.
+ * Which key one direction of a flow has, and where its PSN range starts.
+ * It outlives a wipe of the key itself (struct pdmv2_flow: tx_gcm,
+ * rx_stk), so that a re-derived key continues its range instead of
+ * restarting it.
  */
 struct pdmv2_flow_key_state {
 	u64 ks_version;		/* key store the STK came from; 0: none */
@@ -137,7 +136,6 @@ struct pdmv2_flow_key_state {
 	u8 rekeys;		/* rekeys in this generation (tx) */
 	u8 started;		/* generation/psn_first valid (tx) */
 	u8 exhausted;		/* every epoch of the generation used (tx) */
-	u8 stk[PDMV2_STK_MAX_LEN];
 };
 
 /* received PSNTPs of verified options: 64-packet sliding window */
@@ -164,6 +162,13 @@ struct pdmv2_flow {
 	unsigned long rx_derive_at;	/* jiffies: start of the derivation second */
 	struct pdmv2_flow_key_state tx;	/* encrypted mode: our key */
 	struct pdmv2_flow_key_state rx;	/* ingress verification */
+	/*
+	 * Secret: the STKs as derived. Expanded with H they are 264 octets
+	 * each, which would double a flow: that lives in a per-CPU cache
+	 * (pdmv2_flow_gcm_get()), wiped with the flow or its key.
+	 */
+	u8 tx_stk[PDMV2_STK_MAX_LEN];
+	u8 rx_stk[PDMV2_STK_MAX_LEN];
 	struct pdmv2_replay replay;
 	unsigned long created;		/* jiffies */
 	unsigned long last_seen;	/* jiffies, READ_ONCE/WRITE_ONCE */
@@ -243,11 +248,6 @@ struct pdmv2_keystore {
 	struct pdmv2_secret secrets[PDMV2_MAX_SECRETS];
 };
 
-/* the module's backend type for pdmv2_crypto.c: the AES library */
-struct pdmv2_aes {
-	struct crypto_aes_ctx ctx;
-};
-
 struct pdmv2_net {
 	struct net *net;
 	struct pdmv2_cfg cfg;
@@ -265,19 +265,6 @@ struct pdmv2_net {
 
 struct seq_file;
 
-/*
- * What an emitter keeps between the options of one batch: the packets of
- * one flow sent under one hold of its lock (a packet, or the segments of a
- * GSO packet). The encrypted mode keeps the expanded key there, so that it
- * is expanded once per batch and not once per segment.
- */
-struct pdmv2_emit_batch {
-	struct pdmv2_gcm gcm;		/* valid if ready */
-	u64 ks_version;			/* of the key gcm was made from */
-	u16 epoch;
-	bool ready;
-};
-
 /* a mode's option emitter: the seam where the encrypted mode plugs in */
 struct pdmv2_emit_ops {
 	const char *name;
@@ -289,10 +276,7 @@ struct pdmv2_emit_ops {
 	 * Returns 0 or a negative errno (the packet then goes out unmodified).
 	 */
 	int (*emit)(struct pdmv2_net *pn, struct pdmv2_flow *flow,
-		    struct pdmv2_opt *fields, u8 *opt,
-		    struct pdmv2_emit_batch *batch);
-	/* the batch is over, flow lock still held: wipe what it kept */
-	void (*end)(struct pdmv2_emit_batch *batch);
+		    struct pdmv2_opt *fields, u8 *opt);
 };
 
 #define PDMV2_DEFAULT_MARK_MASK		0x00000100
@@ -405,7 +389,13 @@ int pdmv2_flow_tx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		      u32 psntp);
 int pdmv2_flow_rx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		      u16 epoch);
-void pdmv2_flow_key_wipe(struct pdmv2_flow_key_state *k);
+void pdmv2_flow_tx_wipe(struct pdmv2_flow *flow);
+void pdmv2_flow_rx_wipe(struct pdmv2_flow *flow);
+const struct pdmv2_gcm *pdmv2_flow_gcm_get(struct pdmv2_flow *flow, bool rx);
+void pdmv2_flow_gcm_put(void);
+void pdmv2_key_cache_forget(const struct pdmv2_flow *flow);
+void pdmv2_key_cache_init(void);
+void pdmv2_key_cache_exit(void);
 bool pdmv2_flow_in_pairing(struct pdmv2_net *pn,
 			   const struct pdmv2_flow *flow);
 bool pdmv2_replay_check(struct pdmv2_replay *r, u32 psn);

@@ -15,6 +15,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/ctype.h>
+#include <linux/hash.h>
 #include <linux/inet.h>
 #include <linux/jiffies.h>
 #include <linux/kernel.h>
@@ -550,11 +551,119 @@ void pdmv2_keys_destroy(struct pdmv2_net *pn)
 
 /* ---- per-flow keys ------------------------------------------------------- */
 
-void pdmv2_flow_key_wipe(struct pdmv2_flow_key_state *k)
+/*
+ * The expanded keys and H of recently used flow keys, per CPU: a few ways,
+ * chosen by flow and direction. An entry is the key of (flow, direction,
+ * key store version, epoch); a flow's key changes only with one of the
+ * last two or after a wipe, and a wipe (and freeing the flow) removes the
+ * flow's entries on every CPU first, so an entry never outlives its key
+ * nor stands for another flow at the same address. Used with BHs off on
+ * the CPU's own cache; the lock is for the wipes from other CPUs.
+ */
+#define PDMV2_KEY_CACHE_WAYS	4
+
+struct pdmv2_key_cache_entry {
+	const struct pdmv2_flow *flow;	/* NULL: empty */
+	u64 ks_version;
+	u16 epoch;
+	bool rx;
+	struct pdmv2_gcm gcm;
+};
+
+struct pdmv2_key_cache {
+	spinlock_t lock;
+	struct pdmv2_key_cache_entry e[PDMV2_KEY_CACHE_WAYS];
+};
+
+static DEFINE_PER_CPU(struct pdmv2_key_cache, pdmv2_key_cache);
+
+static void pdmv2_key_cache_clear(struct pdmv2_key_cache_entry *e)
 {
-	memzero_explicit(k->stk, sizeof(k->stk));
-	k->ks_version = 0;
-	k->aead = 0;
+	pdmv2_gcm_wipe(&e->gcm);
+	e->flow = NULL;
+}
+
+/*
+ * The GCM state of @flow's key in direction @rx, from this CPU's cache or
+ * expanded into it; NULL if it does not expand (no key). BHs off, flow
+ * lock held; pdmv2_flow_gcm_put() ends the use, also after NULL.
+ */
+const struct pdmv2_gcm *pdmv2_flow_gcm_get(struct pdmv2_flow *flow, bool rx)
+	__acquires(&pdmv2_key_cache.lock)
+{
+	struct pdmv2_key_cache *c = this_cpu_ptr(&pdmv2_key_cache);
+	const struct pdmv2_flow_key_state *k = rx ? &flow->rx : &flow->tx;
+	struct pdmv2_key_cache_entry *e;
+
+	e = &c->e[(hash_ptr(flow, 8) ^ rx) % PDMV2_KEY_CACHE_WAYS];
+	spin_lock(&c->lock);
+	if (e->flow == flow && e->rx == rx && e->ks_version == k->ks_version &&
+	    e->epoch == k->epoch)
+		return &e->gcm;
+	if (pdmv2_gcm_init(&e->gcm, rx ? flow->rx_stk : flow->tx_stk,
+			   pdmv2_aead_key_len(k->aead))) {
+		pdmv2_key_cache_clear(e);
+		return NULL;
+	}
+	e->flow = flow;
+	e->rx = rx;
+	e->ks_version = k->ks_version;
+	e->epoch = k->epoch;
+	return &e->gcm;
+}
+
+void pdmv2_flow_gcm_put(void)
+	__releases(&pdmv2_key_cache.lock)
+{
+	spin_unlock(&this_cpu_ptr(&pdmv2_key_cache)->lock);
+}
+
+/* wipe @flow's entries (NULL: all) on every CPU; any context */
+void pdmv2_key_cache_forget(const struct pdmv2_flow *flow)
+{
+	struct pdmv2_key_cache *c;
+	unsigned int i;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		c = per_cpu_ptr(&pdmv2_key_cache, cpu);
+		spin_lock_bh(&c->lock);
+		for (i = 0; i < PDMV2_KEY_CACHE_WAYS; i++)
+			if (c->e[i].flow && (!flow || c->e[i].flow == flow))
+				pdmv2_key_cache_clear(&c->e[i]);
+		spin_unlock_bh(&c->lock);
+	}
+}
+
+void pdmv2_key_cache_init(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		spin_lock_init(&per_cpu_ptr(&pdmv2_key_cache, cpu)->lock);
+}
+
+void pdmv2_key_cache_exit(void)
+{
+	pdmv2_key_cache_forget(NULL);
+}
+
+void pdmv2_flow_tx_wipe(struct pdmv2_flow *flow)
+{
+	memzero_explicit(flow->tx_stk, sizeof(flow->tx_stk));
+	if (flow->tx.aead)
+		pdmv2_key_cache_forget(flow);
+	flow->tx.ks_version = 0;
+	flow->tx.aead = 0;
+}
+
+void pdmv2_flow_rx_wipe(struct pdmv2_flow *flow)
+{
+	memzero_explicit(flow->rx_stk, sizeof(flow->rx_stk));
+	if (flow->rx.aead)
+		pdmv2_key_cache_forget(flow);
+	flow->rx.ks_version = 0;
+	flow->rx.aead = 0;
 }
 
 static void pdmv2_tuple_from(struct pdmv2_tuple *t,
@@ -621,9 +730,10 @@ pdmv2_secret_for(const struct pdmv2_keystore *ks, const struct pdmv2_tuple *t,
 	return best;
 }
 
+/* STK(@k->epoch) of @t into @stk; on failure @stk is zero */
 static int pdmv2_derive(struct pdmv2_net *pn, const struct pdmv2_secret *s,
 			const u8 *client, const struct pdmv2_tuple *t,
-			struct pdmv2_flow_key_state *k)
+			struct pdmv2_flow_key_state *k, u8 stk[PDMV2_STK_MAX_LEN])
 {
 	u8 hs[PDMV2_SECRET_LEN];
 	int err;
@@ -631,10 +741,10 @@ static int pdmv2_derive(struct pdmv2_net *pn, const struct pdmv2_secret *s,
 	err = pdmv2_kdf_expand(s->prk, PDMV2_LABEL_HS, client, 16, hs,
 			       sizeof(hs));
 	if (!err)
-		err = pdmv2_stk_from_hs(hs, s->aead, k->epoch, t, k->stk);
+		err = pdmv2_stk_from_hs(hs, s->aead, k->epoch, t, stk);
 	memzero_explicit(hs, sizeof(hs));
 	if (err) {
-		pdmv2_flow_key_wipe(k);
+		memzero_explicit(stk, PDMV2_STK_MAX_LEN);
 		return -EIO;
 	}
 	k->aead = s->aead;
@@ -660,7 +770,7 @@ int pdmv2_flow_tx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 
 	if (!ks) {
 		if (k->ks_version)
-			pdmv2_flow_key_wipe(k);
+			pdmv2_flow_tx_wipe(flow);
 		return -ENOKEY;
 	}
 	rekey = k->started &&
@@ -674,7 +784,7 @@ int pdmv2_flow_tx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 	pdmv2_tuple_from(&t, &flow->key, false);
 	s = pdmv2_secret_for(ks, &t, true, 0, &client);
 	if (!s || (k->started && (s32)(s->generation - k->generation) < 0)) {
-		pdmv2_flow_key_wipe(k);
+		pdmv2_flow_tx_wipe(flow);
 		k->ks_version = ks->version;
 		return -ENOKEY;
 	}
@@ -689,7 +799,7 @@ int pdmv2_flow_tx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		k->started = 1;
 	} else if (rekey) {
 		if (k->rekeys == U8_MAX) {
-			pdmv2_flow_key_wipe(k);
+			pdmv2_flow_tx_wipe(flow);
 			k->ks_version = ks->version;
 			k->exhausted = 1;
 			return -ESTALE;
@@ -700,8 +810,12 @@ int pdmv2_flow_tx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		pdmv2_stat_inc(pn, PDMV2_STAT_REKEYS);
 	}
 	/* else: the same generation again (store changed): same epoch */
-	if (pdmv2_derive(pn, s, client, &t, k))
+	if (k->aead)	/* the old key goes from the caches too */
+		pdmv2_key_cache_forget(flow);
+	if (pdmv2_derive(pn, s, client, &t, k, flow->tx_stk)) {
+		pdmv2_flow_tx_wipe(flow);
 		return -ENOKEY;
+	}
 	k->ks_version = ks->version;
 	return 0;
 }
@@ -743,7 +857,7 @@ int pdmv2_flow_rx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 	/* over budget: the key in place stays, for the epoch it is for */
 	if (!pdmv2_rx_derive_allowed(flow))
 		return -EBUSY;
-	pdmv2_flow_key_wipe(k);
+	pdmv2_flow_rx_wipe(flow);
 	k->epoch = epoch;
 	k->ks_version = ks->version;
 	pdmv2_tuple_from(&t, &flow->key, true);
@@ -751,7 +865,7 @@ int pdmv2_flow_rx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 	if (!s)
 		return -ENOKEY;
 	k->generation = s->generation;
-	if (pdmv2_derive(pn, s, client, &t, k)) {
+	if (pdmv2_derive(pn, s, client, &t, k, flow->rx_stk)) {
 		k->ks_version = ks->version;
 		return -ENOKEY;
 	}

@@ -41,8 +41,7 @@
 /* ---- emitters (one per mode) ------------------------------------------ */
 
 static int pdmv2_emit_plain(struct pdmv2_net *pn, struct pdmv2_flow *flow,
-			    struct pdmv2_opt *fields, u8 *opt,
-			    struct pdmv2_emit_batch *batch)
+			    struct pdmv2_opt *fields, u8 *opt)
 {
 	return pdmv2_opt_encode(fields, opt, PDMV2_OPT_MAX_LEN) ? 0 : -EINVAL;
 }
@@ -61,71 +60,26 @@ static const struct pdmv2_emit_ops pdmv2_emit_clear = {
 	.emit		= pdmv2_emit_plain,
 };
 
-/* the expanded AES key of the packet being sealed or opened, BHs off */
-static DEFINE_PER_CPU(struct pdmv2_aes, pdmv2_aes_scratch);
-
 /*
- * GCM state of a flow key in the per-CPU scratch: a flow keeps only its 16
- * or 32 octet STK, which keeps the flow small (memory per flow in
- * docs/bench/encrypted-2026-11-22.md); the schedule is expanded for one
- * packet, or the packets of one batch (struct pdmv2_emit_batch), and wiped
- * by pdmv2_gcm_put().
- */
-static int pdmv2_gcm_get(struct pdmv2_gcm *gcm,
-			 const struct pdmv2_flow_key_state *k)
-{
-	struct pdmv2_aes *aes = this_cpu_ptr(&pdmv2_aes_scratch);
-
-	if (pdmv2_aes_expand(aes, k->stk, pdmv2_aead_key_len(k->aead)))
-		return -EINVAL;
-	pdmv2_gcm_init(gcm, aes);
-	return 0;
-}
-
-static void pdmv2_gcm_put(struct pdmv2_gcm *gcm)
-{
-	pdmv2_gcm_wipe(gcm);
-	pdmv2_aes_wipe(this_cpu_ptr(&pdmv2_aes_scratch));
-}
-
-/*
- * Seal with the flow's STK, deriving or rekeying it first if needed. The
- * expanded key stays in the batch while the flow's key stays the same: a
- * rekey or a new key store inside a batch (the key state's epoch or store
- * version changes) expands the new one.
+ * Seal with the flow's key, deriving or rekeying it first if needed. The
+ * key expanded with H comes from the per-CPU cache, so a packet of a flow
+ * in the cache costs the seal alone.
  */
 static int pdmv2_emit_encrypted(struct pdmv2_net *pn, struct pdmv2_flow *flow,
-				struct pdmv2_opt *fields, u8 *opt,
-				struct pdmv2_emit_batch *batch)
+				struct pdmv2_opt *fields, u8 *opt)
 {
-	const struct pdmv2_flow_key_state *k = &flow->tx;
+	const struct pdmv2_gcm *gcm;
 	int err;
 
 	err = pdmv2_flow_tx_key(pn, flow, fields->psntp);
 	if (err)
 		return err;
-	fields->epoch = k->epoch;
-	if (batch->ready && (batch->ks_version != k->ks_version ||
-			     batch->epoch != k->epoch)) {
-		pdmv2_gcm_put(&batch->gcm);
-		batch->ready = false;
-	}
-	if (!batch->ready) {
-		if (pdmv2_gcm_get(&batch->gcm, k))
-			return -EINVAL;
-		batch->ks_version = k->ks_version;
-		batch->epoch = k->epoch;
-		batch->ready = true;
-	}
-	pdmv2_opt_seal(&batch->gcm, fields, opt);
-	return 0;
-}
-
-static void pdmv2_emit_encrypted_end(struct pdmv2_emit_batch *batch)
-{
-	if (batch->ready)
-		pdmv2_gcm_put(&batch->gcm);
-	batch->ready = false;
+	fields->epoch = flow->tx.epoch;
+	gcm = pdmv2_flow_gcm_get(flow, false);
+	if (gcm)
+		pdmv2_opt_seal(gcm, fields, opt);
+	pdmv2_flow_gcm_put();
+	return gcm ? 0 : -EINVAL;
 }
 
 static const struct pdmv2_emit_ops pdmv2_emit_enc = {
@@ -133,7 +87,6 @@ static const struct pdmv2_emit_ops pdmv2_emit_enc = {
 	.fmt		= PDMV2_FMT_ENCRYPTED,
 	.opt_len	= PDMV2_OPT_LEN_ENC,
 	.emit		= pdmv2_emit_encrypted,
-	.end		= pdmv2_emit_encrypted_end,
 };
 
 static const struct pdmv2_emit_ops *const pdmv2_emitters[PDMV2_MODE_MAX] = {
@@ -292,7 +245,6 @@ struct pdmv2_sender {
 	struct pdmv2_net *pn;
 	const struct pdmv2_emit_ops *ops;
 	struct pdmv2_flow *flow;
-	struct pdmv2_emit_batch batch;
 	u32 gp;				/* Global Pointer of the next packet */
 };
 
@@ -304,7 +256,6 @@ static void pdmv2_send_begin(struct pdmv2_sender *snd, struct pdmv2_net *pn,
 	snd->pn = pn;
 	snd->ops = ops;
 	snd->flow = flow;
-	snd->batch.ready = false;
 	snd->gp = gp;
 	spin_lock_bh(&flow->lock);
 }
@@ -312,8 +263,6 @@ static void pdmv2_send_begin(struct pdmv2_sender *snd, struct pdmv2_net *pn,
 static void pdmv2_send_end(struct pdmv2_sender *snd)
 	__releases(&snd->flow->lock)
 {
-	if (snd->ops->end)
-		snd->ops->end(&snd->batch);
 	spin_unlock_bh(&snd->flow->lock);
 }
 
@@ -338,7 +287,7 @@ static int pdmv2_fill(struct pdmv2_sender *snd, int grow, u8 *opt, u32 n)
 	 */
 	pdmv2_metrics_on_send(&m, ktime_get_ns(), &tx);
 	pdmv2_opt_from_tx(&fields, snd->ops->fmt, 0, &tx, snd->gp);
-	err = snd->ops->emit(snd->pn, flow, &fields, opt, &snd->batch);
+	err = snd->ops->emit(snd->pn, flow, &fields, opt);
 	if (err)
 		return err;
 	if (tx.negative)
@@ -1073,7 +1022,7 @@ static int pdmv2_verify(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 			const u8 *opt, unsigned int len, u16 epoch, u32 psntp,
 			struct pdmv2_opt *answer, bool *opened)
 {
-	struct pdmv2_gcm gcm;
+	const struct pdmv2_gcm *gcm;
 	struct pdmv2_opt o;
 	int err;
 
@@ -1092,10 +1041,9 @@ static int pdmv2_verify(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_UNVERIFIED);
 		return 0;
 	}
-	if (pdmv2_gcm_get(&gcm, &flow->rx))
-		return PDMV2_ERR_CRYPTO;
-	err = pdmv2_opt_open(&gcm, opt, len, &o);
-	pdmv2_gcm_put(&gcm);
+	gcm = pdmv2_flow_gcm_get(flow, true);
+	err = gcm ? pdmv2_opt_open(gcm, opt, len, &o) : PDMV2_ERR_CRYPTO;
+	pdmv2_flow_gcm_put();
 	if (!err) {
 		answer->psnlr = o.psnlr;
 		answer->delta_tlr = o.delta_tlr;
