@@ -127,11 +127,11 @@ bool pdmv2_prefix_overlap(const u8 a[16], unsigned int alen,
 
 /*
  * An expanded AES encryption key (AES-128 or AES-256): each round key as
- * the four packed words the bitsliced rounds add, 16 octets as in the
- * usual form. No decryption key: GCM only encrypts.
+ * the eight bit planes the bitsliced rounds add. No decryption key: GCM
+ * only encrypts.
  */
 struct pdmv2_aes {
-	u32 rk[PDMV2_AES_MAX_ROUNDS + 1][4];
+	u32 rk[PDMV2_AES_MAX_ROUNDS + 1][8];
 	u32 rounds;			/* 10 or 14 */
 };
 
@@ -143,13 +143,14 @@ void pdmv2_aes_encrypt2(const struct pdmv2_aes *aes, u8 out[32],
 void pdmv2_aes_wipe(struct pdmv2_aes *aes);
 
 /*
- * GCM state of one key: the expanded key and the hash subkey H (as two
- * big-endian halves). Everything a seal needs, so that a flow can keep it
- * (struct pdmv2_flow) and seal without expanding anything.
+ * GCM state of one key: the expanded key, the hash subkey H and what an
+ * option's GHASH needs of it (H^2, H^3, and H times the lengths block of
+ * an option), each as two big-endian halves. Everything a seal needs, made
+ * once per key (the module caches it per CPU: pdmv2_flow_gcm_get()).
  */
 struct pdmv2_gcm {
 	struct pdmv2_aes aes;
-	u64 hh, hl;
+	u64 h[2], h2[2], h3[2], lh[2];
 };
 
 /* expand @key (16 or 32 octets) and compute H = AES-K(0^128) */
@@ -159,6 +160,9 @@ void pdmv2_gcm_wipe(struct pdmv2_gcm *g);
 /* @y = GHASH_H(@y, @data zero-padded to whole blocks) */
 void pdmv2_ghash(const struct pdmv2_gcm *g, u8 y[16], const u8 *data,
 		 size_t len);
+/* @y = GHASH_H(A || C || lengths) of an option: 8 octets of AAD, one block */
+void pdmv2_ghash_option(const struct pdmv2_gcm *g, const u8 *aad,
+			const u8 *ct, u8 y[16]);
 
 /*
  * GCM (NIST SP 800-38D) with a 96-bit nonce, whole 16-octet tag. @in and
