@@ -365,7 +365,8 @@ int pdmv2_gso_init(void);
 void pdmv2_gso_exit(void);
 bool pdmv2_gso_defer_ready(void);
 bool pdmv2_gso_claim(const struct sk_buff *skb);
-void pdmv2_gso_arm(const struct sk_buff *skb, u32 psntp, u32 back);
+void pdmv2_gso_arm(const struct sk_buff *skb, u32 psntp, u32 back,
+		   u8 *sealed, u32 n_sealed);
 void pdmv2_gso_release(const struct sk_buff *skb);
 
 /* pdmv2_main.c */

@@ -245,6 +245,11 @@ struct pdmv2_sender {
 	struct pdmv2_net *pn;
 	const struct pdmv2_emit_ops *ops;
 	struct pdmv2_flow *flow;
+	/*
+	 * Encrypted GSO packet the kernel segments: room for every segment's
+	 * option, sealed here (pdmv2_gso.c puts them in); else NULL.
+	 */
+	u8 *sealed;
 	u32 gp;				/* Global Pointer of the next packet */
 };
 
@@ -256,6 +261,7 @@ static void pdmv2_send_begin(struct pdmv2_sender *snd, struct pdmv2_net *pn,
 	snd->pn = pn;
 	snd->ops = ops;
 	snd->flow = flow;
+	snd->sealed = NULL;
 	snd->gp = gp;
 	spin_lock_bh(&flow->lock);
 }
@@ -270,13 +276,15 @@ static void pdmv2_send_end(struct pdmv2_sender *snd)
  * Take the flow's next PSN and times and build the option into @opt, for a
  * packet that @n packets will leave as (the segments of a GSO packet the
  * kernel segments later, pdmv2_gso.c): their PSNs are taken too, and they
- * share the first one's times, as they leave at once.
+ * share the first one's times, as they leave at once. Encrypted options
+ * are sealed per PSN: all @n of them are sealed here, into snd->sealed,
+ * each under the key its PSN falls under (a batch may cross a rekey).
  */
 static int pdmv2_fill(struct pdmv2_sender *snd, int grow, u8 *opt, u32 n)
 {
 	struct pdmv2_flow *flow = snd->flow;
 	struct pdmv2_metrics m = flow->m;
-	struct pdmv2_opt fields;
+	struct pdmv2_opt fields, next;
 	struct pdmv2_tx tx;
 	u32 i;
 	int err;
@@ -290,6 +298,18 @@ static int pdmv2_fill(struct pdmv2_sender *snd, int grow, u8 *opt, u32 n)
 	err = snd->ops->emit(snd->pn, flow, &fields, opt);
 	if (err)
 		return err;
+	if (snd->sealed) {
+		memcpy(snd->sealed, opt, PDMV2_OPT_LEN_ENC);
+		next = fields;
+		for (i = 1; i < n; i++) {
+			next.psntp++;
+			next.global_pointer++;
+			err = snd->ops->emit(snd->pn, flow, &next,
+					     snd->sealed + i * PDMV2_OPT_LEN_ENC);
+			if (err)
+				return err;
+		}
+	}
 	if (tx.negative)
 		pdmv2_stat_add(snd->pn, PDMV2_STAT_NEGATIVE_DELTA, tx.negative);
 	m.psn_next += n - 1;
@@ -301,6 +321,10 @@ static int pdmv2_fill(struct pdmv2_sender *snd, int grow, u8 *opt, u32 n)
 		for (i = 1; i < n; i++) {
 			fields.psntp++;
 			fields.global_pointer++;
+			if (snd->sealed)
+				fields.epoch = get_unaligned_be16(snd->sealed +
+					i * PDMV2_OPT_LEN_ENC + 2) &
+					PDMV2_EPOCH_MAX;
 			trace_pdmv2_emit(snd->pn->net, &flow->key, &fields);
 		}
 	}
@@ -502,7 +526,8 @@ static unsigned int pdmv2_egress_gso(struct pdmv2_net *pn,
  * offload for it at all, so that validate_xmit_skb() segments it in
  * software; a device that takes it whole (a NIC with TSO, a veth, a
  * bridge, a tunnel) would send one PSN in every segment, and its packets
- * are segmented here. Encrypted options are sealed per PSN: segmented here.
+ * are segmented here. Encrypted options are sealed here for every segment
+ * and put in by the wrapper.
  */
 static u32 pdmv2_gso_deferrable(struct pdmv2_net *pn, struct sk_buff *skb,
 				const struct pdmv2_emit_ops *ops,
@@ -522,7 +547,7 @@ static u32 pdmv2_gso_deferrable(struct pdmv2_net *pn, struct sk_buff *skb,
 	 * segment's option into every segment.
 	 */
 	if (!READ_ONCE(pn->cfg.gso_defer) || !pdmv2_gso_defer_ready() ||
-	    ops->fmt == PDMV2_FMT_ENCRYPTED || !skb->dev ||
+	    !skb->dev ||
 	    skb_gso_ok(skb, READ_ONCE(skb->dev->features) |
 			    NETIF_F_GSO_ROBUST))
 		return 0;
@@ -552,18 +577,22 @@ static u32 pdmv2_gso_deferrable(struct pdmv2_net *pn, struct sk_buff *skb,
 
 /*
  * Tell the GSO wrapper which pending option is ours, found the way it will
- * look for it; a packet that got none frees its slot.
+ * look for it, with the @n options sealed for its segments (encrypted, else
+ * NULL); a packet that got none frees its slot.
  */
-static void pdmv2_gso_arm_inserted(struct sk_buff *skb, bool inserted)
+static void pdmv2_gso_arm_inserted(struct sk_buff *skb, bool inserted,
+				   u8 *sealed, u32 n)
 {
 	u32 opt_off, l4_off;
 
 	if (inserted &&
-	    pdmv2_pending_find(skb->data, skb_headlen(skb), &opt_off, &l4_off))
+	    pdmv2_pending_find(skb->data, skb_headlen(skb), &opt_off, &l4_off)) {
 		pdmv2_gso_arm(skb, pdmv2_pending_psntp(skb->data + opt_off),
-			      l4_off - opt_off);
-	else
+			      l4_off - opt_off, sealed, n);
+	} else {
 		pdmv2_gso_release(skb);
+		kfree(sealed);
+	}
 }
 
 /* The MTU a packet of @flow must fit after insertion. */
@@ -791,6 +820,7 @@ unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
 	unsigned int mtu;
 	bool inserted;
 	u32 segs = 0;
+	u8 *sealed = NULL;
 
 	ops = pdmv2_emit_ops_for(READ_ONCE(pn->cfg.mode));
 	if (!ops)
@@ -851,14 +881,24 @@ unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
 		if (!segs || !pdmv2_gso_claim(skb))
 			return pdmv2_egress_gso(pn, skb, state, &plan, ops,
 						flow, src);
+		if (ops->fmt == PDMV2_FMT_ENCRYPTED) {
+			sealed = kmalloc_array(segs, PDMV2_OPT_LEN_ENC,
+					       GFP_ATOMIC);
+			if (!sealed) {
+				pdmv2_gso_release(skb);
+				return pdmv2_egress_gso(pn, skb, state, &plan,
+							ops, flow, src);
+			}
+		}
 	}
 	pdmv2_send_begin(&snd, pn, ops, flow,
 			 pdmv2_gp_take(src, &ipv6_hdr(skb)->saddr,
 				       segs ? segs : 1));
+	snd.sealed = sealed;
 	inserted = pdmv2_insert(&snd, skb, &plan, segs);
 	pdmv2_send_end(&snd);
 	if (segs)
-		pdmv2_gso_arm_inserted(skb, inserted);
+		pdmv2_gso_arm_inserted(skb, inserted, sealed, segs);
 	else if (inserted && IP6CB(skb)->frag_max_size && skb->ignore_df &&
 		 skb->len > min_t(unsigned int, IP6CB(skb)->frag_max_size, mtu))
 		return pdmv2_refragment(pn, skb, state, plan.hdr_off, mtu);

@@ -13,11 +13,11 @@
 #    - "wire": wan0 without TSO, like the WAN port of most router SoCs: the
 #      device segments forwarded aggregates in software (validate_xmit_skb),
 #      so the link carries MTU-sized frames in every mode. With the module
-#      on in v1 or clear, the kernel still segments them and the module
-#      numbers the segments (pending options, kmod/pdmv2_gso.c); mode
+#      on, the kernel still segments them and the module numbers the
+#      segments (v1, clear: pending options, kmod/pdmv2_gso.c) or puts
+#      in the options the hook sealed for them (encrypted); mode
 #      "clearhook" is clear with gso_defer off, where the hook segments
-#      (as it does for encrypted, and on the agg link), for the ratio of
-#      the two ways.
+#      (as it does on the agg link), for the ratio of the two ways.
 #    CPU cost: TCP at a fixed rate ($BENCH_COST_RATE, 200 Mbit/s, below
 #    what every mode reaches) over the wire link in modes off, clear and
 #    clearhook, and the guest's busy CPU time during each run from
@@ -157,13 +157,13 @@ run_check() { # PROTO MODE ROUND BEFORE AFTER: the counters fit the mode
 	off|offopt) [ "$ins" -eq 0 ] ;;
 	*) [ "$ins" -gt 1000 ] && [ "$nos" -eq 0 ] || return 1 ;;
 	esac
-	# the way GSO packets took: the kernel numbers the segments of clear
-	# and v1 aggregates for a WAN port without TSO; the hook segments the
-	# others (a TSO port takes aggregates whole; encrypted options are
-	# sealed per PSN)
+	# the way GSO packets took: the kernel cuts the aggregates for a WAN
+	# port without TSO (v1 and clear numbered by the wrapper, encrypted
+	# sealed per segment by the hook and put in by the wrapper); the hook
+	# segments the others (a TSO port takes aggregates whole)
 	case $1-$2 in
-	tcpwire-v1|tcpwire-clear|tcpcost-clear|tcpparts-clear*) [ "$def" -gt 0 ] && [ "$seg" -eq 0 ] ;;
-	tcp-v1|tcp-clear|tcp-encrypted|tcpwire-encrypted|tcpwire-clearhook|tcpcost-clearhook)
+	tcpwire-v1|tcpwire-clear|tcpwire-encrypted|tcpcost-clear|tcpparts-clear*) [ "$def" -gt 0 ] && [ "$seg" -eq 0 ] ;;
+	tcp-v1|tcp-clear|tcp-encrypted|tcpwire-clearhook|tcpcost-clearhook)
 		[ "$def" -eq 0 ] && [ "$seg" -gt 0 ] ;;
 	*) true ;;
 	esac
