@@ -258,12 +258,14 @@ static void pdmv2_put_le32(u32 v, u8 *p)
 	p[3] = (u8)(v >> 24);
 }
 
-/* exchange the bits of @a under @mask << @n with those of @b under @mask */
-#define PDMV2_SWAP(a, b, mask, n) do {				\
-	u32 t_ = (((a) >> (n)) ^ (b)) & (mask);			\
-	(b) ^= t_;						\
-	(a) ^= t_ << (n);					\
-} while (0)
+/* exchange the bits of *@a under @mask << @n with those of *@b under @mask */
+static void pdmv2_swap_bits(u32 *a, u32 *b, u32 mask, unsigned int n)
+{
+	u32 t = ((*a >> n) ^ *b) & mask;
+
+	*b ^= t;
+	*a ^= t << n;
+}
 
 /*
  * Transpose the 8x8 bit matrix of each octet lane: afterwards bit k of
@@ -271,18 +273,18 @@ static void pdmv2_put_le32(u32 v, u8 *p)
  */
 static void pdmv2_bs_transpose(u32 q[8])
 {
-	PDMV2_SWAP(q[0], q[1], 0x55555555, 1);
-	PDMV2_SWAP(q[2], q[3], 0x55555555, 1);
-	PDMV2_SWAP(q[4], q[5], 0x55555555, 1);
-	PDMV2_SWAP(q[6], q[7], 0x55555555, 1);
-	PDMV2_SWAP(q[0], q[2], 0x33333333, 2);
-	PDMV2_SWAP(q[1], q[3], 0x33333333, 2);
-	PDMV2_SWAP(q[4], q[6], 0x33333333, 2);
-	PDMV2_SWAP(q[5], q[7], 0x33333333, 2);
-	PDMV2_SWAP(q[0], q[4], 0x0f0f0f0f, 4);
-	PDMV2_SWAP(q[1], q[5], 0x0f0f0f0f, 4);
-	PDMV2_SWAP(q[2], q[6], 0x0f0f0f0f, 4);
-	PDMV2_SWAP(q[3], q[7], 0x0f0f0f0f, 4);
+	pdmv2_swap_bits(&q[0], &q[1], 0x55555555, 1);
+	pdmv2_swap_bits(&q[2], &q[3], 0x55555555, 1);
+	pdmv2_swap_bits(&q[4], &q[5], 0x55555555, 1);
+	pdmv2_swap_bits(&q[6], &q[7], 0x55555555, 1);
+	pdmv2_swap_bits(&q[0], &q[2], 0x33333333, 2);
+	pdmv2_swap_bits(&q[1], &q[3], 0x33333333, 2);
+	pdmv2_swap_bits(&q[4], &q[6], 0x33333333, 2);
+	pdmv2_swap_bits(&q[5], &q[7], 0x33333333, 2);
+	pdmv2_swap_bits(&q[0], &q[4], 0x0f0f0f0f, 4);
+	pdmv2_swap_bits(&q[1], &q[5], 0x0f0f0f0f, 4);
+	pdmv2_swap_bits(&q[2], &q[6], 0x0f0f0f0f, 4);
+	pdmv2_swap_bits(&q[3], &q[7], 0x0f0f0f0f, 4);
 }
 
 /*

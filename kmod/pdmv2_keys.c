@@ -17,6 +17,7 @@
 #include <linux/ctype.h>
 #include <linux/hash.h>
 #include <linux/inet.h>
+#include <linux/jhash.h>
 #include <linux/jiffies.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
@@ -41,6 +42,8 @@ void pdmv2_keys_free(struct pdmv2_keystore *ks)
 {
 	if (!ks)
 		return;
+	/* HS(h) cached from its secrets goes first (no reader is left) */
+	pdmv2_hs_cache_forget();
 	memzero_explicit(ks, sizeof(*ks));
 	kvfree(ks);
 }
@@ -570,9 +573,26 @@ struct pdmv2_key_cache_entry {
 	struct pdmv2_gcm gcm;
 };
 
+/*
+ * HS(h) of recent client hosts, as its HKDF PRK: a host's flows (every DNS
+ * query is one) then cost one HMAC each for their STK instead of three.
+ * An entry is (secret, host); the secret lives in a key store, and a key
+ * store is freed only after every reader of it is gone and after these
+ * entries are wiped (pdmv2_keys_free()), so an entry never outlives its
+ * secret nor stands for another at the same address.
+ */
+#define PDMV2_HS_CACHE_WAYS	8
+
+struct pdmv2_hs_cache_entry {
+	const struct pdmv2_secret *secret;	/* NULL: empty */
+	struct in6_addr host;
+	u8 prk[PDMV2_HASH_LEN];
+};
+
 struct pdmv2_key_cache {
-	spinlock_t lock;
+	spinlock_t lock;		/* the CPU's own use (BHs off), and wipes */
 	struct pdmv2_key_cache_entry e[PDMV2_KEY_CACHE_WAYS];
+	struct pdmv2_hs_cache_entry hs[PDMV2_HS_CACHE_WAYS];
 };
 
 static DEFINE_PER_CPU(struct pdmv2_key_cache, pdmv2_key_cache);
@@ -635,6 +655,61 @@ void pdmv2_key_cache_forget(const struct pdmv2_flow *flow)
 	}
 }
 
+static struct pdmv2_hs_cache_entry *
+pdmv2_hs_slot(struct pdmv2_key_cache *c, const struct pdmv2_secret *secret,
+	      const u8 *host)
+{
+	u32 h = jhash(host, 16, (u32)(unsigned long)secret);
+
+	return &c->hs[h % PDMV2_HS_CACHE_WAYS];
+}
+
+/* PRK of HS(@host) under @secret into @prk if this CPU has it; BHs off */
+static bool pdmv2_hs_cache_get(const struct pdmv2_secret *secret,
+			       const u8 *host, u8 prk[PDMV2_HASH_LEN])
+{
+	struct pdmv2_key_cache *c = this_cpu_ptr(&pdmv2_key_cache);
+	struct pdmv2_hs_cache_entry *e = pdmv2_hs_slot(c, secret, host);
+	bool hit;
+
+	spin_lock(&c->lock);
+	hit = e->secret == secret && !memcmp(e->host.s6_addr, host, 16);
+	if (hit)
+		memcpy(prk, e->prk, PDMV2_HASH_LEN);
+	spin_unlock(&c->lock);
+	return hit;
+}
+
+static void pdmv2_hs_cache_put(const struct pdmv2_secret *secret,
+			       const u8 *host, const u8 prk[PDMV2_HASH_LEN])
+{
+	struct pdmv2_key_cache *c = this_cpu_ptr(&pdmv2_key_cache);
+	struct pdmv2_hs_cache_entry *e = pdmv2_hs_slot(c, secret, host);
+
+	spin_lock(&c->lock);
+	e->secret = secret;
+	memcpy(e->host.s6_addr, host, 16);
+	memcpy(e->prk, prk, PDMV2_HASH_LEN);
+	spin_unlock(&c->lock);
+}
+
+void pdmv2_hs_cache_forget(void)
+{
+	struct pdmv2_key_cache *c;
+	unsigned int i;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		c = per_cpu_ptr(&pdmv2_key_cache, cpu);
+		spin_lock_bh(&c->lock);
+		for (i = 0; i < PDMV2_HS_CACHE_WAYS; i++) {
+			memzero_explicit(c->hs[i].prk, sizeof(c->hs[i].prk));
+			c->hs[i].secret = NULL;
+		}
+		spin_unlock_bh(&c->lock);
+	}
+}
+
 void pdmv2_key_cache_init(void)
 {
 	int cpu;
@@ -646,6 +721,7 @@ void pdmv2_key_cache_init(void)
 void pdmv2_key_cache_exit(void)
 {
 	pdmv2_key_cache_forget(NULL);
+	pdmv2_hs_cache_forget();
 }
 
 void pdmv2_flow_tx_wipe(struct pdmv2_flow *flow)
@@ -730,19 +806,29 @@ pdmv2_secret_for(const struct pdmv2_keystore *ks, const struct pdmv2_tuple *t,
 	return best;
 }
 
-/* STK(@k->epoch) of @t into @stk; on failure @stk is zero */
+/*
+ * STK(@k->epoch) of @t into @stk, from HS(@client) cached on this CPU or
+ * derived (and cached); on failure @stk is zero. BHs off.
+ */
 static int pdmv2_derive(struct pdmv2_net *pn, const struct pdmv2_secret *s,
 			const u8 *client, const struct pdmv2_tuple *t,
 			struct pdmv2_flow_key_state *k, u8 stk[PDMV2_STK_MAX_LEN])
 {
-	u8 hs[PDMV2_SECRET_LEN];
-	int err;
+	u8 hs[PDMV2_SECRET_LEN], prk[PDMV2_HASH_LEN];
+	int err = 0;
 
-	err = pdmv2_kdf_expand(s->prk, PDMV2_LABEL_HS, client, 16, hs,
-			       sizeof(hs));
+	if (!pdmv2_hs_cache_get(s, client, prk)) {
+		err = pdmv2_kdf_expand(s->prk, PDMV2_LABEL_HS, client, 16, hs,
+				       sizeof(hs));
+		if (!err)
+			err = pdmv2_kdf_extract(hs, sizeof(hs), prk);
+		memzero_explicit(hs, sizeof(hs));
+		if (!err)
+			pdmv2_hs_cache_put(s, client, prk);
+	}
 	if (!err)
-		err = pdmv2_stk_from_hs(hs, s->aead, k->epoch, t, stk);
-	memzero_explicit(hs, sizeof(hs));
+		err = pdmv2_stk_from_hs_prk(prk, s->aead, k->epoch, t, stk);
+	memzero_explicit(prk, sizeof(prk));
 	if (err) {
 		memzero_explicit(stk, PDMV2_STK_MAX_LEN);
 		return -EIO;

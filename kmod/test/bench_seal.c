@@ -16,6 +16,8 @@
  *   derive  what a new flow costs in the key schedule before that:
  *           HS(client) from CS's PRK (one HMAC) and the STK from HS
  *           (extract and expand: two HMACs), over the bench's HMAC below;
+ *   stk     the same for a host whose HS the module has cached (its PRK):
+ *           the STK alone, one HMAC;
  *   reset   the loop alone, to subtract.
  * AES-128 keys (AEAD 1, the lab's); "aes256" as a second argument for
  * AES-256. The last sealed option is opened again and checked.
@@ -26,7 +28,7 @@
  * module's HMAC goes through the crypto API's hmac(sha256) shash and
  * re-keys the per-CPU transform with a zero key after each call (two
  * more compressions), and its SHA-256 is the kernel's.
- *   bench_seal seal|aes|ghash|init|derive|reset aes128|aes256 ITERATIONS
+ *   bench_seal seal|aes|ghash|init|derive|stk|reset aes128|aes256 ITERATIONS
  */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <stdio.h>
@@ -80,7 +82,7 @@ int main(int argc, char **argv)
 	long i, n;
 
 	if (argc != 4 || (strcmp(argv[2], "aes128") && strcmp(argv[2], "aes256"))) {
-		fprintf(stderr, "usage: bench_seal seal|aes|ghash|init|derive|reset aes128|aes256 ITERATIONS\n");
+		fprintf(stderr, "usage: bench_seal seal|aes|ghash|init|derive|stk|reset aes128|aes256 ITERATIONS\n");
 		return 2;
 	}
 	mode = argv[1];
@@ -124,6 +126,10 @@ int main(int argc, char **argv)
 			if (pdmv2_kdf_expand(prk, PDMV2_LABEL_HS, t.src, 16, hs,
 					     sizeof(hs)) ||
 			    pdmv2_stk_from_hs(hs, aead, 0x1a5, &t, key))
+				return 1;
+		} else if (!strcmp(mode, "stk")) {
+			prk[0] = (u8)i;
+			if (pdmv2_stk_from_hs_prk(prk, aead, 0x1a5, &t, key))
 				return 1;
 		} else if (strcmp(mode, "reset")) {
 			fprintf(stderr, "bench_seal: unknown mode %s\n", mode);
