@@ -491,15 +491,22 @@ static void pdmv2_bs_round_key(u32 rk[8], const u32 w[4])
 	pdmv2_bs_transpose(rk);
 }
 
-/* SubWord: the S-box on the four octets of a key-schedule word */
+/*
+ * SubWord: the S-box on the four octets of a key-schedule word. Octet r
+ * goes to bit 0 of lane r of each plane (the other bits are zero, and what
+ * the S-box makes of them is dropped on the way back).
+ */
 static u32 pdmv2_bs_sub_word(u32 w)
 {
-	u32 q[8] = { w };
+	u32 q[8];
+	unsigned int j;
 
-	pdmv2_bs_transpose(q);
+	for (j = 0; j < 8; j++)
+		q[j] = (w >> j) & 0x01010101;
 	pdmv2_bs_sbox(q);
-	pdmv2_bs_transpose(q);
-	w = q[0];
+	w = 0;
+	for (j = 0; j < 8; j++)
+		w |= (q[j] & 0x01010101) << j;
 	pdmv2_wipe(q, sizeof(q));
 	return w;
 }
