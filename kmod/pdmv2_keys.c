@@ -42,8 +42,11 @@ void pdmv2_keys_free(struct pdmv2_keystore *ks)
 {
 	if (!ks)
 		return;
-	/* HS(h) cached from its secrets goes first (no reader is left) */
-	pdmv2_hs_cache_forget();
+	/*
+	 * HS(h) cached from its secrets goes first (no reader is left), with
+	 * every expanded key (the flows' keys from it are wiped anyway)
+	 */
+	pdmv2_key_cache_forget(NULL);
 	memzero_explicit(ks, sizeof(*ks));
 	kvfree(ks);
 }
@@ -638,7 +641,10 @@ void pdmv2_flow_gcm_put(void)
 	spin_unlock(&this_cpu_ptr(&pdmv2_key_cache)->lock);
 }
 
-/* wipe @flow's entries (NULL: all) on every CPU; any context */
+/*
+ * Wipe @flow's expanded keys on every CPU; NULL: every entry, the HS(h)
+ * ones too. Any context.
+ */
 void pdmv2_key_cache_forget(const struct pdmv2_flow *flow)
 {
 	struct pdmv2_key_cache *c;
@@ -651,6 +657,10 @@ void pdmv2_key_cache_forget(const struct pdmv2_flow *flow)
 		for (i = 0; i < PDMV2_KEY_CACHE_WAYS; i++)
 			if (c->e[i].flow && (!flow || c->e[i].flow == flow))
 				pdmv2_key_cache_clear(&c->e[i]);
+		for (i = 0; !flow && i < PDMV2_HS_CACHE_WAYS; i++) {
+			memzero_explicit(c->hs[i].prk, sizeof(c->hs[i].prk));
+			c->hs[i].secret = NULL;
+		}
 		spin_unlock_bh(&c->lock);
 	}
 }
@@ -693,23 +703,6 @@ static void pdmv2_hs_cache_put(const struct pdmv2_secret *secret,
 	spin_unlock(&c->lock);
 }
 
-void pdmv2_hs_cache_forget(void)
-{
-	struct pdmv2_key_cache *c;
-	unsigned int i;
-	int cpu;
-
-	for_each_possible_cpu(cpu) {
-		c = per_cpu_ptr(&pdmv2_key_cache, cpu);
-		spin_lock_bh(&c->lock);
-		for (i = 0; i < PDMV2_HS_CACHE_WAYS; i++) {
-			memzero_explicit(c->hs[i].prk, sizeof(c->hs[i].prk));
-			c->hs[i].secret = NULL;
-		}
-		spin_unlock_bh(&c->lock);
-	}
-}
-
 void pdmv2_key_cache_init(void)
 {
 	int cpu;
@@ -721,7 +714,6 @@ void pdmv2_key_cache_init(void)
 void pdmv2_key_cache_exit(void)
 {
 	pdmv2_key_cache_forget(NULL);
-	pdmv2_hs_cache_forget();
 }
 
 void pdmv2_flow_tx_wipe(struct pdmv2_flow *flow)

@@ -214,19 +214,20 @@ printf '{ "rekey_packets": 16, "capture": "enc-rekey-wan.pcap", "src": "%s", "ds
 	"$LAN_IP" "$WAN_IP" >"$ARTIFACTS/expect-rekey.json"
 
 # the same over TCP: rtr segments GSO packets and seals all the segments of
-# one under one hold of the flow lock, with one expanded key per epoch, so
-# the key must change inside such a batch every 16 PSNs (data lan -> wan,
-# forwarded by rtr; ACKs wan -> lan, sent by wan's module)
+# one under one hold of the flow lock, so the key must change inside such a
+# batch every 16 PSNs (data lan -> wan, forwarded by rtr; ACKs wan -> lan,
+# sent by wan's module)
+tcp_rekey_run() { # PORT CLIENT-PORT TAG: 512 KiB lan -> wan
+	lab_iperf_server wan "$1"
+	nsx lan iperf3 -6 -c "$WAN_IP" -p "$1" --cport "$2" -n 512K -J \
+		>"$ARTIFACTS/iperf-$3.json" 2>&1
+	lab_iperf_ok "$ARTIFACTS/iperf-$3.json" 10000
+}
 ctl wan "rekey_packets 16"
 g0=$(st rtr gso_segmented) rk0=$(st rtr rekeys)
 cap_start wan eth0 enc-rekey-tcp-wan ip6
-tcp_rekey_run() {
-	lab_iperf_server wan 5310
-	nsx lan iperf3 -6 -c "$WAN_IP" -p 5310 --cport 5311 -n 512K -J \
-		>"$ARTIFACTS/iperf-rekey-tcp.json" 2>&1
-	lab_iperf_ok "$ARTIFACTS/iperf-rekey-tcp.json" 10000
-}
-lab_check "TCP 512 KiB lan -> wan from port 5311, rekey every 16 PSNs" tcp_rekey_run
+lab_check "TCP 512 KiB lan -> wan from port 5311, rekey every 16 PSNs" \
+	tcp_rekey_run 5310 5311 rekey-tcp
 cap_stop enc-rekey-tcp-wan
 trace_save rekey-tcp
 ctl wan "rekey_packets 4294967295"
@@ -256,14 +257,8 @@ nsx rtr ethtool -K wan0 tso off >/dev/null
 ctl wan "rekey_packets 16"
 d0=$(st rtr gso_deferred) g0=$(st rtr gso_segmented) rk0=$(st rtr rekeys)
 cap_start wan eth0 enc-rekey-tcpwire-wan ip6
-tcp_wire_rekey_run() {
-	lab_iperf_server wan 5312
-	nsx lan iperf3 -6 -c "$WAN_IP" -p 5312 --cport 5313 -n 512K -J \
-		>"$ARTIFACTS/iperf-rekey-tcpwire.json" 2>&1
-	lab_iperf_ok "$ARTIFACTS/iperf-rekey-tcpwire.json" 10000
-}
 lab_check "TCP 512 KiB lan -> wan from port 5313, rtr's WAN port without TSO, rekey every 16 PSNs" \
-	tcp_wire_rekey_run
+	tcp_rekey_run 5312 5313 rekey-tcpwire
 cap_stop enc-rekey-tcpwire-wan
 trace_save rekey-tcpwire
 ctl wan "rekey_packets 4294967295"
