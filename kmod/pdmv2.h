@@ -395,7 +395,7 @@ void pdmv2_flow_rx_wipe(struct pdmv2_flow *flow);
 const struct pdmv2_gcm *pdmv2_flow_gcm_get(struct pdmv2_flow *flow, bool rx);
 void pdmv2_flow_gcm_put(void);
 void pdmv2_key_cache_forget(const struct pdmv2_flow *flow);
-void pdmv2_key_cache_init(void);
+int pdmv2_key_cache_init(void);
 void pdmv2_key_cache_exit(void);
 bool pdmv2_flow_in_pairing(struct pdmv2_net *pn,
 			   const struct pdmv2_flow *flow);

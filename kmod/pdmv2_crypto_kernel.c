@@ -76,10 +76,13 @@ int pdmv2_crypto_init(void)
 	struct crypto_shash *tfm;
 	int cpu;
 
-	pdmv2_key_cache_init();
-	pdmv2_hmac_tfm = alloc_percpu(struct crypto_shash *);
-	if (!pdmv2_hmac_tfm)
+	if (pdmv2_key_cache_init())
 		return -ENOMEM;
+	pdmv2_hmac_tfm = alloc_percpu(struct crypto_shash *);
+	if (!pdmv2_hmac_tfm) {
+		pdmv2_key_cache_exit();
+		return -ENOMEM;
+	}
 	for_each_possible_cpu(cpu) {
 		tfm = crypto_alloc_shash("hmac(sha256)", 0, 0);
 		if (IS_ERR(tfm)) {

@@ -598,7 +598,8 @@ struct pdmv2_key_cache {
 	struct pdmv2_hs_cache_entry hs[PDMV2_HS_CACHE_WAYS];
 };
 
-static DEFINE_PER_CPU(struct pdmv2_key_cache, pdmv2_key_cache);
+/* alloc_percpu(): too large for the modules' static per-CPU reserve */
+static struct pdmv2_key_cache __percpu *pdmv2_key_caches;
 
 static void pdmv2_key_cache_clear(struct pdmv2_key_cache_entry *e)
 {
@@ -612,9 +613,9 @@ static void pdmv2_key_cache_clear(struct pdmv2_key_cache_entry *e)
  * lock held; pdmv2_flow_gcm_put() ends the use, also after NULL.
  */
 const struct pdmv2_gcm *pdmv2_flow_gcm_get(struct pdmv2_flow *flow, bool rx)
-	__acquires(&pdmv2_key_cache.lock)
+	__acquires(&pdmv2_key_caches->lock)
 {
-	struct pdmv2_key_cache *c = this_cpu_ptr(&pdmv2_key_cache);
+	struct pdmv2_key_cache *c = this_cpu_ptr(pdmv2_key_caches);
 	const struct pdmv2_flow_key_state *k = rx ? &flow->rx : &flow->tx;
 	struct pdmv2_key_cache_entry *e;
 
@@ -636,9 +637,9 @@ const struct pdmv2_gcm *pdmv2_flow_gcm_get(struct pdmv2_flow *flow, bool rx)
 }
 
 void pdmv2_flow_gcm_put(void)
-	__releases(&pdmv2_key_cache.lock)
+	__releases(&pdmv2_key_caches->lock)
 {
-	spin_unlock(&this_cpu_ptr(&pdmv2_key_cache)->lock);
+	spin_unlock(&this_cpu_ptr(pdmv2_key_caches)->lock);
 }
 
 /*
@@ -652,7 +653,7 @@ void pdmv2_key_cache_forget(const struct pdmv2_flow *flow)
 	int cpu;
 
 	for_each_possible_cpu(cpu) {
-		c = per_cpu_ptr(&pdmv2_key_cache, cpu);
+		c = per_cpu_ptr(pdmv2_key_caches, cpu);
 		spin_lock_bh(&c->lock);
 		for (i = 0; i < PDMV2_KEY_CACHE_WAYS; i++)
 			if (c->e[i].flow && (!flow || c->e[i].flow == flow))
@@ -678,7 +679,7 @@ pdmv2_hs_slot(struct pdmv2_key_cache *c, const struct pdmv2_secret *secret,
 static bool pdmv2_hs_cache_get(const struct pdmv2_secret *secret,
 			       const u8 *host, u8 prk[PDMV2_HASH_LEN])
 {
-	struct pdmv2_key_cache *c = this_cpu_ptr(&pdmv2_key_cache);
+	struct pdmv2_key_cache *c = this_cpu_ptr(pdmv2_key_caches);
 	struct pdmv2_hs_cache_entry *e = pdmv2_hs_slot(c, secret, host);
 	bool hit;
 
@@ -693,7 +694,7 @@ static bool pdmv2_hs_cache_get(const struct pdmv2_secret *secret,
 static void pdmv2_hs_cache_put(const struct pdmv2_secret *secret,
 			       const u8 *host, const u8 prk[PDMV2_HASH_LEN])
 {
-	struct pdmv2_key_cache *c = this_cpu_ptr(&pdmv2_key_cache);
+	struct pdmv2_key_cache *c = this_cpu_ptr(pdmv2_key_caches);
 	struct pdmv2_hs_cache_entry *e = pdmv2_hs_slot(c, secret, host);
 
 	spin_lock(&c->lock);
@@ -703,17 +704,25 @@ static void pdmv2_hs_cache_put(const struct pdmv2_secret *secret,
 	spin_unlock(&c->lock);
 }
 
-void pdmv2_key_cache_init(void)
+int pdmv2_key_cache_init(void)
 {
 	int cpu;
 
+	pdmv2_key_caches = alloc_percpu(struct pdmv2_key_cache);
+	if (!pdmv2_key_caches)
+		return -ENOMEM;
 	for_each_possible_cpu(cpu)
-		spin_lock_init(&per_cpu_ptr(&pdmv2_key_cache, cpu)->lock);
+		spin_lock_init(&per_cpu_ptr(pdmv2_key_caches, cpu)->lock);
+	return 0;
 }
 
 void pdmv2_key_cache_exit(void)
 {
+	if (!pdmv2_key_caches)
+		return;
 	pdmv2_key_cache_forget(NULL);
+	free_percpu(pdmv2_key_caches);
+	pdmv2_key_caches = NULL;
 }
 
 void pdmv2_flow_tx_wipe(struct pdmv2_flow *flow)
