@@ -275,7 +275,6 @@ int pdmv2_gso_init(void)
 void pdmv2_gso_exit(void)
 {
 	struct packet_offload *kernel = pdmv2_ipv6_offload_kernel;
-
 	unsigned int i;
 
 	/* our hooks are gone: no packet gets a pending option any more */
