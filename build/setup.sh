@@ -77,7 +77,7 @@ setup_core
 for part in "$@"; do
   case "$part" in
     core) ;;
-    kmod) need_apt gcc make libc6-dev libssl-dev ;;
+    kmod) need_apt gcc make libc6-dev libssl-dev valgrind ;;
     kmod-lint) need_apt sparse; setup_checkpatch ;;
     # the LuCI app's browser test (test/lab/luci-host.ts, puppeteer-core drives it)
     browser) need_apt chromium ;;

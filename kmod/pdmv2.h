@@ -20,8 +20,6 @@
 #include <linux/u64_stats_sync.h>
 #include <linux/workqueue.h>
 
-#include <crypto/aes.h>
-
 #include "pdmv2_core.h"
 #include "pdmv2_crypto.h"
 #include "pdmv2_epochs.h"
@@ -127,9 +125,10 @@ struct pdmv2_flow_key {
 };
 
 /*
- * The key of one direction of a flow. The STK is secret; the rest says
- * which key it is and where its PSN range starts, and outlives a wipe, so
- * that a re-derived key continues its range instead of restarting it.
+ * Which key one direction of a flow has, and where its PSN range starts.
+ * It outlives a wipe of the key itself (struct pdmv2_flow: tx_stk,
+ * rx_stk, and their expanded form in the per-CPU cache), so that a
+ * re-derived key continues its range instead of restarting it.
  */
 struct pdmv2_flow_key_state {
 	u64 ks_version;		/* key store the STK came from; 0: none */
@@ -144,7 +143,6 @@ struct pdmv2_flow_key_state {
 	u8 exhausted;		/* no unused epoch left in the generation (tx) */
 	u8 old_gen;		/* tx: generation older than the memory's */
 	u8 retired;		/* tx: the flow expired; never emits again */
-	u8 stk[PDMV2_STK_MAX_LEN];
 };
 
 /* received PSNTPs of verified options: 64-packet sliding window */
@@ -171,6 +169,13 @@ struct pdmv2_flow {
 	unsigned long rx_derive_at;	/* jiffies: start of the derivation second */
 	struct pdmv2_flow_key_state tx;	/* encrypted mode: our key */
 	struct pdmv2_flow_key_state rx;	/* ingress verification */
+	/*
+	 * Secret: the STKs as derived. Expanded with H they are 264 octets
+	 * each, which would double a flow: that lives in a per-CPU cache
+	 * (pdmv2_flow_gcm_get()), wiped with the flow or its key.
+	 */
+	u8 tx_stk[PDMV2_STK_MAX_LEN];
+	u8 rx_stk[PDMV2_STK_MAX_LEN];
 	struct pdmv2_replay replay;
 	unsigned long created;		/* jiffies */
 	unsigned long last_seen;	/* jiffies, READ_ONCE/WRITE_ONCE */
@@ -252,11 +257,6 @@ struct pdmv2_keystore {
 	struct pdmv2_secret secrets[PDMV2_MAX_SECRETS];
 };
 
-/* the module's backend type for pdmv2_crypto.c: the AES library */
-struct pdmv2_aes {
-	struct crypto_aes_ctx ctx;
-};
-
 struct pdmv2_net {
 	struct net *net;
 	struct pdmv2_cfg cfg;
@@ -283,19 +283,6 @@ struct pdmv2_net {
 
 struct seq_file;
 
-/*
- * What an emitter keeps between the options of one batch: the packets of
- * one flow sent under one hold of its lock (a packet, or the segments of a
- * GSO packet). The encrypted mode keeps the expanded key there, so that it
- * is expanded once per batch and not once per segment.
- */
-struct pdmv2_emit_batch {
-	struct pdmv2_gcm gcm;		/* valid if ready */
-	u64 ks_version;			/* of the key gcm was made from */
-	u16 epoch;
-	bool ready;
-};
-
 /* a mode's option emitter: the seam where the encrypted mode plugs in */
 struct pdmv2_emit_ops {
 	const char *name;
@@ -307,10 +294,7 @@ struct pdmv2_emit_ops {
 	 * Returns 0 or a negative errno (the packet then goes out unmodified).
 	 */
 	int (*emit)(struct pdmv2_net *pn, struct pdmv2_flow *flow,
-		    struct pdmv2_opt *fields, u8 *opt,
-		    struct pdmv2_emit_batch *batch);
-	/* the batch is over, flow lock still held: wipe what it kept */
-	void (*end)(struct pdmv2_emit_batch *batch);
+		    struct pdmv2_opt *fields, u8 *opt);
 };
 
 #define PDMV2_DEFAULT_MARK_MASK		0x00000100
@@ -399,7 +383,8 @@ int pdmv2_gso_init(void);
 void pdmv2_gso_exit(void);
 bool pdmv2_gso_defer_ready(void);
 bool pdmv2_gso_claim(const struct sk_buff *skb);
-void pdmv2_gso_arm(const struct sk_buff *skb, u32 psntp, u32 back);
+void pdmv2_gso_arm(const struct sk_buff *skb, u32 psntp, u32 back,
+		   u8 *sealed, u32 n_sealed);
 void pdmv2_gso_release(const struct sk_buff *skb);
 
 /* pdmv2_main.c */
@@ -423,7 +408,13 @@ int pdmv2_flow_tx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		      u32 psntp);
 int pdmv2_flow_rx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		      u16 epoch);
-void pdmv2_flow_key_wipe(struct pdmv2_flow_key_state *k);
+void pdmv2_flow_tx_wipe(struct pdmv2_flow *flow);
+void pdmv2_flow_rx_wipe(struct pdmv2_flow *flow);
+const struct pdmv2_gcm *pdmv2_flow_gcm_get(struct pdmv2_flow *flow, bool rx);
+void pdmv2_flow_gcm_put(void);
+void pdmv2_key_cache_forget(const struct pdmv2_flow *flow);
+int pdmv2_key_cache_init(void);
+void pdmv2_key_cache_exit(void);
 void pdmv2_flow_tx_retire(struct pdmv2_net *pn, struct pdmv2_flow *flow);
 
 /* an `epoch PAIRING GEN BASE NEXT` line of a control write */

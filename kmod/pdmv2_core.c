@@ -945,7 +945,8 @@ static u32 pdmv2_pending_scan(const u8 *hdr, size_t len)
 		if (!olen)
 			return 0;
 		if (hdr[off] == PDMV2_OPT_TYPE_PENDING &&
-		    (olen == PDMV2_OPT_LEN_CLEAR || olen == PDMV2_OPT_LEN_V1))
+		    (olen == PDMV2_OPT_LEN_CLEAR || olen == PDMV2_OPT_LEN_V1 ||
+		     olen == PDMV2_OPT_LEN_ENC))
 			return (u32)off;
 		off += olen;
 	}

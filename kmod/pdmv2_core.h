@@ -355,7 +355,8 @@ void pdmv2_opt_from_tx(struct pdmv2_opt *o, enum pdmv2_fmt fmt, u16 epoch,
  * (00, does not change en route) make any receiver skip it, should the
  * packet ever leave unsegmented. As the kernel cuts the packet, segment i
  * gets the PDM type and PSNTP (and, in PDMv2, the Global Pointer) advanced
- * by i. Only the v1 and clear forms are ever pending.
+ * by i (v1 and clear), or the option sealed for it in advance (encrypted:
+ * pdmv2_gso.c copies it over the pending one).
  */
 #define PDMV2_OPT_TYPE_PENDING	0x1e
 
@@ -373,11 +374,11 @@ bool pdmv2_pending_find(const u8 *pkt, size_t avail, u32 *opt_off,
 /*
  * Turn the pending option at @opt (its type and length octets readable)
  * into the option of segment @index. Returns false, changing nothing, if
- * @opt is not a pending option.
+ * @opt is not a pending v1 or clear option.
  */
 bool pdmv2_pending_finish(u8 *opt, u32 index);
 
-/* PSNTP of the pending option at @opt: 32 bits (clear) or 16 (v1). */
+/* PSNTP of the pending option at @opt: 32 bits (clear, encrypted) or 16 (v1). */
 u32 pdmv2_pending_psntp(const u8 *opt);
 
 /*

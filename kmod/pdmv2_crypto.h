@@ -3,18 +3,20 @@
  * pdmv2 key schedule and option sealing (docs/PROTOCOL.md section 5).
  *
  * Like pdmv2_core.c this compiles unchanged in the module and in the
- * user-space harness. The primitives come from a backend: the module's is
- * pdmv2_crypto_kernel.c (HMAC-SHA256 through the crypto API, the AES
- * library), the harness's kmod/test/crypto_openssl.c. What is built here on
- * top of them (HKDF, the labels and contexts, GCM with a 12-octet tag over
- * one metrics block) is the code both run, so the vectors check the module's
- * own derivation and sealing.
+ * user-space harness. HMAC-SHA256 comes from a backend: the module's is
+ * pdmv2_crypto_kernel.c (the crypto API), the harness's
+ * kmod/test/crypto_openssl.c. What is built here (HKDF, the labels and
+ * contexts, AES, GHASH and GCM with a 12-octet tag over one metrics block)
+ * is the code both run, so the vectors check the module's own derivation
+ * and sealing.
  *
- * GCM is composed here because the AES-GCM library (lib/crypto/aesgcm.c)
- * only exists from Linux 6.2, and the crypto API's gcm(aes) allocates in
- * setkey (ghash-generic), which a per-flow key set in softirq cannot do.
- * The composition is the one aesgcm.c uses: the AES library for the block
- * cipher and a constant-time GF(2^128) multiply for GHASH.
+ * AES and GHASH are our own and constant time (no branch and no memory
+ * index depends on a key or a text; kmod/test/ct_check.c shows it with
+ * valgrind): the kernel's AES library indexes a 256-octet S-box with key
+ * and data octets, and its GF(2^128) multiply (gf128mul_lle) branches on
+ * its operand. The AES is bitsliced over two blocks, which is exactly what
+ * one option needs (the key stream of its one block and E(J0)); GHASH
+ * multiplies with integer multiplies, as BearSSL's ctmul does.
  */
 #ifndef PDMV2_CRYPTO_H
 #define PDMV2_CRYPTO_H
@@ -50,16 +52,6 @@ struct pdmv2_hmac_part {
 int pdmv2_hmac_sha256(const u8 *key, size_t key_len,
 		      const struct pdmv2_hmac_part *parts, unsigned int n,
 		      u8 out[PDMV2_HASH_LEN]);
-
-/*
- * AES block cipher, encryption direction only. struct pdmv2_aes is the
- * backend's expanded key (the module: struct crypto_aes_ctx).
- */
-struct pdmv2_aes;
-int pdmv2_aes_expand(struct pdmv2_aes *aes, const u8 *key, unsigned int len);
-void pdmv2_aes_encrypt(const struct pdmv2_aes *aes, u8 out[PDMV2_GCM_BLOCK],
-		       const u8 in[PDMV2_GCM_BLOCK]);
-void pdmv2_aes_wipe(struct pdmv2_aes *aes);
 
 /* ---- key schedule ------------------------------------------------------- */
 
@@ -129,17 +121,48 @@ bool pdmv2_prefix_contains(const u8 prefix[16], unsigned int plen,
 bool pdmv2_prefix_overlap(const u8 a[16], unsigned int alen,
 			  const u8 b[16], unsigned int blen);
 
-/* ---- AES-GCM ------------------------------------------------------------- */
+/* ---- AES and GHASH (constant time, pdmv2_crypto.c) -------------------- */
 
-/* GCM state of one key: the block cipher and the hash subkey H. */
-struct pdmv2_gcm {
-	const struct pdmv2_aes *aes;	/* expanded by the caller */
-	u8 h[PDMV2_GCM_BLOCK];
+#define PDMV2_AES_MAX_ROUNDS	14
+
+/*
+ * An expanded AES encryption key (AES-128 or AES-256): each round key as
+ * the eight bit planes the bitsliced rounds add. No decryption key: GCM
+ * only encrypts.
+ */
+struct pdmv2_aes {
+	u32 rk[PDMV2_AES_MAX_ROUNDS + 1][8];
+	u32 rounds;			/* 10 or 14 */
 };
 
-/* H = AES-K(0^128); @aes must already be expanded. */
-void pdmv2_gcm_init(struct pdmv2_gcm *g, const struct pdmv2_aes *aes);
+/* PDMV2_OK, or PDMV2_ERR_CRYPTO for a key length other than 16 and 32 */
+int pdmv2_aes_expand(struct pdmv2_aes *aes, const u8 *key, unsigned int len);
+/* two blocks at once (the cost of one): @out may be @in */
+void pdmv2_aes_encrypt2(const struct pdmv2_aes *aes, u8 out[32],
+			const u8 in[32]);
+void pdmv2_aes_wipe(struct pdmv2_aes *aes);
+
+/*
+ * GCM state of one key: the expanded key, the hash subkey H and what an
+ * option's GHASH needs of it (H^2, H^3, and H times the lengths block of
+ * an option), each as two big-endian halves. Everything a seal needs, made
+ * once per key (the module caches it per CPU: pdmv2_flow_gcm_get()).
+ */
+struct pdmv2_gcm {
+	struct pdmv2_aes aes;
+	u64 h[2], h2[2], h3[2], lh[2];
+};
+
+/* expand @key (16 or 32 octets) and compute H = AES-K(0^128) */
+int pdmv2_gcm_init(struct pdmv2_gcm *g, const u8 *key, unsigned int len);
 void pdmv2_gcm_wipe(struct pdmv2_gcm *g);
+
+/* @y = GHASH_H(@y, @data zero-padded to whole blocks) */
+void pdmv2_ghash(const struct pdmv2_gcm *g, u8 y[16], const u8 *data,
+		 size_t len);
+/* @y = GHASH_H(A || C || lengths) of an option: 8 octets of AAD, one block */
+void pdmv2_ghash_option(const struct pdmv2_gcm *g, const u8 *aad,
+			const u8 *ct, u8 y[16]);
 
 /*
  * GCM (NIST SP 800-38D) with a 96-bit nonce, whole 16-octet tag. @in and

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The module's backend for pdmv2_crypto.c: HMAC-SHA256 through the crypto
- * API ("hmac(sha256)", a synchronous shash) and AES from the kernel's AES
- * library. Every call runs with BHs disabled (softirq, or under a _bh
- * lock), which makes the per-CPU transform ours for the call.
+ * API ("hmac(sha256)", a synchronous shash). Every call runs with BHs
+ * disabled (softirq, or under a _bh lock), which makes the per-CPU
+ * transform ours for the call. AES and GHASH are pdmv2_crypto.c's own.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -54,26 +54,11 @@ int pdmv2_hmac_sha256(const u8 *key, size_t key_len,
 	return err;
 }
 
-int pdmv2_aes_expand(struct pdmv2_aes *aes, const u8 *key, unsigned int len)
-{
-	return aes_expandkey(&aes->ctx, key, len);
-}
-
-void pdmv2_aes_encrypt(const struct pdmv2_aes *aes, u8 out[PDMV2_GCM_BLOCK],
-		       const u8 in[PDMV2_GCM_BLOCK])
-{
-	aes_encrypt(&aes->ctx, out, in);
-}
-
-void pdmv2_aes_wipe(struct pdmv2_aes *aes)
-{
-	memzero_explicit(aes, sizeof(*aes));
-}
-
 void pdmv2_crypto_exit(void)
 {
 	int cpu;
 
+	pdmv2_key_cache_exit();
 	if (!pdmv2_hmac_tfm)
 		return;
 	for_each_possible_cpu(cpu) {
@@ -91,9 +76,13 @@ int pdmv2_crypto_init(void)
 	struct crypto_shash *tfm;
 	int cpu;
 
-	pdmv2_hmac_tfm = alloc_percpu(struct crypto_shash *);
-	if (!pdmv2_hmac_tfm)
+	if (pdmv2_key_cache_init())
 		return -ENOMEM;
+	pdmv2_hmac_tfm = alloc_percpu(struct crypto_shash *);
+	if (!pdmv2_hmac_tfm) {
+		pdmv2_key_cache_exit();
+		return -ENOMEM;
+	}
 	for_each_possible_cpu(cpu) {
 		tfm = crypto_alloc_shash("hmac(sha256)", 0, 0);
 		if (IS_ERR(tfm)) {

@@ -93,8 +93,8 @@ void pdmv2_flow_cache_exit(void)
 
 static void pdmv2_flow_free(struct pdmv2_flow *f)
 {
-	pdmv2_flow_key_wipe(&f->tx);
-	pdmv2_flow_key_wipe(&f->rx);
+	pdmv2_flow_tx_wipe(f);
+	pdmv2_flow_rx_wipe(f);
 	kmem_cache_free(pdmv2_flow_cache, f);
 }
 
@@ -385,9 +385,9 @@ void pdmv2_flows_wipe_keys(struct pdmv2_net *pn, u64 keep_version)
 		hlist_for_each_entry_rcu(f, &pn->flows.buckets[i].head, node) {
 			spin_lock_bh(&f->lock);
 			if (f->tx.ks_version != keep_version)
-				pdmv2_flow_key_wipe(&f->tx);
+				pdmv2_flow_tx_wipe(f);
 			if (f->rx.ks_version != keep_version)
-				pdmv2_flow_key_wipe(&f->rx);
+				pdmv2_flow_rx_wipe(f);
 			spin_unlock_bh(&f->lock);
 		}
 		rcu_read_unlock();

@@ -33,6 +33,7 @@
 #include <linux/module.h>
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
+#include <linux/slab.h>
 #ifdef PDMV2_HAVE_NET_GRO_H	/* 5.17 and later, see Kbuild */
 #include <net/gro.h>
 #endif
@@ -73,6 +74,13 @@ struct pdmv2_gso_slot {
 	unsigned long expires;		/* jiffies */
 	u32 psntp;			/* as the option carries it */
 	u32 back;			/* option start to the upper layer */
+	/*
+	 * Encrypted mode: the options of all segments, sealed by the hook
+	 * (kmalloc'ed, n_sealed of PDMV2_OPT_LEN_ENC octets; what goes on
+	 * the wire, nothing secret). NULL for v1 and clear.
+	 */
+	u8 *sealed;
+	u32 n_sealed;
 };
 
 static struct pdmv2_gso_slot pdmv2_gso_slots[PDMV2_GSO_SLOTS];
@@ -85,6 +93,7 @@ static struct pdmv2_gso_slot *pdmv2_gso_slot_of(const struct sk_buff *skb)
 bool pdmv2_gso_claim(const struct sk_buff *skb)
 {
 	struct pdmv2_gso_slot *slot = pdmv2_gso_slot_of(skb);
+	u8 *stale = NULL;
 	bool free;
 
 	spin_lock_bh(&slot->lock);
@@ -93,12 +102,18 @@ bool pdmv2_gso_claim(const struct sk_buff *skb)
 		slot->skb = skb;
 		slot->expires = jiffies + PDMV2_GSO_SLOT_TTL;
 		slot->back = 0;		/* not armed: matches no option */
+		stale = slot->sealed;
+		slot->sealed = NULL;
+		slot->n_sealed = 0;
 	}
 	spin_unlock_bh(&slot->lock);
+	kfree(stale);
 	return free;
 }
 
-void pdmv2_gso_arm(const struct sk_buff *skb, u32 psntp, u32 back)
+/* @sealed (n_sealed options, or NULL) goes to the slot, or is freed */
+void pdmv2_gso_arm(const struct sk_buff *skb, u32 psntp, u32 back,
+		   u8 *sealed, u32 n_sealed)
 {
 	struct pdmv2_gso_slot *slot = pdmv2_gso_slot_of(skb);
 
@@ -106,41 +121,60 @@ void pdmv2_gso_arm(const struct sk_buff *skb, u32 psntp, u32 back)
 	if (slot->skb == skb) {
 		slot->psntp = psntp;
 		slot->back = back;
+		swap(slot->sealed, sealed);
+		slot->n_sealed = n_sealed;
 	}
 	spin_unlock_bh(&slot->lock);
+	kfree(sealed);
 }
 
 void pdmv2_gso_release(const struct sk_buff *skb)
 {
 	struct pdmv2_gso_slot *slot = pdmv2_gso_slot_of(skb);
+	u8 *sealed = NULL;
 
 	spin_lock_bh(&slot->lock);
-	if (slot->skb == skb)
+	if (slot->skb == skb) {
 		slot->skb = NULL;
+		swap(slot->sealed, sealed);
+	}
 	spin_unlock_bh(&slot->lock);
+	kfree(sealed);
 }
 
-/* Whether @skb is a packet the hook armed with this option; frees its slot. */
-static bool pdmv2_gso_take(const struct sk_buff *skb, u32 psntp, u32 back)
+/*
+ * Whether @skb is a packet the hook armed with this option; frees its slot
+ * and hands over its sealed options (*@sealed, to kfree; NULL for v1 and
+ * clear).
+ */
+static bool pdmv2_gso_take(const struct sk_buff *skb, u32 psntp, u32 back,
+			   u8 **sealed, u32 *n_sealed)
 {
 	struct pdmv2_gso_slot *slot = pdmv2_gso_slot_of(skb);
 	bool ours;
 
+	*sealed = NULL;
 	spin_lock_bh(&slot->lock);
 	ours = slot->skb == skb && slot->back == back &&
 	       slot->psntp == psntp && !time_after(jiffies, slot->expires);
-	if (ours)
+	if (ours) {
 		slot->skb = NULL;
+		swap(slot->sealed, *sealed);
+		*n_sealed = slot->n_sealed;
+	}
 	spin_unlock_bh(&slot->lock);
 	return ours;
 }
 
 /*
  * Segment @index of a packet whose pending option starts @back octets in
- * front of the upper layer. A segment it cannot be written into (no
- * memory) leaves with the pending option, which receivers skip.
+ * front of the upper layer: numbered, or given its sealed option when
+ * @sealed (n_sealed of them) is not NULL. A segment it cannot be written
+ * into (no memory), or beyond the options sealed for the packet, leaves
+ * with the pending option, which receivers skip.
  */
-static void pdmv2_gso_finish(struct sk_buff *seg, u32 back, u32 index)
+static void pdmv2_gso_finish(struct sk_buff *seg, u32 back, u32 index,
+			     const u8 *sealed, u32 n_sealed)
 {
 	int off = skb_transport_header(seg) - back - seg->data;
 	unsigned int len;
@@ -153,7 +187,14 @@ static void pdmv2_gso_finish(struct sk_buff *seg, u32 back, u32 index)
 	/* segments have headers of their own, but for a frag_list's clones */
 	if (skb_cloned(seg) && skb_ensure_writable(seg, off + len))
 		return;
-	pdmv2_pending_finish(seg->data + off, index);
+	if (!sealed) {
+		pdmv2_pending_finish(seg->data + off, index);
+		return;
+	}
+	if (index < n_sealed && len == PDMV2_OPT_LEN_ENC &&
+	    seg->data[off] == PDMV2_OPT_TYPE_PENDING)
+		memcpy(seg->data + off, sealed + index * PDMV2_OPT_LEN_ENC,
+		       PDMV2_OPT_LEN_ENC);
 }
 
 static struct sk_buff *pdmv2_ipv6_gso_segment(struct sk_buff *skb,
@@ -161,8 +202,9 @@ static struct sk_buff *pdmv2_ipv6_gso_segment(struct sk_buff *skb,
 {
 	const struct packet_offload *kernel = pdmv2_ipv6_offload_kernel;
 	struct sk_buff *segs, *seg;
-	u32 opt_off, l4_off, back;
+	u32 opt_off, l4_off, back, n_sealed = 0;
 	u32 index = 0;
+	u8 *sealed;
 
 	/*
 	 * skb->data is at the IPv6 header, as for ipv6_gso_segment(). The
@@ -175,11 +217,13 @@ static struct sk_buff *pdmv2_ipv6_gso_segment(struct sk_buff *skb,
 		return kernel->callbacks.gso_segment(skb, features);
 	back = l4_off - opt_off;
 	if (!pdmv2_gso_take(skb, pdmv2_pending_psntp(skb->data + opt_off),
-			    back))
+			    back, &sealed, &n_sealed))
 		return kernel->callbacks.gso_segment(skb, features);
 	segs = kernel->callbacks.gso_segment(skb, features);
-	if (IS_ERR(segs))
+	if (IS_ERR(segs)) {
+		kfree(sealed);
 		return segs;
+	}
 	/*
 	 * A packet no longer than one segment goes on as it is. The callback
 	 * left its data at the upper layer's payload; our caller only pushes
@@ -190,11 +234,13 @@ static struct sk_buff *pdmv2_ipv6_gso_segment(struct sk_buff *skb,
 
 		if (pulled > 0)
 			__skb_push(skb, pulled);
-		pdmv2_gso_finish(skb, back, 0);
+		pdmv2_gso_finish(skb, back, 0, sealed, n_sealed);
+		kfree(sealed);
 		return NULL;
 	}
 	for (seg = segs; seg; seg = seg->next)
-		pdmv2_gso_finish(seg, back, index++);
+		pdmv2_gso_finish(seg, back, index++, sealed, n_sealed);
+	kfree(sealed);
 	return segs;
 }
 
@@ -229,13 +275,19 @@ int pdmv2_gso_init(void)
 void pdmv2_gso_exit(void)
 {
 	struct packet_offload *kernel = pdmv2_ipv6_offload_kernel;
+	unsigned int i;
 
 	/* our hooks are gone: no packet gets a pending option any more */
-	if (!kernel)
-		return;
-	pdmv2_gso_ready = false;
-	dev_add_offload(kernel);
-	/* waits until no CPU runs the wrapper */
-	dev_remove_offload(&pdmv2_ipv6_offload);
-	pdmv2_ipv6_offload_kernel = NULL;
+	if (kernel) {
+		pdmv2_gso_ready = false;
+		dev_add_offload(kernel);
+		/* waits until no CPU runs the wrapper */
+		dev_remove_offload(&pdmv2_ipv6_offload);
+		pdmv2_ipv6_offload_kernel = NULL;
+	}
+	for (i = 0; i < PDMV2_GSO_SLOTS; i++) {
+		kfree(pdmv2_gso_slots[i].sealed);
+		pdmv2_gso_slots[i].sealed = NULL;
+		pdmv2_gso_slots[i].skb = NULL;
+	}
 }

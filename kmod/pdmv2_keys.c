@@ -15,6 +15,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/ctype.h>
+#include <linux/hash.h>
 #include <linux/inet.h>
 #include <linux/jhash.h>
 #include <linux/jiffies.h>
@@ -41,6 +42,11 @@ void pdmv2_keys_free(struct pdmv2_keystore *ks)
 {
 	if (!ks)
 		return;
+	/*
+	 * HS(h) cached from its secrets goes first (no reader is left), with
+	 * every expanded key (the flows' keys from it are wiped anyway)
+	 */
+	pdmv2_key_cache_forget(NULL);
 	memzero_explicit(ks, sizeof(*ks));
 	kvfree(ks);
 }
@@ -545,11 +551,201 @@ void pdmv2_keys_retire(struct pdmv2_net *pn)
 
 /* ---- per-flow keys ------------------------------------------------------- */
 
-void pdmv2_flow_key_wipe(struct pdmv2_flow_key_state *k)
+/*
+ * The expanded keys and H of recently used flow keys, per CPU: a few ways,
+ * chosen by flow and direction. An entry is the key of (flow, direction,
+ * key store version, epoch); a flow's key changes only with one of the
+ * last two or after a wipe, and a wipe (and freeing the flow) removes the
+ * flow's entries on every CPU first, so an entry never outlives its key
+ * nor stands for another flow at the same address. The epoch an entry is
+ * for is the one the epoch memory gave the flow's current state (a rekey
+ * or a new start forgets the old entries before the new STK is derived),
+ * and a retired flow's entries go with its key: the cache never seals
+ * under an epoch the memory has not handed to this flow state. Used with
+ * BHs off on the CPU's own cache; the lock is for the wipes from other
+ * CPUs.
+ */
+#define PDMV2_KEY_CACHE_WAYS	4
+
+struct pdmv2_key_cache_entry {
+	const struct pdmv2_flow *flow;	/* NULL: empty */
+	u64 ks_version;
+	u16 epoch;
+	bool rx;
+	struct pdmv2_gcm gcm;
+};
+
+/*
+ * HS(h) of recent client hosts, as its HKDF PRK: a host's flows (every DNS
+ * query is one) then cost one HMAC each for their STK instead of three.
+ * An entry is (secret, host); the secret lives in a key store, and a key
+ * store is freed only after every reader of it is gone and after these
+ * entries are wiped (pdmv2_keys_free()), so an entry never outlives its
+ * secret nor stands for another at the same address.
+ */
+#define PDMV2_HS_CACHE_WAYS	8
+
+struct pdmv2_hs_cache_entry {
+	const struct pdmv2_secret *secret;	/* NULL: empty */
+	struct in6_addr host;
+	u8 prk[PDMV2_HASH_LEN];
+};
+
+struct pdmv2_key_cache {
+	spinlock_t lock;		/* the CPU's own use (BHs off), and wipes */
+	struct pdmv2_key_cache_entry e[PDMV2_KEY_CACHE_WAYS];
+	struct pdmv2_hs_cache_entry hs[PDMV2_HS_CACHE_WAYS];
+};
+
+/* alloc_percpu(): too large for the modules' static per-CPU reserve */
+static struct pdmv2_key_cache __percpu *pdmv2_key_caches;
+
+static void pdmv2_key_cache_clear(struct pdmv2_key_cache_entry *e)
 {
-	memzero_explicit(k->stk, sizeof(k->stk));
-	k->ks_version = 0;
-	k->aead = 0;
+	pdmv2_gcm_wipe(&e->gcm);
+	e->flow = NULL;
+}
+
+/*
+ * The GCM state of @flow's key in direction @rx, from this CPU's cache or
+ * expanded into it; NULL if it does not expand (no key). BHs off, flow
+ * lock held; pdmv2_flow_gcm_put() ends the use, also after NULL.
+ */
+const struct pdmv2_gcm *pdmv2_flow_gcm_get(struct pdmv2_flow *flow, bool rx)
+	__acquires(&pdmv2_key_caches->lock)
+{
+	struct pdmv2_key_cache *c = this_cpu_ptr(pdmv2_key_caches);
+	const struct pdmv2_flow_key_state *k = rx ? &flow->rx : &flow->tx;
+	struct pdmv2_key_cache_entry *e;
+
+	e = &c->e[(hash_ptr(flow, 8) ^ rx) % PDMV2_KEY_CACHE_WAYS];
+	spin_lock(&c->lock);
+	/*
+	 * Callers ask only after pdmv2_flow_tx_key()/rx_key() said yes; this
+	 * holds even if one did not: no key, or a retired flow's, is no key.
+	 */
+	if (!k->aead || (!rx && k->retired))
+		return NULL;
+	if (e->flow == flow && e->rx == rx && e->ks_version == k->ks_version &&
+	    e->epoch == k->epoch)
+		return &e->gcm;
+	if (pdmv2_gcm_init(&e->gcm, rx ? flow->rx_stk : flow->tx_stk,
+			   pdmv2_aead_key_len(k->aead))) {
+		pdmv2_key_cache_clear(e);
+		return NULL;
+	}
+	e->flow = flow;
+	e->rx = rx;
+	e->ks_version = k->ks_version;
+	e->epoch = k->epoch;
+	return &e->gcm;
+}
+
+void pdmv2_flow_gcm_put(void)
+	__releases(&pdmv2_key_caches->lock)
+{
+	spin_unlock(&this_cpu_ptr(pdmv2_key_caches)->lock);
+}
+
+/*
+ * Wipe @flow's expanded keys on every CPU; NULL: every entry, the HS(h)
+ * ones too. Any context.
+ */
+void pdmv2_key_cache_forget(const struct pdmv2_flow *flow)
+{
+	struct pdmv2_key_cache *c;
+	unsigned int i;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		c = per_cpu_ptr(pdmv2_key_caches, cpu);
+		spin_lock_bh(&c->lock);
+		for (i = 0; i < PDMV2_KEY_CACHE_WAYS; i++)
+			if (c->e[i].flow && (!flow || c->e[i].flow == flow))
+				pdmv2_key_cache_clear(&c->e[i]);
+		for (i = 0; !flow && i < PDMV2_HS_CACHE_WAYS; i++) {
+			memzero_explicit(c->hs[i].prk, sizeof(c->hs[i].prk));
+			c->hs[i].secret = NULL;
+		}
+		spin_unlock_bh(&c->lock);
+	}
+}
+
+static struct pdmv2_hs_cache_entry *
+pdmv2_hs_slot(struct pdmv2_key_cache *c, const struct pdmv2_secret *secret,
+	      const u8 *host)
+{
+	u32 h = jhash(host, 16, (u32)(unsigned long)secret);
+
+	return &c->hs[h % PDMV2_HS_CACHE_WAYS];
+}
+
+/* PRK of HS(@host) under @secret into @prk if this CPU has it; BHs off */
+static bool pdmv2_hs_cache_get(const struct pdmv2_secret *secret,
+			       const u8 *host, u8 prk[PDMV2_HASH_LEN])
+{
+	struct pdmv2_key_cache *c = this_cpu_ptr(pdmv2_key_caches);
+	struct pdmv2_hs_cache_entry *e = pdmv2_hs_slot(c, secret, host);
+	bool hit;
+
+	spin_lock(&c->lock);
+	hit = e->secret == secret && !memcmp(e->host.s6_addr, host, 16);
+	if (hit)
+		memcpy(prk, e->prk, PDMV2_HASH_LEN);
+	spin_unlock(&c->lock);
+	return hit;
+}
+
+static void pdmv2_hs_cache_put(const struct pdmv2_secret *secret,
+			       const u8 *host, const u8 prk[PDMV2_HASH_LEN])
+{
+	struct pdmv2_key_cache *c = this_cpu_ptr(pdmv2_key_caches);
+	struct pdmv2_hs_cache_entry *e = pdmv2_hs_slot(c, secret, host);
+
+	spin_lock(&c->lock);
+	e->secret = secret;
+	memcpy(e->host.s6_addr, host, 16);
+	memcpy(e->prk, prk, PDMV2_HASH_LEN);
+	spin_unlock(&c->lock);
+}
+
+int pdmv2_key_cache_init(void)
+{
+	int cpu;
+
+	pdmv2_key_caches = alloc_percpu(struct pdmv2_key_cache);
+	if (!pdmv2_key_caches)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu)
+		spin_lock_init(&per_cpu_ptr(pdmv2_key_caches, cpu)->lock);
+	return 0;
+}
+
+void pdmv2_key_cache_exit(void)
+{
+	if (!pdmv2_key_caches)
+		return;
+	pdmv2_key_cache_forget(NULL);
+	free_percpu(pdmv2_key_caches);
+	pdmv2_key_caches = NULL;
+}
+
+void pdmv2_flow_tx_wipe(struct pdmv2_flow *flow)
+{
+	memzero_explicit(flow->tx_stk, sizeof(flow->tx_stk));
+	if (flow->tx.aead)
+		pdmv2_key_cache_forget(flow);
+	flow->tx.ks_version = 0;
+	flow->tx.aead = 0;
+}
+
+void pdmv2_flow_rx_wipe(struct pdmv2_flow *flow)
+{
+	memzero_explicit(flow->rx_stk, sizeof(flow->rx_stk));
+	if (flow->rx.aead)
+		pdmv2_key_cache_forget(flow);
+	flow->rx.ks_version = 0;
+	flow->rx.aead = 0;
 }
 
 static void pdmv2_tuple_from(struct pdmv2_tuple *t,
@@ -616,20 +812,31 @@ pdmv2_secret_for(const struct pdmv2_keystore *ks, const struct pdmv2_tuple *t,
 	return best;
 }
 
+/*
+ * STK(@k->epoch) of @t into @stk, from HS(@client) cached on this CPU or
+ * derived (and cached); on failure @stk is zero. BHs off.
+ */
 static int pdmv2_derive(struct pdmv2_net *pn, const struct pdmv2_secret *s,
 			const u8 *client, const struct pdmv2_tuple *t,
-			struct pdmv2_flow_key_state *k)
+			struct pdmv2_flow_key_state *k, u8 stk[PDMV2_STK_MAX_LEN])
 {
-	u8 hs[PDMV2_SECRET_LEN];
-	int err;
+	u8 hs[PDMV2_SECRET_LEN], prk[PDMV2_HASH_LEN];
+	int err = 0;
 
-	err = pdmv2_kdf_expand(s->prk, PDMV2_LABEL_HS, client, 16, hs,
-			       sizeof(hs));
+	if (!pdmv2_hs_cache_get(s, client, prk)) {
+		err = pdmv2_kdf_expand(s->prk, PDMV2_LABEL_HS, client, 16, hs,
+				       sizeof(hs));
+		if (!err)
+			err = pdmv2_kdf_extract(hs, sizeof(hs), prk);
+		memzero_explicit(hs, sizeof(hs));
+		if (!err)
+			pdmv2_hs_cache_put(s, client, prk);
+	}
 	if (!err)
-		err = pdmv2_stk_from_hs(hs, s->aead, k->epoch, t, k->stk);
-	memzero_explicit(hs, sizeof(hs));
+		err = pdmv2_stk_from_hs_prk(prk, s->aead, k->epoch, t, stk);
+	memzero_explicit(prk, sizeof(prk));
 	if (err) {
-		pdmv2_flow_key_wipe(k);
+		memzero_explicit(stk, PDMV2_STK_MAX_LEN);
 		return -EIO;
 	}
 	k->aead = s->aead;
@@ -748,7 +955,7 @@ void pdmv2_flow_tx_retire(struct pdmv2_net *pn, struct pdmv2_flow *flow)
 		spin_unlock(&pn->epochs_lock);
 	}
 	k->retired = 1;
-	pdmv2_flow_key_wipe(k);
+	pdmv2_flow_tx_wipe(flow);
 }
 
 /* epoch PAIRING GEN BASE NEXT: what an earlier module instance handed out */
@@ -965,7 +1172,7 @@ int pdmv2_flow_tx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		return -ESTALE;
 	if (!ks) {
 		if (k->ks_version)
-			pdmv2_flow_key_wipe(k);
+			pdmv2_flow_tx_wipe(flow);
 		return -ENOKEY;
 	}
 	rekey = k->started && !k->exhausted &&
@@ -976,7 +1183,7 @@ int pdmv2_flow_tx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 	pdmv2_tuple_from(&t, &flow->key, false);
 	s = pdmv2_secret_for(ks, &t, true, 0, &client);
 	if (!s || (k->started && (s32)(s->generation - k->generation) < 0)) {
-		pdmv2_flow_key_wipe(k);
+		pdmv2_flow_tx_wipe(flow);
 		k->ks_version = ks->version;
 		return -ENOKEY;
 	}
@@ -984,7 +1191,7 @@ int pdmv2_flow_tx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		/* a fresh start: above every epoch the 5-tuple used before */
 		err = pdmv2_epochs_take(pn, flow, s);
 		if (err) {
-			pdmv2_flow_key_wipe(k);
+			pdmv2_flow_tx_wipe(flow);
 			k->ks_version = ks->version;
 			k->exhausted = err == -ESTALE;
 			k->old_gen = err == -EKEYEXPIRED;
@@ -995,13 +1202,13 @@ int pdmv2_flow_tx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		k->psn_first = psntp;
 		k->started = 1;
 	} else if (k->exhausted) {
-		pdmv2_flow_key_wipe(k);
+		pdmv2_flow_tx_wipe(flow);
 		k->ks_version = ks->version;
 		return -ESTALE;
 	} else if (rekey) {
 		err = pdmv2_epochs_advance(pn, k);
 		if (err) {
-			pdmv2_flow_key_wipe(k);
+			pdmv2_flow_tx_wipe(flow);
 			k->ks_version = ks->version;
 			k->exhausted = 1;
 			return -ESTALE;
@@ -1010,8 +1217,12 @@ int pdmv2_flow_tx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		pdmv2_stat_inc(pn, PDMV2_STAT_REKEYS);
 	}
 	/* else: the same generation again (store changed): same epoch */
-	if (pdmv2_derive(pn, s, client, &t, k))
+	if (k->aead)	/* the old key goes from the caches too */
+		pdmv2_key_cache_forget(flow);
+	if (pdmv2_derive(pn, s, client, &t, k, flow->tx_stk)) {
+		pdmv2_flow_tx_wipe(flow);
 		return -ENOKEY;
+	}
 	k->ks_version = ks->version;
 	return 0;
 }
@@ -1053,7 +1264,7 @@ int pdmv2_flow_rx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 	/* over budget: the key in place stays, for the epoch it is for */
 	if (!pdmv2_rx_derive_allowed(flow))
 		return -EBUSY;
-	pdmv2_flow_key_wipe(k);
+	pdmv2_flow_rx_wipe(flow);
 	k->epoch = epoch;
 	k->ks_version = ks->version;
 	pdmv2_tuple_from(&t, &flow->key, true);
@@ -1061,7 +1272,7 @@ int pdmv2_flow_rx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 	if (!s)
 		return -ENOKEY;
 	k->generation = s->generation;
-	if (pdmv2_derive(pn, s, client, &t, k)) {
+	if (pdmv2_derive(pn, s, client, &t, k, flow->rx_stk)) {
 		k->ks_version = ks->version;
 		return -ENOKEY;
 	}

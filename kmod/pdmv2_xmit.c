@@ -41,8 +41,7 @@
 /* ---- emitters (one per mode) ------------------------------------------ */
 
 static int pdmv2_emit_plain(struct pdmv2_net *pn, struct pdmv2_flow *flow,
-			    struct pdmv2_opt *fields, u8 *opt,
-			    struct pdmv2_emit_batch *batch)
+			    struct pdmv2_opt *fields, u8 *opt)
 {
 	return pdmv2_opt_encode(fields, opt, PDMV2_OPT_MAX_LEN) ? 0 : -EINVAL;
 }
@@ -61,71 +60,26 @@ static const struct pdmv2_emit_ops pdmv2_emit_clear = {
 	.emit		= pdmv2_emit_plain,
 };
 
-/* the expanded AES key of the packet being sealed or opened, BHs off */
-static DEFINE_PER_CPU(struct pdmv2_aes, pdmv2_aes_scratch);
-
 /*
- * GCM state of a flow key in the per-CPU scratch: a flow keeps only its 16
- * or 32 octet STK, which keeps the flow small (memory per flow in
- * docs/bench/encrypted-2026-11-22.md); the schedule is expanded for one
- * packet, or the packets of one batch (struct pdmv2_emit_batch), and wiped
- * by pdmv2_gcm_put().
- */
-static int pdmv2_gcm_get(struct pdmv2_gcm *gcm,
-			 const struct pdmv2_flow_key_state *k)
-{
-	struct pdmv2_aes *aes = this_cpu_ptr(&pdmv2_aes_scratch);
-
-	if (pdmv2_aes_expand(aes, k->stk, pdmv2_aead_key_len(k->aead)))
-		return -EINVAL;
-	pdmv2_gcm_init(gcm, aes);
-	return 0;
-}
-
-static void pdmv2_gcm_put(struct pdmv2_gcm *gcm)
-{
-	pdmv2_gcm_wipe(gcm);
-	pdmv2_aes_wipe(this_cpu_ptr(&pdmv2_aes_scratch));
-}
-
-/*
- * Seal with the flow's STK, deriving or rekeying it first if needed. The
- * expanded key stays in the batch while the flow's key stays the same: a
- * rekey or a new key store inside a batch (the key state's epoch or store
- * version changes) expands the new one.
+ * Seal with the flow's key, deriving or rekeying it first if needed. The
+ * key expanded with H comes from the per-CPU cache, so a packet of a flow
+ * in the cache costs the seal alone.
  */
 static int pdmv2_emit_encrypted(struct pdmv2_net *pn, struct pdmv2_flow *flow,
-				struct pdmv2_opt *fields, u8 *opt,
-				struct pdmv2_emit_batch *batch)
+				struct pdmv2_opt *fields, u8 *opt)
 {
-	const struct pdmv2_flow_key_state *k = &flow->tx;
+	const struct pdmv2_gcm *gcm;
 	int err;
 
 	err = pdmv2_flow_tx_key(pn, flow, fields->psntp);
 	if (err)
 		return err;
-	fields->epoch = k->epoch;
-	if (batch->ready && (batch->ks_version != k->ks_version ||
-			     batch->epoch != k->epoch)) {
-		pdmv2_gcm_put(&batch->gcm);
-		batch->ready = false;
-	}
-	if (!batch->ready) {
-		if (pdmv2_gcm_get(&batch->gcm, k))
-			return -EINVAL;
-		batch->ks_version = k->ks_version;
-		batch->epoch = k->epoch;
-		batch->ready = true;
-	}
-	pdmv2_opt_seal(&batch->gcm, fields, opt);
-	return 0;
-}
-
-static void pdmv2_emit_encrypted_end(struct pdmv2_emit_batch *batch)
-{
-	if (batch->ready)
-		pdmv2_gcm_put(&batch->gcm);
-	batch->ready = false;
+	fields->epoch = flow->tx.epoch;
+	gcm = pdmv2_flow_gcm_get(flow, false);
+	if (gcm)
+		pdmv2_opt_seal(gcm, fields, opt);
+	pdmv2_flow_gcm_put();
+	return gcm ? 0 : -EINVAL;
 }
 
 static const struct pdmv2_emit_ops pdmv2_emit_enc = {
@@ -133,7 +87,6 @@ static const struct pdmv2_emit_ops pdmv2_emit_enc = {
 	.fmt		= PDMV2_FMT_ENCRYPTED,
 	.opt_len	= PDMV2_OPT_LEN_ENC,
 	.emit		= pdmv2_emit_encrypted,
-	.end		= pdmv2_emit_encrypted_end,
 };
 
 static const struct pdmv2_emit_ops *const pdmv2_emitters[PDMV2_MODE_MAX] = {
@@ -294,7 +247,11 @@ struct pdmv2_sender {
 	struct pdmv2_net *pn;
 	const struct pdmv2_emit_ops *ops;
 	struct pdmv2_flow *flow;
-	struct pdmv2_emit_batch batch;
+	/*
+	 * Encrypted GSO packet the kernel segments: room for every segment's
+	 * option, sealed here (pdmv2_gso.c puts them in); else NULL.
+	 */
+	u8 *sealed;
 	u32 gp;				/* Global Pointer of the next packet */
 };
 
@@ -306,7 +263,7 @@ static void pdmv2_send_begin(struct pdmv2_sender *snd, struct pdmv2_net *pn,
 	snd->pn = pn;
 	snd->ops = ops;
 	snd->flow = flow;
-	snd->batch.ready = false;
+	snd->sealed = NULL;
 	snd->gp = gp;
 	spin_lock_bh(&flow->lock);
 }
@@ -314,8 +271,6 @@ static void pdmv2_send_begin(struct pdmv2_sender *snd, struct pdmv2_net *pn,
 static void pdmv2_send_end(struct pdmv2_sender *snd)
 	__releases(&snd->flow->lock)
 {
-	if (snd->ops->end)
-		snd->ops->end(&snd->batch);
 	spin_unlock_bh(&snd->flow->lock);
 }
 
@@ -323,13 +278,15 @@ static void pdmv2_send_end(struct pdmv2_sender *snd)
  * Take the flow's next PSN and times and build the option into @opt, for a
  * packet that @n packets will leave as (the segments of a GSO packet the
  * kernel segments later, pdmv2_gso.c): their PSNs are taken too, and they
- * share the first one's times, as they leave at once.
+ * share the first one's times, as they leave at once. Encrypted options
+ * are sealed per PSN: all @n of them are sealed here, into snd->sealed,
+ * each under the key its PSN falls under (a batch may cross a rekey).
  */
 static int pdmv2_fill(struct pdmv2_sender *snd, int grow, u8 *opt, u32 n)
 {
 	struct pdmv2_flow *flow = snd->flow;
 	struct pdmv2_metrics m = flow->m;
-	struct pdmv2_opt fields;
+	struct pdmv2_opt fields, next;
 	struct pdmv2_tx tx;
 	u32 i;
 	int err;
@@ -340,9 +297,21 @@ static int pdmv2_fill(struct pdmv2_sender *snd, int grow, u8 *opt, u32 n)
 	 */
 	pdmv2_metrics_on_send(&m, ktime_get_ns(), &tx);
 	pdmv2_opt_from_tx(&fields, snd->ops->fmt, 0, &tx, snd->gp);
-	err = snd->ops->emit(snd->pn, flow, &fields, opt, &snd->batch);
+	err = snd->ops->emit(snd->pn, flow, &fields, opt);
 	if (err)
 		return err;
+	if (snd->sealed) {
+		memcpy(snd->sealed, opt, PDMV2_OPT_LEN_ENC);
+		next = fields;
+		for (i = 1; i < n; i++) {
+			next.psntp++;
+			next.global_pointer++;
+			err = snd->ops->emit(snd->pn, flow, &next,
+					     snd->sealed + i * PDMV2_OPT_LEN_ENC);
+			if (err)
+				return err;
+		}
+	}
 	if (tx.negative)
 		pdmv2_stat_add(snd->pn, PDMV2_STAT_NEGATIVE_DELTA, tx.negative);
 	m.psn_next += n - 1;
@@ -354,6 +323,10 @@ static int pdmv2_fill(struct pdmv2_sender *snd, int grow, u8 *opt, u32 n)
 		for (i = 1; i < n; i++) {
 			fields.psntp++;
 			fields.global_pointer++;
+			if (snd->sealed)
+				fields.epoch = get_unaligned_be16(snd->sealed +
+					i * PDMV2_OPT_LEN_ENC + 2) &
+					PDMV2_EPOCH_MAX;
 			trace_pdmv2_emit(snd->pn->net, &flow->key, &fields);
 		}
 	}
@@ -555,7 +528,8 @@ static unsigned int pdmv2_egress_gso(struct pdmv2_net *pn,
  * offload for it at all, so that validate_xmit_skb() segments it in
  * software; a device that takes it whole (a NIC with TSO, a veth, a
  * bridge, a tunnel) would send one PSN in every segment, and its packets
- * are segmented here. Encrypted options are sealed per PSN: segmented here.
+ * are segmented here. Encrypted options are sealed here for every segment
+ * and put in by the wrapper.
  */
 static u32 pdmv2_gso_deferrable(struct pdmv2_net *pn, struct sk_buff *skb,
 				const struct pdmv2_emit_ops *ops,
@@ -575,7 +549,7 @@ static u32 pdmv2_gso_deferrable(struct pdmv2_net *pn, struct sk_buff *skb,
 	 * segment's option into every segment.
 	 */
 	if (!READ_ONCE(pn->cfg.gso_defer) || !pdmv2_gso_defer_ready() ||
-	    ops->fmt == PDMV2_FMT_ENCRYPTED || !skb->dev ||
+	    !skb->dev ||
 	    skb_gso_ok(skb, READ_ONCE(skb->dev->features) |
 			    NETIF_F_GSO_ROBUST))
 		return 0;
@@ -605,18 +579,22 @@ static u32 pdmv2_gso_deferrable(struct pdmv2_net *pn, struct sk_buff *skb,
 
 /*
  * Tell the GSO wrapper which pending option is ours, found the way it will
- * look for it; a packet that got none frees its slot.
+ * look for it, with the @n options sealed for its segments (encrypted, else
+ * NULL); a packet that got none frees its slot.
  */
-static void pdmv2_gso_arm_inserted(struct sk_buff *skb, bool inserted)
+static void pdmv2_gso_arm_inserted(struct sk_buff *skb, bool inserted,
+				   u8 *sealed, u32 n)
 {
 	u32 opt_off, l4_off;
 
 	if (inserted &&
-	    pdmv2_pending_find(skb->data, skb_headlen(skb), &opt_off, &l4_off))
+	    pdmv2_pending_find(skb->data, skb_headlen(skb), &opt_off, &l4_off)) {
 		pdmv2_gso_arm(skb, pdmv2_pending_psntp(skb->data + opt_off),
-			      l4_off - opt_off);
-	else
+			      l4_off - opt_off, sealed, n);
+	} else {
 		pdmv2_gso_release(skb);
+		kfree(sealed);
+	}
 }
 
 /* The MTU a packet of @flow must fit after insertion. */
@@ -844,6 +822,7 @@ unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
 	unsigned int mtu;
 	bool inserted;
 	u32 segs = 0;
+	u8 *sealed = NULL;
 
 	ops = pdmv2_emit_ops_for(READ_ONCE(pn->cfg.mode));
 	if (!ops)
@@ -904,14 +883,24 @@ unsigned int pdmv2_egress(struct pdmv2_net *pn, struct sk_buff *skb,
 		if (!segs || !pdmv2_gso_claim(skb))
 			return pdmv2_egress_gso(pn, skb, state, &plan, ops,
 						flow, src);
+		if (ops->fmt == PDMV2_FMT_ENCRYPTED) {
+			sealed = kmalloc_array(segs, PDMV2_OPT_LEN_ENC,
+					       GFP_ATOMIC);
+			if (!sealed) {
+				pdmv2_gso_release(skb);
+				return pdmv2_egress_gso(pn, skb, state, &plan,
+							ops, flow, src);
+			}
+		}
 	}
 	pdmv2_send_begin(&snd, pn, ops, flow,
 			 pdmv2_gp_take(src, &ipv6_hdr(skb)->saddr,
 				       segs ? segs : 1));
+	snd.sealed = sealed;
 	inserted = pdmv2_insert(&snd, skb, &plan, segs);
 	pdmv2_send_end(&snd);
 	if (segs)
-		pdmv2_gso_arm_inserted(skb, inserted);
+		pdmv2_gso_arm_inserted(skb, inserted, sealed, segs);
 	else if (inserted && IP6CB(skb)->frag_max_size && skb->ignore_df &&
 		 skb->len > min_t(unsigned int, IP6CB(skb)->frag_max_size, mtu))
 		return pdmv2_refragment(pn, skb, state, plan.hdr_off, mtu);
@@ -1075,7 +1064,7 @@ static int pdmv2_verify(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 			const u8 *opt, unsigned int len, u16 epoch, u32 psntp,
 			struct pdmv2_opt *answer, bool *opened)
 {
-	struct pdmv2_gcm gcm;
+	const struct pdmv2_gcm *gcm;
 	struct pdmv2_opt o;
 	int err;
 
@@ -1094,10 +1083,9 @@ static int pdmv2_verify(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		pdmv2_stat_inc(pn, PDMV2_STAT_INGRESS_UNVERIFIED);
 		return 0;
 	}
-	if (pdmv2_gcm_get(&gcm, &flow->rx))
-		return PDMV2_ERR_CRYPTO;
-	err = pdmv2_opt_open(&gcm, opt, len, &o);
-	pdmv2_gcm_put(&gcm);
+	gcm = pdmv2_flow_gcm_get(flow, true);
+	err = gcm ? pdmv2_opt_open(gcm, opt, len, &o) : PDMV2_ERR_CRYPTO;
+	pdmv2_flow_gcm_put();
 	if (!err) {
 		answer->psnlr = o.psnlr;
 		answer->delta_tlr = o.delta_tlr;

@@ -942,7 +942,8 @@ static void unit_apply_plan(void)
 static void unit_pending(void)
 {
 	static const unsigned int lens[] = { PDMV2_OPT_LEN_V1,
-					     PDMV2_OPT_LEN_CLEAR };
+					     PDMV2_OPT_LEN_CLEAR,
+					     PDMV2_OPT_LEN_ENC };
 	unsigned int shape, dl, li, found = 0, runs = 0, bad = 0, i;
 	u8 pkt[256], opt[PDMV2_OPT_MAX_LEN], seg[sizeof(opt)];
 	struct pdmv2_pkt info;
@@ -991,7 +992,7 @@ static void unit_pending(void)
 			}
 		}
 	}
-	check(!bad && found == runs && runs == 8 * 4 * 2,
+	check(!bad && found == runs && runs == 8 * 4 * 3,
 	      "pending: found %u of %u, %u wrong answers", found, runs, bad);
 
 	/* segment 2 of a clear option, segment 3 of a v1 one (wrapping) */
@@ -1029,8 +1030,11 @@ static void unit_pending(void)
 	opt[0] = PDMV2_OPT_TYPE_PENDING;
 	opt[1] = PDMV2_DLEN_ENC;
 	memcpy(seg, opt, sizeof(opt));
-	check(!pdmv2_pending_finish(seg, 1) && !memcmp(seg, opt, sizeof(opt)),
-	      "pending: the encrypted length is never pending");
+	put_unaligned_be32(0x01020304, opt + 4);
+	memcpy(seg, opt, sizeof(opt));
+	check(!pdmv2_pending_finish(seg, 1) && !memcmp(seg, opt, sizeof(opt)) &&
+	      pdmv2_pending_psntp(opt) == 0x01020304,
+	      "pending: encrypted, not numbered (sealed in advance), PSNTP of 32 bits");
 
 	/* a pending option in a Destination Options header in front of a
 	 * Routing header is not the final header's: not found

@@ -13,11 +13,11 @@
 #    - "wire": wan0 without TSO, like the WAN port of most router SoCs: the
 #      device segments forwarded aggregates in software (validate_xmit_skb),
 #      so the link carries MTU-sized frames in every mode. With the module
-#      on in v1 or clear, the kernel still segments them and the module
-#      numbers the segments (pending options, kmod/pdmv2_gso.c); mode
+#      on, the kernel still segments them and the module numbers the
+#      segments (v1, clear: pending options, kmod/pdmv2_gso.c) or puts
+#      in the options the hook sealed for them (encrypted); mode
 #      "clearhook" is clear with gso_defer off, where the hook segments
-#      (as it does for encrypted, and on the agg link), for the ratio of
-#      the two ways.
+#      (as it does on the agg link), for the ratio of the two ways.
 #    CPU cost: TCP at a fixed rate ($BENCH_COST_RATE, 200 Mbit/s, below
 #    what every mode reaches) over the wire link in modes off, clear and
 #    clearhook, and the guest's busy CPU time during each run from
@@ -33,15 +33,18 @@
 #    less payload each, and rtr does nothing); cleardata (a plain sender,
 #    rtr inserts into lan -> wan only: nft marks that direction alone, so
 #    the ACKs coming back get no option); clear (a plain sender, rtr
-#    inserts both ways, as everywhere else). clear/offopt is then the
-#    module's own cost, and clear/cleardata the share of the ACKs.
-#    Profile: one transfer of the parts series in modes offopt and clear
-#    under qemu/tools/ipsample.c (the kernel's instruction pointer sampled
-#    every 50 us of CPU time): samples per kernel function,
-#    profile-MODE.txt; the host report prints where clear spends more.
+#    inserts both ways, as everywhere else); offoptenc and encrypted the
+#    same for the encrypted option (a 40-octet header). clear/offopt and
+#    encrypted/offoptenc are then the module's own cost, and
+#    clear/cleardata the share of the ACKs.
+#    Profile: one transfer of the parts series in modes offopt, clear,
+#    offoptenc and encrypted under qemu/tools/ipsample.c (the kernel's
+#    instruction pointer sampled every 50 us of CPU time): samples per
+#    kernel function, profile-MODE.txt; the host report prints where
+#    clear and encrypted spend more.
 #    $BENCH_SERIES (default "agg wire cost udp parts profile flows") picks
-#    a subset; $BENCH_PROFILE_MODES the profile's modes ("offopt clear";
-#    also cleardata, off).
+#    a subset; $BENCH_PROFILE_MODES the profile's modes ("offopt clear
+#    offoptenc encrypted"; also cleardata, off).
 #    iperf3 JSON per run: tcp-MODE-ROUND.json (agg), tcpwire-MODE-ROUND.json,
 #    udp-MODE-ROUND.json, and for UDP the packets rtr sent on wan0 over the
 #    run's wall time (udpfwd-MODE-ROUND.json: forwarding rate, which the
@@ -154,16 +157,16 @@ run_check() { # PROTO MODE ROUND BEFORE AFTER: the counters fit the mode
 		"backlog_drops $(($(cnt backlog_drops "$5") - $(cnt backlog_drops "$4")))" >>"$ARTIFACTS/runs.txt"
 	echo "inserted +$ins, skip_no_secret +$nos, gso_deferred +$def, gso_segmented +$seg"
 	case $2 in
-	off|offopt) [ "$ins" -eq 0 ] ;;
+	off|offopt*) [ "$ins" -eq 0 ] ;;
 	*) [ "$ins" -gt 1000 ] && [ "$nos" -eq 0 ] || return 1 ;;
 	esac
-	# the way GSO packets took: the kernel numbers the segments of clear
-	# and v1 aggregates for a WAN port without TSO; the hook segments the
-	# others (a TSO port takes aggregates whole; encrypted options are
-	# sealed per PSN)
+	# the way GSO packets took: the kernel cuts the aggregates for a WAN
+	# port without TSO (v1 and clear numbered by the wrapper, encrypted
+	# sealed per segment by the hook and put in by the wrapper); the hook
+	# segments the others (a TSO port takes aggregates whole)
 	case $1-$2 in
-	tcpwire-v1|tcpwire-clear|tcpcost-clear|tcpparts-clear*) [ "$def" -gt 0 ] && [ "$seg" -eq 0 ] ;;
-	tcp-v1|tcp-clear|tcp-encrypted|tcpwire-encrypted|tcpwire-clearhook|tcpcost-clearhook)
+	tcpwire-v1|tcpwire-clear|tcpwire-encrypted|tcpcost-clear|tcpparts-clear*|tcpparts-encrypted) [ "$def" -gt 0 ] && [ "$seg" -eq 0 ] ;;
+	tcp-v1|tcp-clear|tcp-encrypted|tcpwire-clearhook|tcpcost-clearhook)
 		[ "$def" -eq 0 ] && [ "$seg" -gt 0 ] ;;
 	*) true ;;
 	esac
@@ -199,6 +202,7 @@ PARTS_BYTES=${BENCH_PARTS_BYTES:-209715200}
 parts_run() {
 	local out=$ARTIFACTS/tcpparts-$1-$2.txt sink plain=-n
 	[ "$1" != offopt ] || plain=
+	[ "$1" != offoptenc ] || plain=-e
 	port=$((port + 1))
 	lab_bg sh -c "ip netns exec wan $DSTOPT_SEND -l -p $port >$out"
 	sink=$LAB_LAST_PID
@@ -225,6 +229,7 @@ mark_both() { nsx rtr nft delete table inet pdmv2 && nft_router; }
 parts_mode_begin() {
 	case $2 in
 	clear*) ctl rtr "mode clear" ;;
+	encrypted) ctl rtr "mode encrypted" ;;
 	*) ctl rtr "mode off" ;;
 	esac
 	[ "$2" != cleardata ] || lab_check "$1: nft marks lan -> wan only" mark_lan_to_wan_only
@@ -281,7 +286,7 @@ for round in $(seq 1 "$ROUNDS"); do
 		lab_check "CPU cost round $round mode $mode: rtr counters" run_check tcpcost "$mode" "$round" /tmp/before /tmp/after
 	done
 	ctl rtr "gso_defer on"
-	for mode in off offopt cleardata clear; do
+	for mode in off offopt cleardata clear offoptenc encrypted; do
 		has parts || break
 		parts_mode_begin "parts round $round" "$mode"
 		parts_run "$mode" "$round"
@@ -307,7 +312,7 @@ done
 # the kernel's profile of the same packets with and without rtr's module
 if has profile; then
 	wan_tso off
-	for mode in ${BENCH_PROFILE_MODES:-offopt clear}; do
+	for mode in ${BENCH_PROFILE_MODES:-offopt clear offoptenc encrypted}; do
 		parts_mode_begin profile "$mode"
 		lab_bg "$IPSAMPLE" "$ARTIFACTS/profile-$mode.txt"
 		sampler=$LAB_LAST_PID

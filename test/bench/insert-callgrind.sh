@@ -19,6 +19,13 @@
 # inserts one pending option per GSO packet (the figure above, once), the
 # wrapper finds it once and finishes each segment's copy; printed per
 # segment of a 64 KiB TCP aggregate (45 segments of 1440 octets).
+# Then the encrypted mode's crypto (kmod/test/bench_seal.c over
+# kmod/pdmv2_crypto.c, the module's own AES and GHASH): sealing one option
+# with the flow's key state cached (goal <= 2,000), its AES and GHASH
+# parts, expanding a key with H (a cache miss, a flow's first packet), and
+# a new flow's key derivation (three HMAC-SHA256 over OpenSSL's SHA-256,
+# see bench_seal.c; one when the module has the host's HS cached); AES-128
+# and AES-256.
 #   bash test/bench/insert-callgrind.sh
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -27,6 +34,8 @@ trap 'rm -rf "$out"' EXIT
 command -v valgrind >/dev/null || "$root/build/setup.sh" kmod >/dev/null
 command -v valgrind >/dev/null || { apt-get install -y -qq valgrind >/dev/null; }
 gcc -std=gnu11 -O2 -g -o "$out/bench" "$root/kmod/test/bench_insert.c" "$root/kmod/pdmv2_core.c"
+gcc -std=gnu11 -O2 -g -o "$out/bench_seal" "$root/kmod/test/bench_seal.c" \
+	"$root/kmod/pdmv2_crypto.c" "$root/kmod/pdmv2_core.c" -lcrypto
 ir() { # MODE PROTO N -> total instructions
 	valgrind --tool=callgrind --callgrind-out-file="$out/cg.$1.$2.$3" \
 		"$out/bench" "$1" "$2" "$3" >/dev/null 2>"$out/log"
@@ -61,3 +70,23 @@ segs=45
 echo "GSO packet numbered as the kernel segments it (clear option, TCP, $segs segments):" \
 	"$(( (tcp_per + find) / segs + finish )) instructions per segment" \
 	"(insertion $tcp_per + finding the option $find once, finishing it $finish per segment; loop included)"
+# MODE KEY N -> total instructions of bench_seal
+irs() {
+	valgrind --tool=callgrind --callgrind-out-file="$out/cgs.$1.$2.$3" \
+		"$out/bench_seal" "$1" "$2" "$3" >/dev/null 2>"$out/log"
+	sed -n 's/^summary: //p' "$out/cgs.$1.$2.$3"
+}
+small=100 large=1100
+per_seal() { # MODE KEY -> instructions per iteration, the loop subtracted
+	echo $(( ( $(irs "$1" "$2" $large) - $(irs "$1" "$2" $small) -
+		   $(irs reset "$2" $large) + $(irs reset "$2" $small) ) / (large - small) ))
+}
+for key in aes128 aes256; do
+	seal=$(per_seal seal $key) aes=$(per_seal aes $key) ghash=$(per_seal ghash $key)
+	echo "sealing one option, key state cached (${key^^}): $seal instructions" \
+		"(callgrind; goal <= 2000): AES (two blocks, one bitsliced call) $aes," \
+		"GHASH (two products, one reduction) $ghash, the rest $((seal - aes - ghash))"
+	echo "expanding the key and H (${key^^}, a flow's first packet on a CPU or a cache miss): $(per_seal init $key) instructions"
+	echo "new flow's key derivation (${key^^}: HS from CS, STK from HS; three HMAC-SHA256): $(per_seal derive $key) instructions;" \
+		"with the host's HS cached (the STK alone, one HMAC): $(per_seal stk $key)"
+done
