@@ -135,7 +135,7 @@ both "mode clear" "mark_mask $MARK"
 mkdir -p /tmp/www
 head -c 1048576 /dev/urandom >/tmp/www/blob
 lab_bg nsx wan httpd -f -p 8080 -h /tmp/www
-sleep 0.5
+lab_wait_listen wan 8080
 i0=$(st rtr inserted)
 cap_start wan eth0 mtu1280 ip6
 lab_check "HTTP GET 1 MiB through WAN MTU 1280" nsx lan wget -q -O /tmp/blob.rx "http://[$WAN_IP]:8080/blob"

@@ -206,7 +206,7 @@ parts_run() {
 	port=$((port + 1))
 	lab_bg sh -c "ip netns exec wan $DSTOPT_SEND -l -p $port >$out"
 	sink=$LAB_LAST_PID
-	lab_wait_for 10 sh -c "ip netns exec wan ss -Hltn 'sport = :$port' | grep -q LISTEN"
+	lab_wait_listen wan "$port"
 	stats >/tmp/before
 	lab_check "parts round $2 mode $1: $PARTS_BYTES octets sent" \
 		nsx lan "$DSTOPT_SEND" ${plain:+"$plain"} -b "$PARTS_BYTES" -p "$port" "$WAN_IP"

@@ -221,7 +221,7 @@ DSTOPT_SEND=${LAB_SHARE:-/share}/tools/dstopt-send
 d0=$(st rtr gso_deferred) s0=$(st rtr gso_segmented)
 cap_start wan eth0 gsowire-foreign-wan ip6
 lab_bg nsx wan "$DSTOPT_SEND" -l -p 5310
-sleep 0.3
+lab_wait_listen wan 5310
 lab_check "TCP with the LAN host's own 0x1e option: 4 MiB sent" \
 	nsx lan "$DSTOPT_SEND" -b 4194304 -p 5310 "$WAN_IP"
 cap_stop gsowire-foreign-wan
@@ -342,7 +342,7 @@ http_transfer() { # WAN_MTU TAG [notso]
 	[ -f /tmp/www/blob ] || head -c 12582912 /dev/urandom >/tmp/www/blob
 	rm -f /tmp/blob.rx
 	lab_bg nsx wan httpd -f -p 8080 -h /tmp/www
-	sleep 0.5
+	lab_wait_listen wan 8080
 	local before
 	before=$(st rtr inserted)
 	lab_check "HTTP GET 12 MiB through the router, WAN MTU $1" \

@@ -222,7 +222,7 @@ lab_log "encrypted traffic"
 mkdir -p /tmp/www
 head -c 65536 /dev/urandom >/tmp/www/blob
 lab_bg nsx wan httpd -f -p 8080 -h /tmp/www
-lab_wait_for 10 sh -c "ip netns exec wan ss -Hltn 'sport = :8080' | grep -q LISTEN"
+lab_wait_listen wan 8080
 udp_run() { # PORT FILE [iperf3 args...]
 	local port=$1 f=$2; shift 2
 	lab_iperf_server wan "$port"

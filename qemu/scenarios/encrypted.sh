@@ -129,7 +129,7 @@ nft_server
 mkdir -p /tmp/www
 head -c 262144 /dev/urandom >/tmp/www/blob
 lab_bg nsx wan httpd -f -p 8080 -h /tmp/www
-sleep 0.5
+lab_wait_listen wan 8080
 cap_start wan eth0 enc-wan ip6
 lab_check "ping lan -> wan" nsx lan ping -6 -c 10 -i 0.1 -W 2 "$WAN_IP"
 udp_run() { # PORT FILE [iperf3 args...]: one UDP run against its own server

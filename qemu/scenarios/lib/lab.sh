@@ -203,7 +203,13 @@ lab_capture_stop() {
 lab_iperf_server() {
 	local ns=$1 port=${2:-5201}
 	lab_bg nsx "$ns" iperf3 -s -1 -p "$port" >/dev/null 2>&1
-	lab_wait_for 10 sh -c "ip netns exec $ns ss -Hltn 'sport = :$port' | grep -q LISTEN"
+	lab_wait_listen "$ns" "$port"
+}
+
+# lab_wait_listen NS PORT: a TCP server started in the background listens (a
+# fixed sleep is not enough for a guest starved by a loaded host)
+lab_wait_listen() {
+	lab_wait_for 10 sh -c "ip netns exec $1 ss -Hltn 'sport = :$2' | grep -q LISTEN"
 }
 
 # iperf3 -J output FILE is a success with at least MIN bytes received
