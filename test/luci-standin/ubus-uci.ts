@@ -204,13 +204,16 @@ export class UciObject {
         }
         session.changes = {};
         const timeout = typeof args.timeout === 'number' ? args.timeout : 30;
+        const armRollback = (): void => {
+          if (args.rollback === true) writeAtomic(this.rollbackFile, JSON.stringify({ deadline: wallSeconds() + timeout, files: before } satisfies Rollback), 0o600);
+        };
         // A rollback file first: a crash during the reloads still rolls back.
-        if (args.rollback === true) writeAtomic(this.rollbackFile, JSON.stringify({ deadline: wallSeconds() + timeout, files: before } satisfies Rollback), 0o600);
+        armRollback();
         for (const c of configs) await this.reload(c);
         // rpcd answers apply at once and procd reloads afterwards, so the client's
         // time to confirm starts with the answer; here the answer waits for the
-        // reloads (a slow guest took more than the whole timeout and rolled back).
-        if (args.rollback === true) writeAtomic(this.rollbackFile, JSON.stringify({ deadline: wallSeconds() + timeout, files: before } satisfies Rollback), 0o600);
+        // reloads, and on a starved guest LuCI's switch-on was rolled back.
+        armRollback();
         return [UBUS.OK];
       }
       case 'confirm':
