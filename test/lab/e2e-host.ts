@@ -265,7 +265,7 @@ async function checkCaptures(state: string, dir: string): Promise<never> {
   check(
     'after revocation the capture has packets from the LAN but no PDM option from it',
     r.code === 0 && fromLan.length > 0 && encFromLan.length === 0,
-    r.code === 0 ? `${fromLan.length} packets from the LAN, ${encFromLan.length} with an option` : r.stderr,
+    r.code === 0 ? `${fromLan.length} packets from the LAN, ${encFromLan.length} with an option` : `the analyzer exited ${r.code}: ${r.stderr || 'nothing on stderr'}`,
   );
   return finish();
 }

@@ -12,11 +12,20 @@ import { fileURLToPath } from 'node:url';
 const MAIN_JS = fileURLToPath(new URL('../../primary/src/main.js', import.meta.url));
 export const ANALYZER_JS = fileURLToPath(new URL('../../analyzer/src/cli.js', import.meta.url));
 
+/**
+ * Runs a program to its end. `stderr` also says why a run without an exit code ended
+ * (killed at the timeout, a signal, output over the limit): a failed check once showed
+ * nothing at all.
+ */
 export function run(file: string, args: string[], timeoutMs = 30000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
+    const t0 = Date.now();
     execFile(file, args, { timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      const c = err ? (err as { code?: unknown }).code : 0;
-      resolve({ code: typeof c === 'number' ? c : 1, stdout, stderr });
+      if (!err) return resolve({ code: 0, stdout, stderr });
+      const e = err as { code?: unknown; signal?: unknown; killed?: boolean };
+      if (typeof e.code === 'number') return resolve({ code: e.code, stdout, stderr });
+      const why = e.killed ? `killed (${String(e.signal)}) after ${Date.now() - t0} ms, the limit is ${timeoutMs} ms` : e.signal ? `ended by ${String(e.signal)}` : err.message;
+      resolve({ code: 1, stdout, stderr: `${stderr}${stderr && !stderr.endsWith('\n') ? '\n' : ''}${file}: ${why}` });
     });
   });
 }

@@ -128,6 +128,19 @@ async function go(page: Page, url: string, path: string, ready: string): Promise
     .catch(() => false);
 }
 
+/**
+ * Sets a checkbox through the element itself: a click at its coordinates hit another
+ * widget when the page shifted under a loaded host (the switch-off then applied some
+ * other change and PDMv2 stayed on). Returns the state the page shows afterwards.
+ */
+async function setCheckbox(page: Page, selector: string, on: boolean): Promise<boolean> {
+  return page.$eval(selector, (e, want) => {
+    const box = e as unknown as { checked: boolean; click(): void };
+    if (box.checked !== want) box.click();
+    return box.checked;
+  }, on);
+}
+
 async function login(page: Page, url: string, user: string, password: string): Promise<boolean> {
   await page.goto(url);
   await page.waitForSelector('#standin-login', { timeout: 20000 });
@@ -322,7 +335,7 @@ async function serve(o: Options): Promise<never> {
         .catch(() => false);
     };
     check('open the settings page', await go(page, o.url, 'admin/services/pdmv2/settings', '#cbi-pdmv2'));
-    await page.click('input[id="cbid.pdmv2.main.enabled"]');
+    check('settings: the Enabled switch shows off before saving', (await setCheckbox(page, 'input[id="cbid.pdmv2.main.enabled"]', false)) === false);
     check('switch off: Save & Apply', await apply());
     await guest.must('the module\'s mode is off within 10 s (init script reload -> SIGHUP -> wipe)', 'wait-mode off 10');
     await guest.must('guest: echo requests after switching off', 'ping off1 4');
@@ -332,7 +345,7 @@ async function serve(o: Options): Promise<never> {
 
     // ---- switch on again
     check('open the settings page', await go(page, o.url, 'admin/services/pdmv2/settings', '#cbi-pdmv2'));
-    await page.click('input[id="cbid.pdmv2.main.enabled"]');
+    check('settings: the Enabled switch shows on before saving', (await setCheckbox(page, 'input[id="cbid.pdmv2.main.enabled"]', true)) === true);
     check('switch on: Save & Apply', await apply());
     await guest.must('the module\'s mode is encrypted again within 90 s (re-enrolled)', 'wait-mode encrypted 90');
     await guest.must('guest: echo requests after switching on', 'ping on1 4');

@@ -112,10 +112,10 @@ export class UciObject {
     if (r.deadline > wallSeconds()) return;
     for (const [config, content] of Object.entries(r.files)) writeAtomic(`${this.ctx.confDir}/${config}`, content, 0o644);
     removeFile(this.rollbackFile);
-    for (const config of Object.keys(r.files)) await this.reload(config);
+    for (const config of Object.keys(r.files)) await this.reload(config, 'rollback');
   }
 
-  private async reload(config: string): Promise<void> {
+  private async reload(config: string, cause: string): Promise<void> {
     const script = `${this.ctx.initDir}/${config}`;
     if (!isFile(script)) return;
     const argv = this.ctx.rcCommon ? ['/bin/sh', this.ctx.rcCommon, script, 'reload'] : [script, 'reload'];
@@ -130,7 +130,7 @@ export class UciObject {
     }
     // what ran when: the lab's artifacts keep it (qemu/scenarios/luci.sh)
     const log = `${this.ctx.state}/reloads.log`;
-    writeAtomic(log, `${readText(log) ?? ''}${new Date().toISOString()} ${config} reload: ${how} after ${Date.now() - t0} ms\n`, 0o644);
+    writeAtomic(log, `${readText(log) ?? ''}${new Date().toISOString()} ${config} reload (${cause}): ${how} after ${Date.now() - t0} ms\n`, 0o644);
   }
 
   async call(session: Session, method: string, args: Record<string, unknown>): Promise<UbusReply> {
@@ -195,10 +195,13 @@ export class UciObject {
         if (configs.some((c) => !allowed(session.acls, 'uci', c, 'write'))) return [UBUS.PERMISSION_DENIED];
         if (configs.length === 0) return [UBUS.NO_DATA];
         const before: Record<string, string> = {};
+        const applied: Record<string, string> = {};
         for (const c of configs) {
           const l = load(this.ctx, c);
           if (typeof l === 'number') return [l];
           before[c] = readText(`${this.ctx.confDir}/${c}`) ?? '';
+          // which options changed, never their values (the token and keys live here)
+          applied[c] = [...new Set(session.changes[c]!.map(([op, section, option]) => `${op} ${section}${option ? `.${option}` : ''}`))].join(', ');
           applyChanges(l.sections, session.changes[c]!);
           writeAtomic(`${this.ctx.confDir}/${c}`, serialize(l.sections), 0o644);
         }
@@ -209,7 +212,7 @@ export class UciObject {
         };
         // A rollback file first: a crash during the reloads still rolls back.
         armRollback();
-        for (const c of configs) await this.reload(c);
+        for (const c of configs) await this.reload(c, `apply: ${applied[c]}`);
         // rpcd answers apply at once and procd reloads afterwards, so the client's
         // time to confirm starts with the answer; here the answer waits for the
         // reloads, and on a starved guest LuCI's switch-on was rolled back.
