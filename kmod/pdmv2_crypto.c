@@ -511,13 +511,12 @@ static u32 pdmv2_bs_sub_word(u32 w)
 	return w;
 }
 
-int pdmv2_aes_expand(struct pdmv2_aes *aes, const u8 *key, unsigned int len)
+static void pdmv2_aes_expand_portable(struct pdmv2_aes *aes, const u8 *key,
+				      unsigned int len)
 {
 	u32 w[4 * (PDMV2_AES_MAX_ROUNDS + 1)], t, rcon = 1;
 	unsigned int nk = len / 4, i;
 
-	if (len != 16 && len != 32)
-		return PDMV2_ERR_CRYPTO;
 	aes->rounds = nk + 6;
 	/* words of four octets, octet 0 lowest: column c, row r in lane r */
 	for (i = 0; i < nk; i++)
@@ -536,11 +535,10 @@ int pdmv2_aes_expand(struct pdmv2_aes *aes, const u8 *key, unsigned int len)
 	for (i = 0; i <= aes->rounds; i++)
 		pdmv2_bs_round_key(aes->rk[i], w + 4 * i);
 	pdmv2_wipe(w, sizeof(w));
-	return PDMV2_OK;
 }
 
-void pdmv2_aes_encrypt2(const struct pdmv2_aes *aes, u8 out[32],
-			const u8 in[32])
+static void pdmv2_aes_encrypt2_portable(const struct pdmv2_aes *aes,
+					u8 out[32], const u8 in[32])
 {
 	u32 q[8];
 	unsigned int i, r;
@@ -571,6 +569,67 @@ void pdmv2_aes_wipe(struct pdmv2_aes *aes)
 	pdmv2_wipe(aes, sizeof(*aes));
 }
 
+/* ---- the CPU's AES and carry-less multiply ------------------------------- */
+
+/*
+ * These run between pdmv2_simd_begin() and pdmv2_simd_end() when @simd
+ * (or the key's simd): the public functions bracket them once per call.
+ * pdmv2_simd_usable() is false where the instructions do not exist, so
+ * the branches to them are never taken there.
+ */
+static void pdmv2_aes_expand_any(struct pdmv2_aes *aes, const u8 *key,
+				 unsigned int len, bool simd)
+{
+	aes->simd = simd;
+#ifdef __x86_64__
+	if (simd) {
+		aes->rounds = len / 4 + 6;
+		if (len == 16)
+			pdmv2_aesni_expand128(aes->simd_rk[0], key);
+		else
+			pdmv2_aesni_expand256(aes->simd_rk[0], key);
+		return;
+	}
+#endif
+	pdmv2_aes_expand_portable(aes, key, len);
+}
+
+static void pdmv2_aes_encrypt2_any(const struct pdmv2_aes *aes, u8 out[32],
+				   const u8 in[32])
+{
+#ifdef __x86_64__
+	if (aes->simd) {
+		pdmv2_aesni_encrypt2(aes->simd_rk[0], aes->rounds, out, in);
+		return;
+	}
+#endif
+	pdmv2_aes_encrypt2_portable(aes, out, in);
+}
+
+int pdmv2_aes_expand(struct pdmv2_aes *aes, const u8 *key, unsigned int len)
+{
+	bool simd = pdmv2_simd_usable();
+
+	if (len != 16 && len != 32)
+		return PDMV2_ERR_CRYPTO;
+	if (simd)
+		pdmv2_simd_begin();
+	pdmv2_aes_expand_any(aes, key, len, simd);
+	if (simd)
+		pdmv2_simd_end();
+	return PDMV2_OK;
+}
+
+void pdmv2_aes_encrypt2(const struct pdmv2_aes *aes, u8 out[32],
+			const u8 in[32])
+{
+	if (aes->simd)
+		pdmv2_simd_begin();
+	pdmv2_aes_encrypt2_any(aes, out, in);
+	if (aes->simd)
+		pdmv2_simd_end();
+}
+
 /* ---- GHASH, constant time ------------------------------------------------ */
 
 /*
@@ -598,7 +657,7 @@ static u64 pdmv2_clmul32(u32 x, u32 y)
 }
 
 /* 64 x 64 -> 128 (Karatsuba: three 32-bit products) */
-static void pdmv2_clmul64(u64 a, u64 b, u64 *hi, u64 *lo)
+static void pdmv2_clmul64_portable(u64 a, u64 b, u64 *hi, u64 *lo)
 {
 	u32 a1 = (u32)(a >> 32), a0 = (u32)a, b1 = (u32)(b >> 32), b0 = (u32)b;
 	u64 l = pdmv2_clmul32(a0, b0), h = pdmv2_clmul32(a1, b1);
@@ -608,17 +667,33 @@ static void pdmv2_clmul64(u64 a, u64 b, u64 *hi, u64 *lo)
 	*hi = h ^ m >> 32;
 }
 
+static void pdmv2_clmul64(bool simd, u64 a, u64 b, u64 *hi, u64 *lo)
+{
+#ifdef __x86_64__
+	if (simd) {
+		u64 p[2];
+
+		pdmv2_pclmul64(a, b, p);
+		*lo = p[0];
+		*hi = p[1];
+		return;
+	}
+#endif
+	pdmv2_clmul64_portable(a, b, hi, lo);
+}
+
 /*
  * The carry-less 256-bit product of two 128-bit values (Karatsuba over
  * 64-bit halves), @p[3] the most significant word.
  */
-static void pdmv2_clmul128(u64 ah, u64 al, u64 bh, u64 bl, u64 p[4])
+static void pdmv2_clmul128(bool simd, u64 ah, u64 al, u64 bh, u64 bl,
+			   u64 p[4])
 {
 	u64 m0, m1;
 
-	pdmv2_clmul64(al, bl, &p[1], &p[0]);
-	pdmv2_clmul64(ah, bh, &p[3], &p[2]);
-	pdmv2_clmul64(al ^ ah, bl ^ bh, &m1, &m0);
+	pdmv2_clmul64(simd, al, bl, &p[1], &p[0]);
+	pdmv2_clmul64(simd, ah, bh, &p[3], &p[2]);
+	pdmv2_clmul64(simd, al ^ ah, bl ^ bh, &m1, &m0);
 	m0 ^= p[0] ^ p[2];
 	m1 ^= p[1] ^ p[3];
 	p[1] ^= m0;
@@ -650,11 +725,11 @@ static void pdmv2_gf128_reduce(const u64 q[4], u64 *yh, u64 *yl)
 }
 
 /* y = y * h in GF(2^128) */
-static void pdmv2_gf128_mul(u64 *yh, u64 *yl, const u64 h[2])
+static void pdmv2_gf128_mul(bool simd, u64 *yh, u64 *yl, const u64 h[2])
 {
 	u64 p[4];
 
-	pdmv2_clmul128(*yh, *yl, h[0], h[1], p);
+	pdmv2_clmul128(simd, *yh, *yl, h[0], h[1], p);
 	pdmv2_gf128_reduce(p, yh, yl);
 }
 
@@ -669,8 +744,8 @@ static void pdmv2_store_be64(u64 v, u8 *p)
 	put_unaligned_be32((u32)v, p + 4);
 }
 
-void pdmv2_ghash(const struct pdmv2_gcm *g, u8 y[16], const u8 *data,
-		 size_t len)
+static void pdmv2_ghash_any(const struct pdmv2_gcm *g, u8 y[16],
+			    const u8 *data, size_t len)
 {
 	u64 yh = pdmv2_load_be64(y), yl = pdmv2_load_be64(y + 8);
 	u8 last[16];
@@ -685,7 +760,7 @@ void pdmv2_ghash(const struct pdmv2_gcm *g, u8 y[16], const u8 *data,
 		}
 		yh ^= pdmv2_load_be64(data);
 		yl ^= pdmv2_load_be64(data + 8);
-		pdmv2_gf128_mul(&yh, &yl, g->h);
+		pdmv2_gf128_mul(g->aes.simd, &yh, &yl, g->h);
 		data += n;
 		len -= n;
 	}
@@ -697,25 +772,29 @@ void pdmv2_ghash(const struct pdmv2_gcm *g, u8 y[16], const u8 *data,
 
 int pdmv2_gcm_init(struct pdmv2_gcm *g, const u8 *key, unsigned int len)
 {
+	bool simd = pdmv2_simd_usable();
 	u8 blocks[32] = { 0 };
-	int err;
 
-	err = pdmv2_aes_expand(&g->aes, key, len);
-	if (err)
-		return err;
-	pdmv2_aes_encrypt2(&g->aes, blocks, blocks);	/* H = E(0) */
+	if (len != 16 && len != 32)
+		return PDMV2_ERR_CRYPTO;
+	if (simd)
+		pdmv2_simd_begin();
+	pdmv2_aes_expand_any(&g->aes, key, len, simd);
+	pdmv2_aes_encrypt2_any(&g->aes, blocks, blocks);	/* H = E(0) */
 	g->h[0] = pdmv2_load_be64(blocks);
 	g->h[1] = pdmv2_load_be64(blocks + 8);
 	g->h2[0] = g->h[0];
 	g->h2[1] = g->h[1];
-	pdmv2_gf128_mul(&g->h2[0], &g->h2[1], g->h);
+	pdmv2_gf128_mul(simd, &g->h2[0], &g->h2[1], g->h);
 	g->h3[0] = g->h2[0];
 	g->h3[1] = g->h2[1];
-	pdmv2_gf128_mul(&g->h3[0], &g->h3[1], g->h);
+	pdmv2_gf128_mul(simd, &g->h3[0], &g->h3[1], g->h);
 	/* the lengths block of an option: 8 octets of AAD, 16 of text */
 	g->lh[0] = (u64)PDMV2_AAD_LEN * 8;
 	g->lh[1] = (u64)PDMV2_METRICS_LEN * 8;
-	pdmv2_gf128_mul(&g->lh[0], &g->lh[1], g->h);
+	pdmv2_gf128_mul(simd, &g->lh[0], &g->lh[1], g->h);
+	if (simd)
+		pdmv2_simd_end();
 	pdmv2_wipe(blocks, sizeof(blocks));
 	return PDMV2_OK;
 }
@@ -742,7 +821,7 @@ static void pdmv2_gcm_ctr(const struct pdmv2_gcm *g, const u8 nonce[12],
 	do {
 		put_unaligned_be32(c, ctr + 12);
 		put_unaligned_be32(ej0 ? 1 : c + 1, ctr + 28);
-		pdmv2_aes_encrypt2(&g->aes, ks, ctr);
+		pdmv2_aes_encrypt2_any(&g->aes, ks, ctr);
 		n = len < 16 ? len : 16;
 		for (i = 0; i < n; i++)
 			out[i] = in[i] ^ ks[i];
@@ -771,18 +850,19 @@ static void pdmv2_gcm_ctr(const struct pdmv2_gcm *g, const u8 nonce[12],
  * A*H^3 + C*H^2 + L*H, two products added before one reduction, with
  * H^2, H^3 and L*H made once per key.
  */
-void pdmv2_ghash_option(const struct pdmv2_gcm *g, const u8 *aad,
-			const u8 *ct, u8 y[16])
+static void pdmv2_ghash_option_any(const struct pdmv2_gcm *g, const u8 *aad,
+				   const u8 *ct, u8 y[16])
 {
 	u64 p[4], q[4], ah = pdmv2_load_be64(aad), yh, yl;
+	bool simd = g->aes.simd;
 
 	/* A's low half is zero: two 64-bit products instead of three */
-	pdmv2_clmul64(ah, g->h3[1], &p[2], &p[1]);
-	pdmv2_clmul64(ah, g->h3[0], &p[3], &q[0]);
+	pdmv2_clmul64(simd, ah, g->h3[1], &p[2], &p[1]);
+	pdmv2_clmul64(simd, ah, g->h3[0], &p[3], &q[0]);
 	p[2] ^= q[0];
 	p[0] = 0;
-	pdmv2_clmul128(pdmv2_load_be64(ct), pdmv2_load_be64(ct + 8), g->h2[0],
-		       g->h2[1], q);
+	pdmv2_clmul128(simd, pdmv2_load_be64(ct), pdmv2_load_be64(ct + 8),
+		       g->h2[0], g->h2[1], q);
 	p[0] ^= q[0];
 	p[1] ^= q[1];
 	p[2] ^= q[2];
@@ -801,17 +881,37 @@ static void pdmv2_gcm_tag(const struct pdmv2_gcm *g, const u8 ej0[16],
 	unsigned int i;
 
 	if (aad_len == PDMV2_AAD_LEN && len == PDMV2_METRICS_LEN) {
-		pdmv2_ghash_option(g, aad, ct, y);
+		pdmv2_ghash_option_any(g, aad, ct, y);
 	} else {
-		pdmv2_ghash(g, y, aad, aad_len);
-		pdmv2_ghash(g, y, ct, len);
+		pdmv2_ghash_any(g, y, aad, aad_len);
+		pdmv2_ghash_any(g, y, ct, len);
 		pdmv2_store_be64((u64)aad_len * 8, lens);
 		pdmv2_store_be64((u64)len * 8, lens + 8);
-		pdmv2_ghash(g, y, lens, sizeof(lens));
+		pdmv2_ghash_any(g, y, lens, sizeof(lens));
 	}
 	for (i = 0; i < 16; i++)
 		tag[i] = ej0[i] ^ y[i];
 	pdmv2_wipe(y, sizeof(y));
+}
+
+void pdmv2_ghash(const struct pdmv2_gcm *g, u8 y[16], const u8 *data,
+		 size_t len)
+{
+	if (g->aes.simd)
+		pdmv2_simd_begin();
+	pdmv2_ghash_any(g, y, data, len);
+	if (g->aes.simd)
+		pdmv2_simd_end();
+}
+
+void pdmv2_ghash_option(const struct pdmv2_gcm *g, const u8 *aad,
+			const u8 *ct, u8 y[16])
+{
+	if (g->aes.simd)
+		pdmv2_simd_begin();
+	pdmv2_ghash_option_any(g, aad, ct, y);
+	if (g->aes.simd)
+		pdmv2_simd_end();
 }
 
 void pdmv2_gcm_seal(const struct pdmv2_gcm *g, const u8 nonce[12],
@@ -820,20 +920,23 @@ void pdmv2_gcm_seal(const struct pdmv2_gcm *g, const u8 nonce[12],
 {
 	u8 ej0[16];
 
+	if (g->aes.simd)
+		pdmv2_simd_begin();
 	pdmv2_gcm_ctr(g, nonce, in, out, len, ej0);
 	pdmv2_gcm_tag(g, ej0, aad, aad_len, out, len, tag);
+	if (g->aes.simd)
+		pdmv2_simd_end();
 	pdmv2_wipe(ej0, sizeof(ej0));
 }
 
-int pdmv2_gcm_open(const struct pdmv2_gcm *g, const u8 nonce[12],
-		   const u8 *aad, size_t aad_len, const u8 *in, u8 *out,
-		   size_t len, const u8 *tag, unsigned int tag_len)
+static int pdmv2_gcm_open_any(const struct pdmv2_gcm *g, const u8 nonce[12],
+			      const u8 *aad, size_t aad_len, const u8 *in,
+			      u8 *out, size_t len, const u8 *tag,
+			      unsigned int tag_len)
 {
 	u8 want[16], ej0[16], text[PDMV2_GCM_BLOCK];
 	int diff;
 
-	if (tag_len < 12 || tag_len > 16)
-		return PDMV2_ERR_TAG_MISMATCH;
 	/*
 	 * One AES call gives E(J0) and the first block's key stream: the
 	 * text of an option (one block) is decrypted into a scratch and only
@@ -862,6 +965,23 @@ int pdmv2_gcm_open(const struct pdmv2_gcm *g, const u8 nonce[12],
 		pdmv2_gcm_ctr(g, nonce, in, out, len, NULL);
 	pdmv2_wipe(text, sizeof(text));
 	return PDMV2_OK;
+}
+
+int pdmv2_gcm_open(const struct pdmv2_gcm *g, const u8 nonce[12],
+		   const u8 *aad, size_t aad_len, const u8 *in, u8 *out,
+		   size_t len, const u8 *tag, unsigned int tag_len)
+{
+	int err;
+
+	if (tag_len < 12 || tag_len > 16)
+		return PDMV2_ERR_TAG_MISMATCH;
+	if (g->aes.simd)
+		pdmv2_simd_begin();
+	err = pdmv2_gcm_open_any(g, nonce, aad, aad_len, in, out, len, tag,
+				 tag_len);
+	if (g->aes.simd)
+		pdmv2_simd_end();
+	return err;
 }
 
 /* ---- the encrypted option ------------------------------------------------ */

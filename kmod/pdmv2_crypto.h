@@ -53,6 +53,27 @@ int pdmv2_hmac_sha256(const u8 *key, size_t key_len,
 		      const struct pdmv2_hmac_part *parts, unsigned int n,
 		      u8 out[PDMV2_HASH_LEN]);
 
+/*
+ * The CPU's AES and carry-less multiply instructions (x86-64: AES-NI and
+ * PCLMULQDQ) may be used here and now: the CPU has them, they are not
+ * turned off, and (in the module) the context may use the FPU. Then
+ * pdmv2_simd_begin() and pdmv2_simd_end() bracket their use, with no
+ * sleep between (kernel_fpu_begin()/end()). Without them, the portable
+ * code runs.
+ */
+bool pdmv2_simd_usable(void);
+void pdmv2_simd_begin(void);
+void pdmv2_simd_end(void);
+
+#ifdef __x86_64__
+/* pdmv2_aesni_x86_64.S; only between pdmv2_simd_begin() and _end() */
+void pdmv2_aesni_expand128(u8 *rk, const u8 *key);
+void pdmv2_aesni_expand256(u8 *rk, const u8 *key);
+void pdmv2_aesni_encrypt2(const u8 *rk, u32 rounds, u8 *out, const u8 *in);
+/* @out = { low, high } 64 bits of the carry-less product @a * @b */
+void pdmv2_pclmul64(u64 a, u64 b, u64 out[2]);
+#endif
+
 /* ---- key schedule ------------------------------------------------------- */
 
 /* Key length of a data-path AEAD, 0 when it is not one (BAD_AEAD). */
@@ -127,17 +148,28 @@ bool pdmv2_prefix_overlap(const u8 a[16], unsigned int alen,
 
 /*
  * An expanded AES encryption key (AES-128 or AES-256): each round key as
- * the eight bit planes the bitsliced rounds add. No decryption key: GCM
- * only encrypts.
+ * the eight bit planes the bitsliced rounds add, or, when it was expanded
+ * with the CPU's AES instructions (@simd), as the standard schedule those
+ * take. No decryption key: GCM only encrypts.
  */
 struct pdmv2_aes {
-	u32 rk[PDMV2_AES_MAX_ROUNDS + 1][8];
+	union {
+		u32 rk[PDMV2_AES_MAX_ROUNDS + 1][8];
+		u8 simd_rk[PDMV2_AES_MAX_ROUNDS + 1][16];
+	};
 	u32 rounds;			/* 10 or 14 */
+	bool simd;			/* simd_rk, for the CPU's instructions */
 };
 
-/* PDMV2_OK, or PDMV2_ERR_CRYPTO for a key length other than 16 and 32 */
+/*
+ * PDMV2_OK, or PDMV2_ERR_CRYPTO for a key length other than 16 and 32.
+ * With the CPU's instructions when pdmv2_simd_usable().
+ */
 int pdmv2_aes_expand(struct pdmv2_aes *aes, const u8 *key, unsigned int len);
-/* two blocks at once (the cost of one): @out may be @in */
+/*
+ * two blocks at once (the cost of one): @out may be @in. A key expanded
+ * with the CPU's instructions needs pdmv2_simd_usable() here too.
+ */
 void pdmv2_aes_encrypt2(const struct pdmv2_aes *aes, u8 out[32],
 			const u8 in[32]);
 void pdmv2_aes_wipe(struct pdmv2_aes *aes);
@@ -153,9 +185,19 @@ struct pdmv2_gcm {
 	u64 h[2], h2[2], h3[2], lh[2];
 };
 
-/* expand @key (16 or 32 octets) and compute H = AES-K(0^128) */
+/*
+ * expand @key (16 or 32 octets) and compute H = AES-K(0^128); with the
+ * CPU's instructions when pdmv2_simd_usable(), and then every use of @g
+ * (seal, open, GHASH) needs pdmv2_simd_usable() too: pdmv2_gcm_simd(@g)
+ * says which kind @g is.
+ */
 int pdmv2_gcm_init(struct pdmv2_gcm *g, const u8 *key, unsigned int len);
 void pdmv2_gcm_wipe(struct pdmv2_gcm *g);
+
+static inline bool pdmv2_gcm_simd(const struct pdmv2_gcm *g)
+{
+	return g->aes.simd;
+}
 
 /* @y = GHASH_H(@y, @data zero-padded to whole blocks) */
 void pdmv2_ghash(const struct pdmv2_gcm *g, u8 y[16], const u8 *data,

@@ -3,7 +3,9 @@
  * The module's backend for pdmv2_crypto.c: HMAC-SHA256 through the crypto
  * API ("hmac(sha256)", a synchronous shash). Every call runs with BHs
  * disabled (softirq, or under a _bh lock), which makes the per-CPU
- * transform ours for the call. AES and GHASH are pdmv2_crypto.c's own.
+ * transform ours for the call. AES and GHASH are pdmv2_crypto.c's own:
+ * portable, or on x86-64 with AES-NI and PCLMULQDQ (pdmv2_aesni_x86_64.S)
+ * inside kernel_fpu_begin()/end(), decided here.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -11,9 +13,45 @@
 #include <linux/bottom_half.h>
 #include <linux/err.h>
 #include <linux/percpu.h>
+#include <linux/module.h>
 #include <linux/preempt.h>
+#ifdef CONFIG_X86_64
+#include <asm/cpufeature.h>
+#include <asm/fpu/api.h>
+#include <asm/simd.h>
+#endif
 
 #include "pdmv2.h"
+
+/* what pdmv2_crypto_init() found: the wish, then the CPU's answer */
+static bool simd_crypto = true;
+module_param(simd_crypto, bool, 0444);
+MODULE_PARM_DESC(simd_crypto,
+		 "AES and GHASH with the CPU's instructions (x86-64: AES-NI and PCLMULQDQ) where it has them (default Y; reads N when the portable code runs)");
+
+bool pdmv2_simd_usable(void)
+{
+#ifdef CONFIG_X86_64
+	/* false inside another kernel FPU section this softirq interrupted */
+	return simd_crypto && may_use_simd();
+#else
+	return false;
+#endif
+}
+
+void pdmv2_simd_begin(void)
+{
+#ifdef CONFIG_X86_64
+	kernel_fpu_begin();
+#endif
+}
+
+void pdmv2_simd_end(void)
+{
+#ifdef CONFIG_X86_64
+	kernel_fpu_end();
+#endif
+}
 
 /* setkey changes the transform: one per CPU, used with BHs off */
 static struct crypto_shash * __percpu *pdmv2_hmac_tfm;
@@ -76,6 +114,14 @@ int pdmv2_crypto_init(void)
 	struct crypto_shash *tfm;
 	int cpu;
 
+#ifdef CONFIG_X86_64
+	simd_crypto = simd_crypto && boot_cpu_has(X86_FEATURE_AES) &&
+		      boot_cpu_has(X86_FEATURE_PCLMULQDQ);
+#else
+	simd_crypto = false;
+#endif
+	pr_info("AES-GCM: %s\n", simd_crypto ? "AES-NI and PCLMULQDQ" :
+		"portable constant-time code");
 	if (pdmv2_key_cache_init())
 		return -ENOMEM;
 	pdmv2_hmac_tfm = alloc_percpu(struct crypto_shash *);

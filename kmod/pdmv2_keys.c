@@ -626,8 +626,14 @@ const struct pdmv2_gcm *pdmv2_flow_gcm_get(struct pdmv2_flow *flow, bool rx)
 	 */
 	if (!k->aead || (!rx && k->retired))
 		return NULL;
+	/*
+	 * An entry made with the CPU's instructions is of no use where they
+	 * may not run now (a softirq inside another kernel FPU section), and
+	 * the other way round it would be slow: made again, either way.
+	 */
 	if (e->flow == flow && e->rx == rx && e->ks_version == k->ks_version &&
-	    e->epoch == k->epoch)
+	    e->epoch == k->epoch &&
+	    pdmv2_gcm_simd(&e->gcm) == pdmv2_simd_usable())
 		return &e->gcm;
 	if (pdmv2_gcm_init(&e->gcm, rx ? flow->rx_stk : flow->tx_stk,
 			   pdmv2_aead_key_len(k->aead))) {

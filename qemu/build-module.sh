@@ -31,10 +31,10 @@ mkdir -p "$out"
 exec 8>"$out.lock"
 flock 8
 # a copy, refreshed by content: make sees only the files that changed
-for f in "$REPO_DIR"/kmod/*.[ch] "$REPO_DIR"/kmod/Kbuild; do
+for f in "$REPO_DIR"/kmod/*.[chS] "$REPO_DIR"/kmod/Kbuild; do
 	cmp -s "$f" "$out/$(basename "$f")" || cp "$f" "$out/"
 done
-for f in "$out"/*.[ch]; do [ -e "$REPO_DIR/kmod/$(basename "$f")" ] || rm -f "$f"; done
+for f in "$out"/*.[chS]; do [ -e "$REPO_DIR/kmod/$(basename "$f")" ] || rm -f "$f"; done
 if ! make -C "$KDIR" M="$out" CROSS_COMPILE="$LAB_CROSS_COMPILE" W=1 modules >"$out/build.log" 2>&1; then
 	cat "$out/build.log" >&2
 	lab_die "pdmv2.ko failed to build for $LAB_ARCH $KERNEL_RELEASE"

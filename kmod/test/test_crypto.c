@@ -24,6 +24,7 @@
 #include "../pdmv2_crypto.h"
 #include "crypto_openssl.h"
 #include "harness.h"
+#include "simd_user.h"
 
 /*
  * Random cases are many: each property is one check over all cases, and
@@ -1324,6 +1325,12 @@ int main(int argc, char **argv)
 			argv[0]);
 		return 2;
 	}
+	/*
+	 * Everything twice where the CPU has AES-NI and PCLMULQDQ: with them
+	 * (the module's choice there), then with the portable code.
+	 */
+again:
+	printf("-- crypto: %s\n", pdmv2_simd_user_name());
 	keys = load(argv[1]);
 	if (keys) {
 		test_keys(keys);
@@ -1342,6 +1349,14 @@ int main(int argc, char **argv)
 		if (seeds)
 			dump_seeds(opts, seeds);
 		json_free(opts);
+	}
+	if (pdmv2_simd_usable()) {
+		size_t i;
+
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			units[i]();
+		pdmv2_simd_user_force_portable();
+		goto again;
 	}
 	return run_units(units, sizeof(units) / sizeof(units[0]));
 }

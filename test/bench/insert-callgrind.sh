@@ -20,7 +20,8 @@
 # wrapper finds it once and finishes each segment's copy; printed per
 # segment of a 64 KiB TCP aggregate (45 segments of 1440 octets).
 # Then the encrypted mode's crypto (kmod/test/bench_seal.c over
-# kmod/pdmv2_crypto.c, the module's own AES and GHASH): sealing one option
+# kmod/pdmv2_crypto.c, the module's own AES and GHASH, with the CPU's AES-NI
+# and PCLMULQDQ where it has them and portable): sealing one option
 # with the flow's key state cached (goal <= 2,000), its AES and GHASH
 # parts, expanding a key with H (a cache miss, a flow's first packet), and
 # a new flow's key derivation (three HMAC-SHA256 over OpenSSL's SHA-256,
@@ -34,8 +35,16 @@ trap 'rm -rf "$out"' EXIT
 command -v valgrind >/dev/null || "$root/build/setup.sh" kmod >/dev/null
 command -v valgrind >/dev/null || { apt-get install -y -qq valgrind >/dev/null; }
 gcc -std=gnu11 -O2 -g -o "$out/bench" "$root/kmod/test/bench_insert.c" "$root/kmod/pdmv2_core.c"
+# the module's choice of AES and GHASH: the CPU's instructions where it has
+# them (x86-64: AES-NI and PCLMULQDQ, pdmv2_aesni_x86_64.S), else portable
+simd_src=() cryptos=(portable)
+if [ "$(uname -m)" = x86_64 ]; then
+	simd_src=("$root/kmod/pdmv2_aesni_x86_64.S")
+	grep -qw aes /proc/cpuinfo && grep -qw pclmulqdq /proc/cpuinfo && cryptos=(simd portable)
+fi
 gcc -std=gnu11 -O2 -g -o "$out/bench_seal" "$root/kmod/test/bench_seal.c" \
-	"$root/kmod/pdmv2_crypto.c" "$root/kmod/pdmv2_core.c" -lcrypto
+	"$root/kmod/pdmv2_crypto.c" "$root/kmod/pdmv2_core.c" \
+	"$root/kmod/test/simd_user.c" ${simd_src[@]+"${simd_src[@]}"} -lcrypto
 ir() { # MODE PROTO N -> total instructions
 	valgrind --tool=callgrind --callgrind-out-file="$out/cg.$1.$2.$3" \
 		"$out/bench" "$1" "$2" "$3" >/dev/null 2>"$out/log"
@@ -81,12 +90,23 @@ per_seal() { # MODE KEY -> instructions per iteration, the loop subtracted
 	echo $(( ( $(irs "$1" "$2" $large) - $(irs "$1" "$2" $small) -
 		   $(irs reset "$2" $large) + $(irs reset "$2" $small) ) / (large - small) ))
 }
-for key in aes128 aes256; do
-	seal=$(per_seal seal $key) aes=$(per_seal aes $key) ghash=$(per_seal ghash $key)
-	echo "sealing one option, key state cached (${key^^}): $seal instructions" \
-		"(callgrind; goal <= 2000): AES (two blocks, one bitsliced call) $aes," \
-		"GHASH (two products, one reduction) $ghash, the rest $((seal - aes - ghash))"
-	echo "expanding the key and H (${key^^}, a flow's first packet on a CPU or a cache miss): $(per_seal init $key) instructions"
-	echo "new flow's key derivation (${key^^}: HS from CS, STK from HS; three HMAC-SHA256): $(per_seal derive $key) instructions;" \
-		"with the host's HS cached (the STK alone, one HMAC): $(per_seal stk $key)"
+for crypto in "${cryptos[@]}"; do
+	if [ "$crypto" = simd ]; then
+		unset PDMV2_CRYPTO
+		name="AES-NI and PCLMULQDQ" aes_what="two blocks, one call" ghash_what="five PCLMULQDQ, one reduction"
+	else
+		export PDMV2_CRYPTO=portable
+		name="portable constant-time C" aes_what="two blocks, one bitsliced call" ghash_what="two products, one reduction"
+	fi
+	echo "-- $name${cryptos[1]+$([ "$crypto" = simd ] && echo " (what the module runs on this CPU)")}"
+	for key in aes128 aes256; do
+		seal=$(per_seal seal $key) aes=$(per_seal aes $key) ghash=$(per_seal ghash $key)
+		goal=met; [ "$seal" -le 2000 ] || goal="NOT met"
+		echo "sealing one option, key state cached (${key^^}, $name): $seal instructions" \
+			"(callgrind; goal <= 2000: $goal): AES ($aes_what) $aes," \
+			"GHASH ($ghash_what) $ghash, the rest $((seal - aes - ghash))"
+		echo "expanding the key and H (${key^^}, $name; a flow's first packet on a CPU or a cache miss): $(per_seal init $key) instructions"
+		echo "new flow's key derivation (${key^^}, $name: HS from CS, STK from HS; three HMAC-SHA256): $(per_seal derive $key) instructions;" \
+			"with the host's HS cached (the STK alone, one HMAC): $(per_seal stk $key)"
+	done
 done
