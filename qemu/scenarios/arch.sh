@@ -52,6 +52,7 @@ lab_check "topology: ping wan -> lan" nsx wan ping -6 -c 2 -W 5 "$LAN_IP"
 
 # ---------------------------------------------------------------- load, keys
 lab_check "insmod with test_random=$TEST_RANDOM" lab_insmod "$KO" "test_random=$TEST_RANDOM"
+lab_check "AES-GCM with the CPU's AES and carry-less multiply instructions exactly where it has them" simd_crypto_as_cpu
 mountpoint -q "$TRACE" || mount -t tracefs nodev "$TRACE"
 echo >"$TRACE/trace"
 lab_check "tracepoint pdmv2:pdmv2_emit enabled" sh -c "echo 1 > $TRACE/events/pdmv2/pdmv2_emit/enable"

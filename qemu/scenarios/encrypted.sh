@@ -59,6 +59,7 @@ cp "$ENC/secrets.json" "$ENC/wrong-secrets.json" "$ARTIFACTS/"
 # ---------------------------------------------------------------- load, trace
 lab_topology_up 1500 1500
 lab_check "insmod $KO" insmod "$KO"
+lab_check "AES-GCM with the CPU's AES and carry-less multiply instructions exactly where it has them" simd_crypto_as_cpu
 mountpoint -q "$TRACE" || mount -t tracefs nodev "$TRACE"
 echo 16384 >"$TRACE/buffer_size_kb"
 echo >"$TRACE/trace"

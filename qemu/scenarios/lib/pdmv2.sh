@@ -108,3 +108,14 @@ ptb_roundtrip() { # LABEL LOGFILE
 		"ip netns exec lan ip -6 route get $WAN_IP | grep -q 'mtu 1468'"
 	lab_check "$1: then 1468-octet pings cross" nsx lan ping -6 -c 2 -i 0.3 -W 2 -s 1420 "$WAN_IP"
 }
+
+# The module runs AES-GCM with the CPU's instructions exactly where the CPU
+# has them (x86-64 with AES-NI and PCLMULQDQ; docs/kmod.md): its parameter
+# simd_crypto reads Y there and N elsewhere. Prints what it found.
+simd_crypto_as_cpu() {
+	local want=N got
+	[ "$(uname -m)" = x86_64 ] && grep -qw aes /proc/cpuinfo && grep -qw pclmulqdq /proc/cpuinfo && want=Y
+	got=$(cat /sys/module/pdmv2/parameters/simd_crypto) || return 1
+	echo "simd_crypto $got on $(uname -m) (want $want); $(dmesg | grep -o 'pdmv2: AES-GCM: .*' | tail -n 1)"
+	[ "$got" = "$want" ]
+}
