@@ -71,9 +71,13 @@ int pdmv2_kdf_extract(const u8 *parent, size_t parent_len,
 	       PDMV2_ERR_CRYPTO : PDMV2_OK;
 }
 
-int pdmv2_kdf_expand(const u8 prk[PDMV2_HASH_LEN], const char *label,
-		     const u8 *context, size_t context_len, u8 *out,
-		     size_t len)
+/*
+ * OKM = T(1) = HMAC(PRK, info || 0x01), info = label || 0x00 || context,
+ * with the PRK as a key (@prk) or keyed (@hk)
+ */
+static int pdmv2_kdf_expand_any(const u8 *prk, const struct pdmv2_hmac_key *hk,
+				const char *label, const u8 *context,
+				size_t context_len, u8 *out, size_t len)
 {
 	static const u8 sep;
 	static const u8 counter = 1;
@@ -83,7 +87,6 @@ int pdmv2_kdf_expand(const u8 prk[PDMV2_HASH_LEN], const char *label,
 
 	if (!len || len > PDMV2_HASH_LEN)
 		return PDMV2_ERR_CRYPTO;
-	/* T(1) = HMAC(PRK, info || 0x01), info = label || 0x00 || context */
 	parts[0].data = (const u8 *)label;
 	parts[0].len = strlen(label);
 	parts[1].data = &sep;
@@ -92,11 +95,22 @@ int pdmv2_kdf_expand(const u8 prk[PDMV2_HASH_LEN], const char *label,
 	parts[2].len = context_len;
 	parts[3].data = &counter;
 	parts[3].len = 1;
-	err = pdmv2_hmac_sha256(prk, PDMV2_HASH_LEN, parts, 4, t);
+	if (hk)
+		err = pdmv2_hmac_sha256_keyed(hk, parts, 4, t);
+	else
+		err = pdmv2_hmac_sha256(prk, PDMV2_HASH_LEN, parts, 4, t);
 	if (!err)
 		memcpy(out, t, len);
 	pdmv2_wipe(t, sizeof(t));
 	return err ? PDMV2_ERR_CRYPTO : PDMV2_OK;
+}
+
+int pdmv2_kdf_expand(const u8 prk[PDMV2_HASH_LEN], const char *label,
+		     const u8 *context, size_t context_len, u8 *out,
+		     size_t len)
+{
+	return pdmv2_kdf_expand_any(prk, NULL, label, context, context_len,
+				    out, len);
 }
 
 int pdmv2_kdf(const u8 *parent, size_t parent_len, const char *label,
@@ -160,8 +174,9 @@ int pdmv2_stk_context(u16 aead_id, u16 epoch, const struct pdmv2_tuple *t,
 	return PDMV2_OK;
 }
 
-int pdmv2_stk_from_hs_prk(const u8 hs_prk[PDMV2_HASH_LEN], u16 aead_id,
-			  u16 epoch, const struct pdmv2_tuple *t, u8 *stk)
+static int pdmv2_stk_any(const u8 *hs_prk, const struct pdmv2_hmac_key *hk,
+			 u16 aead_id, u16 epoch, const struct pdmv2_tuple *t,
+			 u8 *stk)
 {
 	u8 ctx[PDMV2_STK_CONTEXT_LEN];
 	int err;
@@ -169,8 +184,21 @@ int pdmv2_stk_from_hs_prk(const u8 hs_prk[PDMV2_HASH_LEN], u16 aead_id,
 	err = pdmv2_stk_context(aead_id, epoch, t, ctx);
 	if (err)
 		return err;
-	return pdmv2_kdf_expand(hs_prk, PDMV2_LABEL_STK, ctx, sizeof(ctx), stk,
-				pdmv2_aead_key_len(aead_id));
+	return pdmv2_kdf_expand_any(hs_prk, hk, PDMV2_LABEL_STK, ctx,
+				    sizeof(ctx), stk,
+				    pdmv2_aead_key_len(aead_id));
+}
+
+int pdmv2_stk_from_hs_prk(const u8 hs_prk[PDMV2_HASH_LEN], u16 aead_id,
+			  u16 epoch, const struct pdmv2_tuple *t, u8 *stk)
+{
+	return pdmv2_stk_any(hs_prk, NULL, aead_id, epoch, t, stk);
+}
+
+int pdmv2_stk_from_hs_key(const struct pdmv2_hmac_key *hs_prk, u16 aead_id,
+			  u16 epoch, const struct pdmv2_tuple *t, u8 *stk)
+{
+	return pdmv2_stk_any(NULL, hs_prk, aead_id, epoch, t, stk);
 }
 
 int pdmv2_stk_from_hs(const u8 hs[PDMV2_SECRET_LEN], u16 aead_id,

@@ -54,6 +54,28 @@ int pdmv2_hmac_sha256(const u8 *key, size_t key_len,
 		      u8 out[PDMV2_HASH_LEN]);
 
 /*
+ * HMAC-SHA256 with its key's pads hashed once: the SHA-256 states after
+ * the inner and the outer pad block, as the backend's SHA-256 exports them
+ * (crypto_shash_export() in the module). As secret as the key. A key made
+ * this way costs two SHA-256 compressions once, and each HMAC under it two
+ * compressions for up to 55 octets of data, where pdmv2_hmac_sha256()
+ * pays for the pads every time.
+ */
+#define PDMV2_SHA256_STATE_MAX	128
+struct pdmv2_hmac_key {
+	u8 inner[PDMV2_SHA256_STATE_MAX];
+	u8 outer[PDMV2_SHA256_STATE_MAX];
+};
+
+/* @key of at most 64 octets; 0 or a negative errno */
+int pdmv2_hmac_sha256_key(const u8 *key, size_t key_len,
+			  struct pdmv2_hmac_key *hk);
+/* HMAC-SHA256(the key of @hk, concatenation of @parts) */
+int pdmv2_hmac_sha256_keyed(const struct pdmv2_hmac_key *hk,
+			    const struct pdmv2_hmac_part *parts,
+			    unsigned int n, u8 out[PDMV2_HASH_LEN]);
+
+/*
  * The CPU's AES and carry-less multiply instructions (x86-64: AES-NI and
  * PCLMULQDQ) may be used here and now: the CPU has them, they are not
  * turned off, and (in the module) the context may use the FPU. Then
@@ -130,6 +152,9 @@ int pdmv2_stk_from_hs(const u8 hs[PDMV2_SECRET_LEN], u16 aead_id,
 		      u16 epoch, const struct pdmv2_tuple *t, u8 *stk);
 /* the same, from the PRK of HS(h) (saves one HMAC when HS is cached) */
 int pdmv2_stk_from_hs_prk(const u8 hs_prk[PDMV2_HASH_LEN], u16 aead_id,
+			  u16 epoch, const struct pdmv2_tuple *t, u8 *stk);
+/* the same, from the PRK of HS(h) keyed for HMAC (two compressions) */
+int pdmv2_stk_from_hs_key(const struct pdmv2_hmac_key *hs_prk, u16 aead_id,
 			  u16 epoch, const struct pdmv2_tuple *t, u8 *stk);
 
 /* ---- prefixes ------------------------------------------------------------ */

@@ -10,10 +10,11 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <crypto/hash.h>
+#include <crypto/sha2.h>
 #include <linux/bottom_half.h>
 #include <linux/err.h>
-#include <linux/percpu.h>
 #include <linux/module.h>
+#include <linux/percpu.h>
 #include <linux/preempt.h>
 #ifdef CONFIG_X86_64
 #include <asm/cpufeature.h>
@@ -51,6 +52,76 @@ void pdmv2_simd_end(void)
 #ifdef CONFIG_X86_64
 	kernel_fpu_end();
 #endif
+}
+
+/*
+ * Plain SHA-256 for the keyed HMAC: no key in the transform (the pads'
+ * states live in the caller's struct pdmv2_hmac_key, the running state in
+ * a descriptor on the stack), so one transform serves every CPU at once.
+ */
+static struct crypto_shash *pdmv2_sha256_tfm;
+
+/* the state after one pad block: @key XOR @pad_octet, zero-padded to 64 */
+static int pdmv2_sha256_pad_state(struct shash_desc *desc, const u8 *key,
+				  size_t key_len, u8 pad_octet, u8 *state)
+{
+	u8 pad[SHA256_BLOCK_SIZE];
+	unsigned int i;
+	int err;
+
+	memset(pad, pad_octet, sizeof(pad));
+	for (i = 0; i < key_len; i++)
+		pad[i] ^= key[i];
+	err = crypto_shash_init(desc);
+	if (!err)
+		err = crypto_shash_update(desc, pad, sizeof(pad));
+	if (!err)
+		err = crypto_shash_export(desc, state);
+	memzero_explicit(pad, sizeof(pad));
+	return err;
+}
+
+int pdmv2_hmac_sha256_key(const u8 *key, size_t key_len,
+			  struct pdmv2_hmac_key *hk)
+{
+	SHASH_DESC_ON_STACK(desc, pdmv2_sha256_tfm);
+	int err;
+
+	if (key_len > SHA256_BLOCK_SIZE)
+		return -EINVAL;
+	desc->tfm = pdmv2_sha256_tfm;
+	err = pdmv2_sha256_pad_state(desc, key, key_len, 0x36, hk->inner);
+	if (!err)
+		err = pdmv2_sha256_pad_state(desc, key, key_len, 0x5c,
+					     hk->outer);
+	shash_desc_zero(desc);
+	if (err)
+		memzero_explicit(hk, sizeof(*hk));
+	return err;
+}
+
+int pdmv2_hmac_sha256_keyed(const struct pdmv2_hmac_key *hk,
+			    const struct pdmv2_hmac_part *parts,
+			    unsigned int n, u8 out[PDMV2_HASH_LEN])
+{
+	SHASH_DESC_ON_STACK(desc, pdmv2_sha256_tfm);
+	u8 inner[SHA256_DIGEST_SIZE];
+	unsigned int i;
+	int err;
+
+	desc->tfm = pdmv2_sha256_tfm;
+	err = crypto_shash_import(desc, hk->inner);
+	for (i = 0; !err && i < n; i++)
+		err = crypto_shash_update(desc, parts[i].data, parts[i].len);
+	if (!err)
+		err = crypto_shash_final(desc, inner);
+	if (!err)
+		err = crypto_shash_import(desc, hk->outer);
+	if (!err)
+		err = crypto_shash_finup(desc, inner, sizeof(inner), out);
+	memzero_explicit(inner, sizeof(inner));
+	shash_desc_zero(desc);
+	return err;
 }
 
 /* setkey changes the transform: one per CPU, used with BHs off */
@@ -107,6 +178,9 @@ void pdmv2_crypto_exit(void)
 	}
 	free_percpu(pdmv2_hmac_tfm);
 	pdmv2_hmac_tfm = NULL;
+	if (!IS_ERR_OR_NULL(pdmv2_sha256_tfm))
+		crypto_free_shash(pdmv2_sha256_tfm);
+	pdmv2_sha256_tfm = NULL;
 }
 
 int pdmv2_crypto_init(void)
@@ -128,6 +202,20 @@ int pdmv2_crypto_init(void)
 	if (!pdmv2_hmac_tfm) {
 		pdmv2_key_cache_exit();
 		return -ENOMEM;
+	}
+	tfm = crypto_alloc_shash("sha256", 0, 0);
+	if (IS_ERR(tfm)) {
+		pr_err("sha256 unavailable (%ld)\n", PTR_ERR(tfm));
+		pdmv2_crypto_exit();
+		return PTR_ERR(tfm);
+	}
+	pdmv2_sha256_tfm = tfm;
+	if (crypto_shash_statesize(tfm) > PDMV2_SHA256_STATE_MAX) {
+		pr_err("%s exports %u octets of state, more than the %u kept per key\n",
+		       crypto_shash_driver_name(tfm),
+		       crypto_shash_statesize(tfm), PDMV2_SHA256_STATE_MAX);
+		pdmv2_crypto_exit();
+		return -EINVAL;
 	}
 	for_each_possible_cpu(cpu) {
 		tfm = crypto_alloc_shash("hmac(sha256)", 0, 0);

@@ -576,8 +576,10 @@ struct pdmv2_key_cache_entry {
 };
 
 /*
- * HS(h) of recent client hosts, as its HKDF PRK: a host's flows (every DNS
- * query is one) then cost one HMAC each for their STK instead of three.
+ * HS(h) of recent client hosts, as its HKDF PRK keyed for HMAC (the SHA-256
+ * states of its pads): a host's flows (every DNS query is one) then cost
+ * one HMAC of two SHA-256 compressions each for their STK instead of three
+ * HMACs and the keying of a transform for each.
  * An entry is (secret, host); the secret lives in a key store, and a key
  * store is freed only after every reader of it is gone and after these
  * entries are wiped (pdmv2_keys_free()), so an entry never outlives its
@@ -588,7 +590,7 @@ struct pdmv2_key_cache_entry {
 struct pdmv2_hs_cache_entry {
 	const struct pdmv2_secret *secret;	/* NULL: empty */
 	struct in6_addr host;
-	u8 prk[PDMV2_HASH_LEN];
+	struct pdmv2_hmac_key prk;
 };
 
 struct pdmv2_key_cache {
@@ -670,7 +672,7 @@ void pdmv2_key_cache_forget(const struct pdmv2_flow *flow)
 			if (c->e[i].flow && (!flow || c->e[i].flow == flow))
 				pdmv2_key_cache_clear(&c->e[i]);
 		for (i = 0; !flow && i < PDMV2_HS_CACHE_WAYS; i++) {
-			memzero_explicit(c->hs[i].prk, sizeof(c->hs[i].prk));
+			memzero_explicit(&c->hs[i].prk, sizeof(c->hs[i].prk));
 			c->hs[i].secret = NULL;
 		}
 		spin_unlock_bh(&c->lock);
@@ -684,35 +686,6 @@ pdmv2_hs_slot(struct pdmv2_key_cache *c, const struct pdmv2_secret *secret,
 	u32 h = jhash(host, 16, (u32)(unsigned long)secret);
 
 	return &c->hs[h % PDMV2_HS_CACHE_WAYS];
-}
-
-/* PRK of HS(@host) under @secret into @prk if this CPU has it; BHs off */
-static bool pdmv2_hs_cache_get(const struct pdmv2_secret *secret,
-			       const u8 *host, u8 prk[PDMV2_HASH_LEN])
-{
-	struct pdmv2_key_cache *c = this_cpu_ptr(pdmv2_key_caches);
-	struct pdmv2_hs_cache_entry *e = pdmv2_hs_slot(c, secret, host);
-	bool hit;
-
-	spin_lock(&c->lock);
-	hit = e->secret == secret && !memcmp(e->host.s6_addr, host, 16);
-	if (hit)
-		memcpy(prk, e->prk, PDMV2_HASH_LEN);
-	spin_unlock(&c->lock);
-	return hit;
-}
-
-static void pdmv2_hs_cache_put(const struct pdmv2_secret *secret,
-			       const u8 *host, const u8 prk[PDMV2_HASH_LEN])
-{
-	struct pdmv2_key_cache *c = this_cpu_ptr(pdmv2_key_caches);
-	struct pdmv2_hs_cache_entry *e = pdmv2_hs_slot(c, secret, host);
-
-	spin_lock(&c->lock);
-	e->secret = secret;
-	memcpy(e->host.s6_addr, host, 16);
-	memcpy(e->prk, prk, PDMV2_HASH_LEN);
-	spin_unlock(&c->lock);
 }
 
 int pdmv2_key_cache_init(void)
@@ -820,27 +793,38 @@ pdmv2_secret_for(const struct pdmv2_keystore *ks, const struct pdmv2_tuple *t,
 
 /*
  * STK(@k->epoch) of @t into @stk, from HS(@client) cached on this CPU or
- * derived (and cached); on failure @stk is zero. BHs off.
+ * derived (and cached); on failure @stk is zero. BHs off. The derivation
+ * runs under the cache's lock (the CPU's own; a wipe from another CPU
+ * waits for it), so the keyed PRK is used where it lies and never copied.
  */
 static int pdmv2_derive(struct pdmv2_net *pn, const struct pdmv2_secret *s,
 			const u8 *client, const struct pdmv2_tuple *t,
 			struct pdmv2_flow_key_state *k, u8 stk[PDMV2_STK_MAX_LEN])
 {
+	struct pdmv2_key_cache *c = this_cpu_ptr(pdmv2_key_caches);
+	struct pdmv2_hs_cache_entry *e = pdmv2_hs_slot(c, s, client);
 	u8 hs[PDMV2_SECRET_LEN], prk[PDMV2_HASH_LEN];
 	int err = 0;
 
-	if (!pdmv2_hs_cache_get(s, client, prk)) {
+	spin_lock(&c->lock);
+	if (e->secret != s || memcmp(e->host.s6_addr, client, 16)) {
+		e->secret = NULL;
 		err = pdmv2_kdf_expand(s->prk, PDMV2_LABEL_HS, client, 16, hs,
 				       sizeof(hs));
 		if (!err)
 			err = pdmv2_kdf_extract(hs, sizeof(hs), prk);
-		memzero_explicit(hs, sizeof(hs));
 		if (!err)
-			pdmv2_hs_cache_put(s, client, prk);
+			err = pdmv2_hmac_sha256_key(prk, sizeof(prk), &e->prk);
+		memzero_explicit(hs, sizeof(hs));
+		memzero_explicit(prk, sizeof(prk));
+		if (!err) {
+			e->secret = s;
+			memcpy(e->host.s6_addr, client, 16);
+		}
 	}
 	if (!err)
-		err = pdmv2_stk_from_hs_prk(prk, s->aead, k->epoch, t, stk);
-	memzero_explicit(prk, sizeof(prk));
+		err = pdmv2_stk_from_hs_key(&e->prk, s->aead, k->epoch, t, stk);
+	spin_unlock(&c->lock);
 	if (err) {
 		memzero_explicit(stk, PDMV2_STK_MAX_LEN);
 		return -EIO;

@@ -16,8 +16,9 @@
  *   derive  what a new flow costs in the key schedule before that:
  *           HS(client) from CS's PRK (one HMAC) and the STK from HS
  *           (extract and expand: two HMACs), over the bench's HMAC below;
- *   stk     the same for a host whose HS the module has cached (its PRK):
- *           the STK alone, one HMAC;
+ *   stk     the same for a host whose HS the module has cached (its PRK
+ *           keyed for HMAC, pdmv2_hmac_sha256_key()): the STK alone, one
+ *           HMAC of two compressions (pdmv2_stk_from_hs_key());
  *   reset   the loop alone, to subtract.
  * AES-128 keys (AEAD 1, the lab's); "aes256" as a second argument for
  * AES-256. The last sealed option is opened again and checked.
@@ -27,7 +28,8 @@
  * counts the key schedule's own work and four compressions per HMAC; the
  * module's HMAC goes through the crypto API's hmac(sha256) shash and
  * re-keys the per-CPU transform with a zero key after each call (two
- * more compressions), and its SHA-256 is the kernel's.
+ * more compressions), its keyed HMAC ("stk") through the crypto API's
+ * sha256 with exported states, and its SHA-256 is the kernel's.
  *   bench_seal seal|aes|ghash|init|derive|stk|reset aes128|aes256 ITERATIONS
  */
 #define OPENSSL_SUPPRESS_DEPRECATED
@@ -76,6 +78,8 @@ int main(int argc, char **argv)
 	unsigned int klen;
 	struct pdmv2_opt o = { 0 }, back;
 	struct pdmv2_gcm g;
+	struct pdmv2_hmac_key hs_key;
+	struct pdmv2_tuple flow = t;
 	volatile u32 sink = 0;
 	enum { SEAL, AES, GHASH, INIT, DERIVE, STK, RESET } m;
 	const char *mode;
@@ -96,6 +100,8 @@ int main(int argc, char **argv)
 		prk[i] = (u8)(i * 13 + 5);
 	}
 	memset(data, 0x5a, sizeof(data));
+	if (pdmv2_hmac_sha256_key(prk, sizeof(prk), &hs_key))
+		return 1;
 	if (pdmv2_gcm_init(&g, key, klen))
 		return 1;
 	o.fmt = PDMV2_FMT_ENCRYPTED;
@@ -158,8 +164,9 @@ int main(int argc, char **argv)
 				return 1;
 			break;
 		case STK:
-			prk[0] = (u8)i;
-			if (pdmv2_stk_from_hs_prk(prk, aead, 0x1a5, &t, key))
+			flow.sport = (u16)i;
+			if (pdmv2_stk_from_hs_key(&hs_key, aead, 0x1a5, &flow,
+						  key))
 				return 1;
 			break;
 		case RESET:

@@ -2,7 +2,7 @@
 /*
  * User-space backend of kmod/pdmv2_crypto.c over OpenSSL 3: HMAC-SHA256
  * through EVP_MAC. Speed does not matter here: every call sets up its own
- * context. The module's backend is pdmv2_crypto_kernel.c. AES is not a
+ * context. The keyed HMAC (pads hashed once) is hmac_keyed_openssl.c. The module's backend is pdmv2_crypto_kernel.c. AES is not a
  * backend's: the tests check pdmv2_crypto.c's own against OpenSSL.
  */
 #include <errno.h>

@@ -449,6 +449,7 @@ static void test_flows(const struct json *arr)
 		u8 hs[PDMV2_SECRET_LEN], prk[PDMV2_HASH_LEN];
 		u8 okm[PDMV2_STK_MAX_LEN], stk[PDMV2_STK_MAX_LEN + 8];
 		u8 ctx[PDMV2_STK_CONTEXT_LEN], prefix[16], client[16];
+		struct pdmv2_hmac_key hk;
 		struct pdmv2_tuple t;
 		unsigned int plen, klen;
 		char what[128];
@@ -508,7 +509,61 @@ static void test_flows(const struct json *arr)
 		check(!err && !memcmp(stk, okm, klen) && stk[klen] == 0xa5,
 		      "%s: stk_from_hs_prk gives %s (%s)", what,
 		      tohex(stk, klen), pdmv2_err_name(err));
+		memset(stk, 0xa5, sizeof(stk));
+		err = pdmv2_hmac_sha256_key(prk, sizeof(prk), &hk);
+		if (!err)
+			err = pdmv2_stk_from_hs_key(&hk, (u16)aead, (u16)epoch,
+						    &t, stk);
+		check(!err && !memcmp(stk, okm, klen) && stk[klen] == 0xa5,
+		      "%s: stk_from_hs_key (HS's PRK keyed once) gives %s (%s)",
+		      what, tohex(stk, klen), pdmv2_err_name(err));
 	}
+}
+
+/*
+ * The keyed HMAC against the plain one: keys of 0 to 64 octets (the
+ * longest a key may be), data of 0 to 200 octets in up to three parts,
+ * so that the data ends before, at and after block boundaries.
+ */
+static void test_hmac_keyed(void)
+{
+	static const unsigned int key_lens[] = { 0, 1, 31, 32, 33, 63, 64 };
+	static const unsigned int data_lens[] = { 0, 1, 55, 56, 63, 64, 65,
+						  119, 120, 200 };
+	struct pdmv2_hmac_key hk;
+	struct pdmv2_hmac_part parts[3];
+	u8 key[65], data[200], want[PDMV2_HASH_LEN], got[PDMV2_HASH_LEN];
+	unsigned int i, j, n, bad = 0, runs = 0;
+
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (u8)(i * 7 + 3);
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (u8)(i * 11 + 1);
+	for (i = 0; i < sizeof(key_lens) / sizeof(key_lens[0]); i++) {
+		if (pdmv2_hmac_sha256_key(key, key_lens[i], &hk)) {
+			bad++;
+			continue;
+		}
+		for (j = 0; j < sizeof(data_lens) / sizeof(data_lens[0]); j++) {
+			n = data_lens[j];
+			parts[0].data = data;
+			parts[0].len = n / 3;
+			parts[1].data = data + n / 3;
+			parts[1].len = n / 2 - n / 3;
+			parts[2].data = data + n / 2;
+			parts[2].len = n - n / 2;
+			if (pdmv2_hmac_sha256(key, key_lens[i], parts, 3, want) ||
+			    pdmv2_hmac_sha256_keyed(&hk, parts, 3, got) ||
+			    memcmp(want, got, sizeof(got)))
+				bad++;
+			runs++;
+		}
+	}
+	check(!bad && runs == 70,
+	      "hmac: keyed once and then used equals HMAC-SHA256 for keys of 0..64 and data of 0..200 octets (%u of %u differ)",
+	      bad, runs);
+	check(pdmv2_hmac_sha256_key(key, 65, &hk) != 0,
+	      "hmac: a key longer than one block is refused for keying");
 }
 
 static void test_lpm(const struct json *lpm)
@@ -1311,7 +1366,7 @@ static void unit_epoch(void)
 
 static void (*const units[])(void) = {
 	unit_aes, unit_epoch, unit_reserved, unit_prefixes, unit_ct_memcmp,
-	cross_hkdf, cross_gcm,
+	cross_hkdf, cross_gcm, test_hmac_keyed,
 };
 
 int main(int argc, char **argv)

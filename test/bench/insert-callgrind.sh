@@ -44,7 +44,8 @@ if [ "$(uname -m)" = x86_64 ]; then
 fi
 gcc -std=gnu11 -O2 -g -o "$out/bench_seal" "$root/kmod/test/bench_seal.c" \
 	"$root/kmod/pdmv2_crypto.c" "$root/kmod/pdmv2_core.c" \
-	"$root/kmod/test/simd_user.c" ${simd_src[@]+"${simd_src[@]}"} -lcrypto
+	"$root/kmod/test/simd_user.c" "$root/kmod/test/hmac_keyed_openssl.c" \
+	${simd_src[@]+"${simd_src[@]}"} -lcrypto
 ir() { # MODE PROTO N -> total instructions
 	valgrind --tool=callgrind --callgrind-out-file="$out/cg.$1.$2.$3" \
 		"$out/bench" "$1" "$2" "$3" >/dev/null 2>"$out/log"
@@ -107,6 +108,6 @@ for crypto in "${cryptos[@]}"; do
 			"GHASH ($ghash_what) $ghash, the rest $((seal - aes - ghash))"
 		echo "expanding the key and H (${key^^}, $name; a flow's first packet on a CPU or a cache miss): $(per_seal init $key) instructions"
 		echo "new flow's key derivation (${key^^}, $name: HS from CS, STK from HS; three HMAC-SHA256): $(per_seal derive $key) instructions;" \
-			"with the host's HS cached (the STK alone, one HMAC): $(per_seal stk $key)"
+			"with the host's HS cached (the STK alone, one HMAC of two compressions, the PRK keyed once): $(per_seal stk $key)"
 	done
 done
