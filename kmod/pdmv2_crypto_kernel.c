@@ -210,6 +210,8 @@ int pdmv2_crypto_init(void)
 		return PTR_ERR(tfm);
 	}
 	pdmv2_sha256_tfm = tfm;
+	/* the fastest loaded (OpenWrt's kmod-crypto-sha256 loads the CPU's) */
+	pr_info("SHA-256: %s\n", crypto_shash_driver_name(tfm));
 	if (crypto_shash_statesize(tfm) > PDMV2_SHA256_STATE_MAX) {
 		pr_err("%s exports %u octets of state, more than the %u kept per key\n",
 		       crypto_shash_driver_name(tfm),

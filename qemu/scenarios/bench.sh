@@ -42,7 +42,8 @@
 #    instruction pointer sampled every 50 us of CPU time): samples per
 #    kernel function, profile-MODE.txt; the host report prints where
 #    clear and encrypted spend more.
-#    $BENCH_SERIES (default "agg wire cost udp parts profile flows") picks
+#    $BENCH_SERIES (default "agg wire cost udp parts profile flows
+#    flowprofile") picks
 #    a subset; $BENCH_PROFILE_MODES the profile's modes ("offopt clear
 #    offoptenc encrypted"; also cleardata, off).
 #    iperf3 JSON per run: tcp-MODE-ROUND.json (agg), tcpwire-MODE-ROUND.json,
@@ -86,6 +87,13 @@ SLAB=/sys/kernel/slab/pdmv2_flow
 
 ctl() { local ns=$1; shift; printf '%s\n' "$@" | nsx "$ns" sh -c 'cat > /proc/net/pdmv2/control'; }
 ctl_file() { nsx "$1" sh -c 'cat > /proc/net/pdmv2/control' <"$2"; }
+# packets dropped because a CPU's input backlog (netdev_max_backlog) was full:
+# veth hands every packet to the peer through it (all namespaces)
+backlog_drops() {
+	local n=0 _ d rest
+	while read -r _ d rest; do n=$((n + 16#$d)); done </proc/net/softnet_stat
+	echo $n
+}
 stats() { nsx rtr cat /proc/net/pdmv2/stats; echo "backlog_drops $(backlog_drops)"; }
 # cnt NAME FILE: value of a counter in a saved stats dump (0 if absent)
 cnt() { awk -v n="$1" '$1 == n { v = $2 } END { print v + 0 }' "$2"; }
@@ -110,7 +118,14 @@ rps_check() {
 		[ "$(nsx wan cat /sys/class/net/eth0/queues/rx-0/rps_cpus | tr -d 0,)" = "$RPS_MASK" ]
 }
 [ "${BENCH_RPS:-1}" = 0 ] || lab_check "RPS on every veth end (CPU mask $RPS_MASK)" rps_check
+# SHA-256 as an OpenWrt x86-64 router has it: kmod-crypto-sha256 loads the
+# CPU's (sha256-ssse3: SSSE3, AVX or AVX2) beside sha256-generic; the module
+# takes the fastest loaded when it starts (the kernel log names it)
+if [ "$(uname -m)" = x86_64 ]; then
+	lab_check "modprobe sha256_ssse3 (what OpenWrt's kmod-crypto-sha256 loads on x86-64)" modprobe sha256_ssse3
+fi
 lab_check "insmod $KO hash_buckets=$HASH_BUCKETS" lab_insmod "$KO" "hash_buckets=$HASH_BUCKETS"
+lab_save sha256-driver.txt sh -c "dmesg | grep -o 'pdmv2: SHA-256: .*' | tail -n 1"
 lab_check "nft marking in rtr" nft_router
 lab_check "mark mask, max_flows 65536" ctl rtr "mark_mask $MARK" "max_flows 65536"
 lab_check "rtr: gen-1 key installed ($ENC/rtr-gen1.ctl)" ctl_file rtr "$ENC/rtr-gen1.ctl"
@@ -132,13 +147,6 @@ stats >"$ARTIFACTS/stats-start.txt"
 
 # ---------------------------------------------------------------- 1. throughput
 : >"$ARTIFACTS/runs.txt"
-# packets dropped because a CPU's input backlog (netdev_max_backlog) was full:
-# veth hands every packet to the peer through it (all namespaces)
-backlog_drops() {
-	local n=0 _ d rest
-	while read -r _ d rest; do n=$((n + 16#$d)); done </proc/net/softnet_stat
-	echo $n
-}
 # the SNMP counters (TCP retransmits, losses, drops) a run moved, per namespace
 nstat_mark() { local ns; for ns in $LAB_NAMESPACES; do NSTAT_HISTORY=/tmp/nstat.$ns nsx "$ns" nstat -n; done; }
 nstat_save() { # FILE
@@ -192,7 +200,7 @@ wan_tx_packets() { nsx rtr cat /sys/class/net/wan0/statistics/tx_packets; }
 cpu_jiffies() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print "cpu", t - $5 - $6, t }' /proc/stat; }
 COST_RATE=${BENCH_COST_RATE:-200M}
 # the series to run (a subset for a closer look at one, with more rounds)
-SERIES=" ${BENCH_SERIES:-agg wire cost udp parts profile flows} "
+SERIES=" ${BENCH_SERIES:-agg wire cost udp parts profile flows flowprofile} "
 has() { [[ $SERIES == *" $1 "* ]]; }
 # parts_run MODE ROUND: one timed bulk transfer lan -> wan, no iperf3 (its
 # sender cannot set a Destination Options header)
@@ -376,36 +384,53 @@ flows_check() { # MODE FILE: the counters grew by ~N (>= 99 %), nothing refused
 }
 # five rounds (a run is short), the order reversed every other round so that
 # a drift of the host's load hits every mode at the same mean position
+# flows_run MODE ROUND [JSON]: one flowgen run from an empty flow table,
+# its figures in JSON (flows-MODE-ROUND.json, which the report reads)
+flows_run() {
+	local mode=$1 round=$2 j=${3:-$ARTIFACTS/flows-$1-$2.json} wan0 wan1 sep s
+	nsx lan ping -6 -c 1 -W 2 "$WAN_IP" >/dev/null 2>&1 # neighbours fresh
+	ctl rtr "mode $mode" flush
+	slab_settle
+	sleep 0.5
+	stats >/tmp/before
+	wan0=$(lab_nft_packets wan flowgen)
+	nsx lan "$FLOWGEN" -n "$FLOWS" -s 20000 -p $SINK_PORT "$LAN_IP" "$WAN_IP" >/tmp/flowgen.json 2>/tmp/flowgen.err
+	sleep 0.2
+	stats >/tmp/after
+	wan1=$(lab_nft_packets wan flowgen)
+	printf '{"mode":"%s","round":%d,"flowgen":%s,"rtr":{' "$mode" "$round" "$(head -n 1 /tmp/flowgen.json)" >"$j"
+	sep=
+	for s in flows_created inserted keys_derived skip_no_secret table_full skip_nomem seen; do
+		printf '%s"%s":%d' "$sep" "$s" "$(delta $s /tmp/before /tmp/after)" >>"$j"
+		sep=,
+	done
+	printf '},"rtr_flows":%d,"wan_received":%d}\n' "$(cnt flows /tmp/after)" $((wan1 - wan0)) >>"$j"
+	cat /tmp/flowgen.err >>"$ARTIFACTS/flowgen.err"
+	lab_check "new flows round $round mode $mode" flows_check "$mode" "$j"
+}
 has flows || FLOW_ROUNDS=0
 for round in $(seq 1 "$FLOW_ROUNDS"); do
 	order="off clear encrypted"
 	[ $((round % 2)) -eq 1 ] || order="encrypted clear off"
 	for mode in $order; do
-		nsx lan ping -6 -c 1 -W 2 "$WAN_IP" >/dev/null 2>&1 # neighbours fresh
-		ctl rtr "mode $mode" flush
-		slab_settle
-		sleep 0.5
-		stats >/tmp/before
-		wan0=$(lab_nft_packets wan flowgen)
-		nsx lan "$FLOWGEN" -n "$FLOWS" -s 20000 -p $SINK_PORT "$LAN_IP" "$WAN_IP" >/tmp/flowgen.json 2>/tmp/flowgen.err
-		sleep 0.2
-		stats >/tmp/after
-		wan1=$(lab_nft_packets wan flowgen)
-		j=$ARTIFACTS/flows-$mode-$round.json
-		printf '{"mode":"%s","round":%d,"flowgen":%s,"rtr":{' "$mode" "$round" "$(head -n 1 /tmp/flowgen.json)" >"$j"
-		sep=
-		for s in flows_created inserted keys_derived skip_no_secret table_full skip_nomem seen; do
-			printf '%s"%s":%d' "$sep" "$s" "$(delta $s /tmp/before /tmp/after)" >>"$j"
-			sep=,
-		done
-		printf '},"rtr_flows":%d,"wan_received":%d}\n' "$(cnt flows /tmp/after)" $((wan1 - wan0)) >>"$j"
-		cat /tmp/flowgen.err >>"$ARTIFACTS/flowgen.err"
-		lab_check "new flows round $round mode $mode" flows_check "$mode" "$j"
+		flows_run "$mode" "$round"
 		if [ "$mode" = encrypted ]; then
 			lab_check "memory of $FLOWS encrypted flows round $round" memory_save "$round"
 		fi
 	done
 done
+# where a new flow's time goes: one more run of clear and encrypted each
+# under the sampler (profile-flows-MODE.txt; the host compares the two)
+if has flowprofile; then
+	for mode in clear encrypted; do
+		lab_bg "$IPSAMPLE" "$ARTIFACTS/profile-flows-$mode.txt"
+		sampler=$LAB_LAST_PID
+		flows_run "$mode" 0 "$ARTIFACTS/flowprofile-$mode.json"
+		kill -INT "$sampler"
+		lab_wait_pid "$sampler" 30
+		lab_check "profile of new flows in mode $mode written" test -s "$ARTIFACTS/profile-flows-$mode.txt"
+	done
+fi
 ctl rtr flush
 lab_save slabinfo.txt grep -E '^(# name|slabinfo|pdmv2)' /proc/slabinfo
 stats >"$ARTIFACTS/stats-end.txt"

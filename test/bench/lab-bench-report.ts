@@ -14,7 +14,7 @@
 //   node .build/node/test/bench/lab-bench-report.js ARTIFACTS_DIR
 // Prints lines only; the exit status is 0 unless usage is wrong (the guest's
 // checks decide pass/fail).
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 interface IperfEnd {
@@ -212,8 +212,9 @@ for (const [proto, label] of [...TCP_LINKS, ['udp', 'UDP'] as const]) {
   }
 }
 // Kernel profiles of one parts transfer in modes offopt and clear (the same
-// octets, the same packets on the wire): samples per function, every 50 us
-// of CPU time (qemu/tools/ipsample.c); where clear spends more
+// octets, the same packets on the wire), offoptenc and encrypted, and of one
+// new-flow run in clear and encrypted: samples per function, every 50 us of
+// CPU time (qemu/tools/ipsample.c); where the second spends more
 {
   const readProfile = (mode: string): Map<string, number> | null => {
     try {
@@ -230,6 +231,8 @@ for (const [proto, label] of [...TCP_LINKS, ['udp', 'UDP'] as const]) {
   for (const [baseMode, mode] of [
     ['offopt', 'clear'],
     ['offoptenc', 'encrypted'],
+    // the same number of new flows (flowgen), clear against encrypted
+    ['flows-clear', 'flows-encrypted'],
   ] as const) {
     const base = readProfile(baseMode);
     const prof = readProfile(mode);
@@ -239,7 +242,7 @@ for (const [proto, label] of [...TCP_LINKS, ['udp', 'UDP'] as const]) {
     const module = [...prof].filter(([k]) => k.endsWith(' [pdmv2]'));
     const inModule = module.reduce((a, [, v]) => a + v, 0);
     console.log(
-      `PROFILE samples (50 us of CPU each, same transfer): ${baseMode} ${tb}, ${mode} ${tc} (${pct(tc / tb)}); ` +
+      `PROFILE samples (50 us of CPU each, same ${mode.startsWith('flows') ? 'new flows' : 'transfer'}): ${baseMode} ${tb}, ${mode} ${tc} (${pct(tc / tb)}); ` +
         `lost: ${baseMode} ${base.get('(lost)') ?? 0}, ${mode} ${prof.get('(lost)') ?? 0}`,
     );
     console.log(
@@ -330,6 +333,9 @@ const flowMedian = new Map<string, number>();
 if (runs.length) {
   const n = runs[0]!.flowgen.packets;
   console.log(`New flows: flowgen, ${n} UDP packets lan -> wan per run, each from another source port (a new flow at rtr)`);
+  // each new encrypted flow costs one HMAC-SHA256 through the kernel's SHA-256 (bench.sh saves which)
+  const sha = existsSync(join(dir, 'sha256-driver.txt')) ? /^pdmv2: SHA-256: (\S+)/m.exec(readFileSync(join(dir, 'sha256-driver.txt'), 'utf8')) : null;
+  console.log(`New flows: the module's SHA-256 (one HMAC of two compressions per new encrypted flow): ${sha ? sha[1] : 'not recorded'}`);
   for (const mode of FLOW_MODES) {
     const rs = runs.filter((r) => r.mode === mode).sort((a, b) => a.round - b.round);
     if (!rs.length) continue;
