@@ -149,3 +149,49 @@ SYM_FUNC_START(pdmv2_pclmul64)
 	pxor	%xmm1, %xmm1
 	RET
 SYM_FUNC_END(pdmv2_pclmul64)
+
+/*
+ * void pdmv2_pclmul_option(u64 ah, u64 ch, u64 cl, const u64 h3[2],
+ *			    const u64 h2[2], u64 p[4])
+ * The 256-bit carry-less sum A * H^3 + C * H^2 of an option's GHASH, A =
+ * (ah, 0) and C = (ch, cl), powers as { high, low } halves: p[0] lowest,
+ * p[3] highest, unreduced (pdmv2_crypto.c reduces it). Six products.
+ */
+SYM_FUNC_START(pdmv2_pclmul_option)
+	movq	%rdx, %xmm0
+	movq	8(%r8), %xmm1			/* H^2 low */
+	pclmulqdq	$0x00, %xmm1, %xmm0	/* cl * h2lo: bits 0..127 */
+	movq	%rsi, %xmm2
+	movq	(%r8), %xmm3			/* H^2 high */
+	movdqa	%xmm2, %xmm4
+	pclmulqdq	$0x00, %xmm3, %xmm4	/* ch * h2hi: bits 128..255 */
+	movdqa	%xmm2, %xmm5
+	pclmulqdq	$0x00, %xmm1, %xmm5	/* ch * h2lo: bits 64..191 */
+	movq	%rdx, %xmm6
+	pclmulqdq	$0x00, %xmm3, %xmm6	/* cl * h2hi: bits 64..191 */
+	pxor	%xmm6, %xmm5
+	movq	%rdi, %xmm6
+	movq	8(%rcx), %xmm7			/* H^3 low */
+	pclmulqdq	$0x00, %xmm7, %xmm6	/* ah * h3lo: bits 64..191 */
+	pxor	%xmm6, %xmm5
+	movq	%rdi, %xmm6
+	movq	(%rcx), %xmm7			/* H^3 high */
+	pclmulqdq	$0x00, %xmm7, %xmm6	/* ah * h3hi: bits 128..255 */
+	pxor	%xmm6, %xmm4
+	movdqa	%xmm5, %xmm6
+	pslldq	$8, %xmm6
+	pxor	%xmm6, %xmm0			/* p[0], p[1] */
+	psrldq	$8, %xmm5
+	pxor	%xmm5, %xmm4			/* p[2], p[3] */
+	movdqu	%xmm0, (%r9)
+	movdqu	%xmm4, 16(%r9)
+	pxor	%xmm0, %xmm0
+	pxor	%xmm1, %xmm1
+	pxor	%xmm2, %xmm2
+	pxor	%xmm3, %xmm3
+	pxor	%xmm4, %xmm4
+	pxor	%xmm5, %xmm5
+	pxor	%xmm6, %xmm6
+	pxor	%xmm7, %xmm7
+	RET
+SYM_FUNC_END(pdmv2_pclmul_option)

@@ -878,23 +878,38 @@ static void pdmv2_gcm_ctr(const struct pdmv2_gcm *g, const u8 nonce[12],
  * A*H^3 + C*H^2 + L*H, two products added before one reduction, with
  * H^2, H^3 and L*H made once per key.
  */
-static void pdmv2_ghash_option_any(const struct pdmv2_gcm *g, const u8 *aad,
-				   const u8 *ct, u8 y[16])
+/* A * H^3 + C * H^2, unreduced, with the portable products */
+static void pdmv2_option_products(const struct pdmv2_gcm *g, u64 ah,
+				  const u8 *ct, u64 p[4])
 {
-	u64 p[4], q[4], ah = pdmv2_load_be64(aad), yh, yl;
-	bool simd = g->aes.simd;
+	u64 q[4];
 
 	/* A's low half is zero: two 64-bit products instead of three */
-	pdmv2_clmul64(simd, ah, g->h3[1], &p[2], &p[1]);
-	pdmv2_clmul64(simd, ah, g->h3[0], &p[3], &q[0]);
+	pdmv2_clmul64(false, ah, g->h3[1], &p[2], &p[1]);
+	pdmv2_clmul64(false, ah, g->h3[0], &p[3], &q[0]);
 	p[2] ^= q[0];
 	p[0] = 0;
-	pdmv2_clmul128(simd, pdmv2_load_be64(ct), pdmv2_load_be64(ct + 8),
+	pdmv2_clmul128(false, pdmv2_load_be64(ct), pdmv2_load_be64(ct + 8),
 		       g->h2[0], g->h2[1], q);
 	p[0] ^= q[0];
 	p[1] ^= q[1];
 	p[2] ^= q[2];
 	p[3] ^= q[3];
+}
+
+static void pdmv2_ghash_option_any(const struct pdmv2_gcm *g, const u8 *aad,
+				   const u8 *ct, u8 y[16])
+{
+	u64 p[4], ah = pdmv2_load_be64(aad), yh, yl;
+
+#ifdef __x86_64__
+	/* the six products in one call: no 64-bit product at a time */
+	if (g->aes.simd)
+		pdmv2_pclmul_option(ah, pdmv2_load_be64(ct),
+				    pdmv2_load_be64(ct + 8), g->h3, g->h2, p);
+	else
+#endif
+		pdmv2_option_products(g, ah, ct, p);
 	pdmv2_gf128_reduce(p, &yh, &yl);
 	pdmv2_store_be64(yh ^ g->lh[0], y);
 	pdmv2_store_be64(yl ^ g->lh[1], y + 8);
@@ -1023,16 +1038,36 @@ void pdmv2_opt_nonce(const u8 aad[PDMV2_AAD_LEN], u8 nonce[12])
 unsigned int pdmv2_opt_seal(const struct pdmv2_gcm *g,
 			    const struct pdmv2_opt *o, u8 *opt)
 {
-	u8 nonce[12], block[PDMV2_METRICS_LEN], tag[16];
+	/*
+	 * pdmv2_gcm_seal() for exactly one block of text, with one scratch
+	 * wiped once: the counter blocks of the text and of J0, which become
+	 * their key streams in one AES call, the metrics, and GHASH.
+	 */
+	struct {
+		u8 ks[32];
+		u8 text[PDMV2_METRICS_LEN];
+		u8 y[16];
+	} s;
+	u8 *ct = opt + PDMV2_AAD_LEN, *tag = ct + PDMV2_METRICS_LEN;
+	unsigned int i;
 
 	pdmv2_opt_encode_aad(o->epoch, o->psntp, opt);
-	pdmv2_opt_nonce(opt, nonce);
-	pdmv2_opt_encode_metrics(o, block);
-	pdmv2_gcm_seal(g, nonce, opt, PDMV2_AAD_LEN, block,
-		       opt + PDMV2_AAD_LEN, PDMV2_METRICS_LEN, tag);
-	memcpy(opt + PDMV2_AAD_LEN + PDMV2_METRICS_LEN, tag, PDMV2_TAG_LEN);
-	pdmv2_wipe(block, sizeof(block));
-	pdmv2_wipe(tag, sizeof(tag));
+	pdmv2_opt_encode_metrics(o, s.text);
+	pdmv2_opt_nonce(opt, s.ks);
+	put_unaligned_be32(2, s.ks + 12);	/* inc32(J0): the text */
+	memcpy(s.ks + 16, s.ks, 12);
+	put_unaligned_be32(1, s.ks + 28);	/* J0: the tag */
+	if (g->aes.simd)
+		pdmv2_simd_begin();
+	pdmv2_aes_encrypt2_any(&g->aes, s.ks, s.ks);
+	for (i = 0; i < PDMV2_METRICS_LEN; i++)
+		ct[i] = s.text[i] ^ s.ks[i];
+	pdmv2_ghash_option_any(g, opt, ct, s.y);
+	if (g->aes.simd)
+		pdmv2_simd_end();
+	for (i = 0; i < PDMV2_TAG_LEN; i++)
+		tag[i] = s.ks[16 + i] ^ s.y[i];
+	pdmv2_wipe(&s, sizeof(s));
 	return PDMV2_OPT_LEN_ENC;
 }
 

@@ -94,6 +94,9 @@ void pdmv2_aesni_expand256(u8 *rk, const u8 *key);
 void pdmv2_aesni_encrypt2(const u8 *rk, u32 rounds, u8 *out, const u8 *in);
 /* @out = { low, high } 64 bits of the carry-less product @a * @b */
 void pdmv2_pclmul64(u64 a, u64 b, u64 out[2]);
+/* @p = A * H^3 + C * H^2 unreduced, A = (@ah, 0), C = (@ch, @cl) */
+void pdmv2_pclmul_option(u64 ah, u64 ch, u64 cl, const u64 h3[2],
+			 const u64 h2[2], u64 p[4]);
 #endif
 
 /* ---- key schedule ------------------------------------------------------- */
