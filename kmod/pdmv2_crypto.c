@@ -1049,6 +1049,8 @@ unsigned int pdmv2_opt_seal(const struct pdmv2_gcm *g,
 		u8 y[16];
 	} s;
 	u8 *ct = opt + PDMV2_AAD_LEN, *tag = ct + PDMV2_METRICS_LEN;
+	u64 a, b;
+	u32 c, d;
 	unsigned int i;
 
 	pdmv2_opt_encode_aad(o->epoch, o->psntp, opt);
@@ -1060,13 +1062,24 @@ unsigned int pdmv2_opt_seal(const struct pdmv2_gcm *g,
 	if (g->aes.simd)
 		pdmv2_simd_begin();
 	pdmv2_aes_encrypt2_any(&g->aes, s.ks, s.ks);
-	for (i = 0; i < PDMV2_METRICS_LEN; i++)
-		ct[i] = s.text[i] ^ s.ks[i];
+	/* word-wise: ct = text ^ key stream, tag = E(J0) ^ GHASH (12 octets) */
+	for (i = 0; i < PDMV2_METRICS_LEN; i += 8) {
+		memcpy(&a, s.text + i, 8);
+		memcpy(&b, s.ks + i, 8);
+		a ^= b;
+		memcpy(ct + i, &a, 8);
+	}
 	pdmv2_ghash_option_any(g, opt, ct, s.y);
 	if (g->aes.simd)
 		pdmv2_simd_end();
-	for (i = 0; i < PDMV2_TAG_LEN; i++)
-		tag[i] = s.ks[16 + i] ^ s.y[i];
+	memcpy(&a, s.ks + 16, 8);
+	memcpy(&b, s.y, 8);
+	a ^= b;
+	memcpy(tag, &a, 8);
+	memcpy(&c, s.ks + 24, 4);
+	memcpy(&d, s.y + 8, 4);
+	c ^= d;
+	memcpy(tag + 8, &c, 4);
 	pdmv2_wipe(&s, sizeof(s));
 	return PDMV2_OPT_LEN_ENC;
 }
