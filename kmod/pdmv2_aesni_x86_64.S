@@ -39,8 +39,8 @@
 	movdqu	%xmm0, \off(%rdi)
 .endm
 
-/* void pdmv2_aesni_expand128(u8 rk[11 * 16], const u8 key[16]) */
-SYM_FUNC_START(pdmv2_aesni_expand128)
+/* void pdmv2_simd_expand128(u8 rk[11 * 16], const u8 key[16]) */
+SYM_FUNC_START(pdmv2_simd_expand128)
 	movdqu	(%rsi), %xmm0
 	movdqu	%xmm0, (%rdi)
 	PDMV2_KEY128 0x01, 16
@@ -57,7 +57,7 @@ SYM_FUNC_START(pdmv2_aesni_expand128)
 	pxor	%xmm1, %xmm1
 	pxor	%xmm2, %xmm2
 	RET
-SYM_FUNC_END(pdmv2_aesni_expand128)
+SYM_FUNC_END(pdmv2_simd_expand128)
 
 /*
  * AES-256: the even round keys from the odd ones before them with the
@@ -80,8 +80,8 @@ SYM_FUNC_END(pdmv2_aesni_expand128)
 	movdqu	%xmm3, \off(%rdi)
 .endm
 
-/* void pdmv2_aesni_expand256(u8 rk[15 * 16], const u8 key[32]) */
-SYM_FUNC_START(pdmv2_aesni_expand256)
+/* void pdmv2_simd_expand256(u8 rk[15 * 16], const u8 key[32]) */
+SYM_FUNC_START(pdmv2_simd_expand256)
 	movdqu	(%rsi), %xmm0
 	movdqu	16(%rsi), %xmm3
 	movdqu	%xmm0, (%rdi)
@@ -105,14 +105,14 @@ SYM_FUNC_START(pdmv2_aesni_expand256)
 	pxor	%xmm3, %xmm3
 	pxor	%xmm4, %xmm4
 	RET
-SYM_FUNC_END(pdmv2_aesni_expand256)
+SYM_FUNC_END(pdmv2_simd_expand256)
 
 /*
- * void pdmv2_aesni_encrypt2(const u8 *rk, u32 rounds, u8 out[32],
+ * void pdmv2_simd_encrypt2(const u8 *rk, u32 rounds, u8 out[32],
  *			     const u8 in[32])
  * Two blocks, each through the same rounds; @out may be @in.
  */
-SYM_FUNC_START(pdmv2_aesni_encrypt2)
+SYM_FUNC_START(pdmv2_simd_encrypt2)
 	movdqu	(%rcx), %xmm0
 	movdqu	16(%rcx), %xmm1
 	movdqu	(%rdi), %xmm2
@@ -135,7 +135,7 @@ SYM_FUNC_START(pdmv2_aesni_encrypt2)
 	pxor	%xmm1, %xmm1
 	pxor	%xmm2, %xmm2
 	RET
-SYM_FUNC_END(pdmv2_aesni_encrypt2)
+SYM_FUNC_END(pdmv2_simd_encrypt2)
 
 /* void pdmv2_pclmul64(u64 a, u64 b, u64 out[2]): out = {low, high} of a * b */
 SYM_FUNC_START(pdmv2_pclmul64)

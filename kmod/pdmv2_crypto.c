@@ -609,13 +609,13 @@ static void pdmv2_aes_expand_any(struct pdmv2_aes *aes, const u8 *key,
 				 unsigned int len, bool simd)
 {
 	aes->simd = simd;
-#ifdef __x86_64__
+#ifdef PDMV2_HAVE_SIMD
 	if (simd) {
 		aes->rounds = len / 4 + 6;
 		if (len == 16)
-			pdmv2_aesni_expand128(aes->simd_rk[0], key);
+			pdmv2_simd_expand128(aes->simd_rk[0], key);
 		else
-			pdmv2_aesni_expand256(aes->simd_rk[0], key);
+			pdmv2_simd_expand256(aes->simd_rk[0], key);
 		return;
 	}
 #endif
@@ -625,9 +625,9 @@ static void pdmv2_aes_expand_any(struct pdmv2_aes *aes, const u8 *key,
 static void pdmv2_aes_encrypt2_any(const struct pdmv2_aes *aes, u8 out[32],
 				   const u8 in[32])
 {
-#ifdef __x86_64__
+#ifdef PDMV2_HAVE_SIMD
 	if (aes->simd) {
-		pdmv2_aesni_encrypt2(aes->simd_rk[0], aes->rounds, out, in);
+		pdmv2_simd_encrypt2(aes->simd_rk[0], aes->rounds, out, in);
 		return;
 	}
 #endif
@@ -697,7 +697,7 @@ static void pdmv2_clmul64_portable(u64 a, u64 b, u64 *hi, u64 *lo)
 
 static void pdmv2_clmul64(bool simd, u64 a, u64 b, u64 *hi, u64 *lo)
 {
-#ifdef __x86_64__
+#ifdef PDMV2_HAVE_SIMD
 	if (simd) {
 		u64 p[2];
 
@@ -902,7 +902,7 @@ static void pdmv2_ghash_option_any(const struct pdmv2_gcm *g, const u8 *aad,
 {
 	u64 p[4], ah = pdmv2_load_be64(aad), yh, yl;
 
-#ifdef __x86_64__
+#ifdef PDMV2_HAVE_SIMD
 	/* the six products in one call: no 64-bit product at a time */
 	if (g->aes.simd)
 		pdmv2_pclmul_option(ah, pdmv2_load_be64(ct),

@@ -77,21 +77,31 @@ int pdmv2_hmac_sha256_keyed(const struct pdmv2_hmac_key *hk,
 
 /*
  * The CPU's AES and carry-less multiply instructions (x86-64: AES-NI and
- * PCLMULQDQ) may be used here and now: the CPU has them, they are not
- * turned off, and (in the module) the context may use the FPU. Then
- * pdmv2_simd_begin() and pdmv2_simd_end() bracket their use, with no
- * sleep between (kernel_fpu_begin()/end()). Without them, the portable
- * code runs.
+ * PCLMULQDQ; arm64: AESE and PMULL) may be used here and now: the CPU
+ * has them, they are not turned off, and (in the module) the context may
+ * use the FPU. Then pdmv2_simd_begin() and pdmv2_simd_end() bracket their
+ * use, with no sleep between (kernel_fpu_begin()/end(), on arm64
+ * kernel_neon_begin()/end()). Without them, the portable code runs.
  */
 bool pdmv2_simd_usable(void);
 void pdmv2_simd_begin(void);
 void pdmv2_simd_end(void);
 
-#ifdef __x86_64__
-/* pdmv2_aesni_x86_64.S; only between pdmv2_simd_begin() and _end() */
-void pdmv2_aesni_expand128(u8 *rk, const u8 *key);
-void pdmv2_aesni_expand256(u8 *rk, const u8 *key);
-void pdmv2_aesni_encrypt2(const u8 *rk, u32 rounds, u8 *out, const u8 *in);
+/*
+ * The CPUs with instructions for both: x86-64 (AES-NI, PCLMULQDQ;
+ * pdmv2_aesni_x86_64.S) and little-endian arm64 (the crypto extensions'
+ * AESE and PMULL; pdmv2_ce_arm64.S). Elsewhere pdmv2_simd_usable() is
+ * false and only the portable code is built.
+ */
+#if defined(__x86_64__) || (defined(__aarch64__) && !defined(__AARCH64EB__))
+#define PDMV2_HAVE_SIMD 1
+#endif
+
+#ifdef PDMV2_HAVE_SIMD
+/* only between pdmv2_simd_begin() and pdmv2_simd_end() */
+void pdmv2_simd_expand128(u8 *rk, const u8 *key);
+void pdmv2_simd_expand256(u8 *rk, const u8 *key);
+void pdmv2_simd_encrypt2(const u8 *rk, u32 rounds, u8 *out, const u8 *in);
 /* @out = { low, high } 64 bits of the carry-less product @a * @b */
 void pdmv2_pclmul64(u64 a, u64 b, u64 out[2]);
 /* @p = A * H^3 + C * H^2 unreduced, A = (@ah, 0), C = (@ch, @cl) */

@@ -4,8 +4,10 @@
  * API ("hmac(sha256)", a synchronous shash). Every call runs with BHs
  * disabled (softirq, or under a _bh lock), which makes the per-CPU
  * transform ours for the call. AES and GHASH are pdmv2_crypto.c's own:
- * portable, or on x86-64 with AES-NI and PCLMULQDQ (pdmv2_aesni_x86_64.S)
- * inside kernel_fpu_begin()/end(), decided here.
+ * portable, or with the CPU's instructions (x86-64: AES-NI and PCLMULQDQ,
+ * pdmv2_aesni_x86_64.S, inside kernel_fpu_begin()/end(); arm64: the crypto
+ * extensions, pdmv2_ce_arm64.S, inside kernel_neon_begin()/end()), decided
+ * here.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -16,10 +18,16 @@
 #include <linux/module.h>
 #include <linux/percpu.h>
 #include <linux/preempt.h>
-#ifdef CONFIG_X86_64
+#if defined(CONFIG_X86_64)
 #include <asm/cpufeature.h>
 #include <asm/fpu/api.h>
 #include <asm/simd.h>
+#define PDMV2_KERNEL_SIMD "AES-NI and PCLMULQDQ"
+#elif defined(CONFIG_ARM64) && !defined(CONFIG_CPU_BIG_ENDIAN)
+#include <asm/cpufeature.h>
+#include <asm/neon.h>
+#include <asm/simd.h>
+#define PDMV2_KERNEL_SIMD "the crypto extensions (AESE, PMULL)"
 #endif
 
 #include "pdmv2.h"
@@ -28,11 +36,11 @@
 static bool simd_crypto = true;
 module_param(simd_crypto, bool, 0444);
 MODULE_PARM_DESC(simd_crypto,
-		 "AES and GHASH with the CPU's instructions (x86-64: AES-NI and PCLMULQDQ) where it has them (default Y; reads N when the portable code runs)");
+		 "AES and GHASH with the CPU's instructions (x86-64: AES-NI and PCLMULQDQ; arm64: AESE and PMULL) where it has them (default Y; reads N when the portable code runs)");
 
 bool pdmv2_simd_usable(void)
 {
-#ifdef CONFIG_X86_64
+#ifdef PDMV2_KERNEL_SIMD
 	/* false inside another kernel FPU section this softirq interrupted */
 	return simd_crypto && may_use_simd();
 #else
@@ -42,15 +50,19 @@ bool pdmv2_simd_usable(void)
 
 void pdmv2_simd_begin(void)
 {
-#ifdef CONFIG_X86_64
+#if defined(CONFIG_X86_64)
 	kernel_fpu_begin();
+#elif defined(PDMV2_KERNEL_SIMD)
+	kernel_neon_begin();
 #endif
 }
 
 void pdmv2_simd_end(void)
 {
-#ifdef CONFIG_X86_64
+#if defined(CONFIG_X86_64)
 	kernel_fpu_end();
+#elif defined(PDMV2_KERNEL_SIMD)
+	kernel_neon_end();
 #endif
 }
 
@@ -188,14 +200,21 @@ int pdmv2_crypto_init(void)
 	struct crypto_shash *tfm;
 	int cpu;
 
-#ifdef CONFIG_X86_64
+#if defined(CONFIG_X86_64)
 	simd_crypto = simd_crypto && boot_cpu_has(X86_FEATURE_AES) &&
 		      boot_cpu_has(X86_FEATURE_PCLMULQDQ);
+#elif defined(PDMV2_KERNEL_SIMD)
+	simd_crypto = simd_crypto && cpu_have_named_feature(AES) &&
+		      cpu_have_named_feature(PMULL);
 #else
 	simd_crypto = false;
 #endif
-	pr_info("AES-GCM: %s\n", simd_crypto ? "AES-NI and PCLMULQDQ" :
-		"portable constant-time code");
+#ifdef PDMV2_KERNEL_SIMD
+	if (simd_crypto) {
+		pr_info("AES-GCM: %s\n", PDMV2_KERNEL_SIMD);
+	} else
+#endif
+		pr_info("AES-GCM: portable constant-time code\n");
 	if (pdmv2_key_cache_init())
 		return -ENOMEM;
 	pdmv2_hmac_tfm = alloc_percpu(struct crypto_shash *);

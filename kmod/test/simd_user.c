@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <stdlib.h>
 #include <string.h>
+#if defined(__aarch64__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
 
 #include "../pdmv2_crypto.h"
 #include "simd_user.h"
@@ -13,10 +17,13 @@ bool pdmv2_simd_usable(void)
 		const char *want = getenv("PDMV2_CRYPTO");
 
 		usable = 0;
-#ifdef __x86_64__
+#if defined(__x86_64__)
 		__builtin_cpu_init();
 		usable = __builtin_cpu_supports("aes") &&
 			 __builtin_cpu_supports("pclmul");
+#elif defined(PDMV2_HAVE_SIMD)
+		usable = (getauxval(AT_HWCAP) & (HWCAP_AES | HWCAP_PMULL)) ==
+			 (HWCAP_AES | HWCAP_PMULL);
 #endif
 		if (want && !strcmp(want, "portable"))
 			usable = 0;
@@ -40,5 +47,11 @@ void pdmv2_simd_end(void)
 
 const char *pdmv2_simd_user_name(void)
 {
-	return pdmv2_simd_usable() ? "AES-NI+PCLMULQDQ" : "portable";
+	if (!pdmv2_simd_usable())
+		return "portable";
+#if defined(__x86_64__)
+	return "AES-NI+PCLMULQDQ";
+#else
+	return "AESE+PMULL";
+#endif
 }

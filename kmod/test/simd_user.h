@@ -10,7 +10,7 @@
 
 #include <stdbool.h>
 
-/* "AES-NI+PCLMULQDQ" or "portable": what pdmv2_simd_usable() chooses */
+/* "AES-NI+PCLMULQDQ", "AESE+PMULL" or "portable": what pdmv2_simd_usable() chooses */
 const char *pdmv2_simd_user_name(void);
 /* from now on the portable code (a test running both ways) */
 void pdmv2_simd_user_force_portable(void);

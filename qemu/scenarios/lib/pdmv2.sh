@@ -110,11 +110,15 @@ ptb_roundtrip() { # LABEL LOGFILE
 }
 
 # The module runs AES-GCM with the CPU's instructions exactly where the CPU
-# has them (x86-64 with AES-NI and PCLMULQDQ; docs/kmod.md): its parameter
-# simd_crypto reads Y there and N elsewhere. Prints what it found.
+# has them (x86-64 with AES-NI and PCLMULQDQ, little-endian arm64 with AES
+# and PMULL; docs/kmod.md): its parameter simd_crypto reads Y there and N
+# elsewhere. Prints what it found.
 simd_crypto_as_cpu() {
 	local want=N got
-	[ "$(uname -m)" = x86_64 ] && grep -qw aes /proc/cpuinfo && grep -qw pclmulqdq /proc/cpuinfo && want=Y
+	case $(uname -m) in
+	x86_64) grep -qw aes /proc/cpuinfo && grep -qw pclmulqdq /proc/cpuinfo && want=Y ;;
+	aarch64) grep -qw aes /proc/cpuinfo && grep -qw pmull /proc/cpuinfo && want=Y ;;
+	esac
 	got=$(cat /sys/module/pdmv2/parameters/simd_crypto) || return 1
 	echo "simd_crypto $got on $(uname -m) (want $want); $(dmesg | grep -o 'pdmv2: AES-GCM: .*' | tail -n 1)"
 	[ "$got" = "$want" ]
