@@ -22,12 +22,16 @@
 #include <asm/cpufeature.h>
 #include <asm/fpu/api.h>
 #include <asm/simd.h>
-#define PDMV2_KERNEL_SIMD "AES-NI and PCLMULQDQ"
+#define PDMV2_KERNEL_SIMD
+#define PDMV2_KERNEL_SIMD_NAME "AES-NI and PCLMULQDQ"
 #elif defined(CONFIG_ARM64) && !defined(CONFIG_CPU_BIG_ENDIAN)
 #include <asm/cpufeature.h>
 #include <asm/neon.h>
 #include <asm/simd.h>
-#define PDMV2_KERNEL_SIMD "the crypto extensions (AESE, PMULL)"
+#define PDMV2_KERNEL_SIMD
+#define PDMV2_KERNEL_SIMD_NAME "the crypto extensions (AESE, PMULL)"
+#else
+#define PDMV2_KERNEL_SIMD_NAME ""
 #endif
 
 #include "pdmv2.h"
@@ -209,12 +213,8 @@ int pdmv2_crypto_init(void)
 #else
 	simd_crypto = false;
 #endif
-#ifdef PDMV2_KERNEL_SIMD
-	if (simd_crypto) {
-		pr_info("AES-GCM: %s\n", PDMV2_KERNEL_SIMD);
-	} else
-#endif
-		pr_info("AES-GCM: portable constant-time code\n");
+	pr_info("AES-GCM: %s\n", simd_crypto ? PDMV2_KERNEL_SIMD_NAME :
+		"portable constant-time code");
 	if (pdmv2_key_cache_init())
 		return -ENOMEM;
 	pdmv2_hmac_tfm = alloc_percpu(struct crypto_shash *);
