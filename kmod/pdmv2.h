@@ -406,6 +406,8 @@ void pdmv2_keys_retire(struct pdmv2_net *pn);
 void pdmv2_keys_destroy(struct pdmv2_net *pn);
 int pdmv2_flow_tx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		      u32 psntp);
+u32 pdmv2_flow_tx_key_run(struct pdmv2_net *pn,
+			  const struct pdmv2_flow *flow, u32 psntp, u32 max);
 int pdmv2_flow_rx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 		      u16 epoch);
 void pdmv2_flow_tx_wipe(struct pdmv2_flow *flow);

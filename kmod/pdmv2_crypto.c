@@ -1035,8 +1035,9 @@ void pdmv2_opt_nonce(const u8 aad[PDMV2_AAD_LEN], u8 nonce[12])
 	memcpy(nonce + 6, aad + 2, 6);
 }
 
-unsigned int pdmv2_opt_seal(const struct pdmv2_gcm *g,
-			    const struct pdmv2_opt *o, u8 *opt)
+/* pdmv2_opt_seal() inside a pdmv2_simd_begin()/end() section if simd */
+static void pdmv2_opt_seal_any(const struct pdmv2_gcm *g,
+			       const struct pdmv2_opt *o, u8 *opt)
 {
 	/*
 	 * pdmv2_gcm_seal() for exactly one block of text, with one scratch
@@ -1059,8 +1060,6 @@ unsigned int pdmv2_opt_seal(const struct pdmv2_gcm *g,
 	put_unaligned_be32(2, s.ks + 12);	/* inc32(J0): the text */
 	memcpy(s.ks + 16, s.ks, 12);
 	put_unaligned_be32(1, s.ks + 28);	/* J0: the tag */
-	if (g->aes.simd)
-		pdmv2_simd_begin();
 	pdmv2_aes_encrypt2_any(&g->aes, s.ks, s.ks);
 	/* word-wise: ct = text ^ key stream, tag = E(J0) ^ GHASH (12 octets) */
 	for (i = 0; i < PDMV2_METRICS_LEN; i += 8) {
@@ -1070,8 +1069,6 @@ unsigned int pdmv2_opt_seal(const struct pdmv2_gcm *g,
 		memcpy(ct + i, &a, 8);
 	}
 	pdmv2_ghash_option_any(g, opt, ct, s.y);
-	if (g->aes.simd)
-		pdmv2_simd_end();
 	memcpy(&a, s.ks + 16, 8);
 	memcpy(&b, s.y, 8);
 	a ^= b;
@@ -1081,7 +1078,34 @@ unsigned int pdmv2_opt_seal(const struct pdmv2_gcm *g,
 	c ^= d;
 	memcpy(tag + 8, &c, 4);
 	pdmv2_wipe(&s, sizeof(s));
+}
+
+unsigned int pdmv2_opt_seal(const struct pdmv2_gcm *g,
+			    const struct pdmv2_opt *o, u8 *opt)
+{
+	if (g->aes.simd)
+		pdmv2_simd_begin();
+	pdmv2_opt_seal_any(g, o, opt);
+	if (g->aes.simd)
+		pdmv2_simd_end();
 	return PDMV2_OPT_LEN_ENC;
+}
+
+void pdmv2_opt_seal_n(const struct pdmv2_gcm *g, const struct pdmv2_opt *o,
+		      u8 *opts, unsigned int n)
+{
+	struct pdmv2_opt next = *o;
+	unsigned int i;
+
+	if (g->aes.simd)
+		pdmv2_simd_begin();
+	for (i = 0; i < n; i++) {
+		pdmv2_opt_seal_any(g, &next, opts + i * PDMV2_OPT_LEN_ENC);
+		next.psntp++;
+		next.global_pointer++;
+	}
+	if (g->aes.simd)
+		pdmv2_simd_end();
 }
 
 int pdmv2_opt_open(const struct pdmv2_gcm *g, const u8 *opt, size_t len,

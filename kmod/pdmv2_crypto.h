@@ -272,6 +272,14 @@ void pdmv2_opt_nonce(const u8 aad[PDMV2_AAD_LEN], u8 nonce[12]);
  */
 unsigned int pdmv2_opt_seal(const struct pdmv2_gcm *g,
 			    const struct pdmv2_opt *o, u8 *opt);
+/*
+ * Seal @n options into @opts (PDMV2_OPT_LEN_ENC octets apart): @o, then
+ * @o with PSNTP and Global Pointer one higher each time, all under @g
+ * (one FPU section for all of them). What @n calls of pdmv2_opt_seal()
+ * would write.
+ */
+void pdmv2_opt_seal_n(const struct pdmv2_gcm *g, const struct pdmv2_opt *o,
+		      u8 *opts, unsigned int n);
 
 /*
  * Open one encrypted option of @len octets. Returns PDMV2_OK with every

@@ -1217,6 +1217,25 @@ int pdmv2_flow_tx_key(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 	return 0;
 }
 
+/*
+ * How many PSNs from @psntp on (at most @max) the key pdmv2_flow_tx_key()
+ * just gave @psntp serves, before the next rekey: a GSO packet's options
+ * are sealed in runs under one key (pdmv2_xmit.c). Flow lock held.
+ */
+u32 pdmv2_flow_tx_key_run(struct pdmv2_net *pn,
+			  const struct pdmv2_flow *flow, u32 psntp, u32 max)
+{
+	const struct pdmv2_flow_key_state *k = &flow->tx;
+	u32 used = psntp - k->psn_first;
+	u32 limit = READ_ONCE(pn->cfg.rekey_packets);
+
+	if (!k->started || k->exhausted)
+		return max ? 1 : 0;
+	if (used >= limit)
+		return max ? 1 : 0;
+	return min(max, limit - used);
+}
+
 /* one more receive-side derivation for @flow this second? Flow lock held. */
 static bool pdmv2_rx_derive_allowed(struct pdmv2_flow *flow)
 {

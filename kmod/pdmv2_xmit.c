@@ -82,6 +82,40 @@ static int pdmv2_emit_encrypted(struct pdmv2_net *pn, struct pdmv2_flow *flow,
 	return gcm ? 0 : -EINVAL;
 }
 
+/*
+ * The options of the @n segments after the first of a GSO packet, whose
+ * option @first is: PSNTP and Global Pointer one higher each, each sealed
+ * under the key its PSN falls under, in runs up to the next rekey (one
+ * key cache lookup and one FPU section per run).
+ */
+static int pdmv2_seal_rest(struct pdmv2_net *pn, struct pdmv2_flow *flow,
+			   const struct pdmv2_opt *first, u8 *sealed, u32 n)
+{
+	struct pdmv2_opt next = *first;
+	const struct pdmv2_gcm *gcm;
+	u32 i = 0, run;
+	int err;
+
+	while (i < n) {
+		next.psntp = first->psntp + 1 + i;
+		next.global_pointer = first->global_pointer + 1 + i;
+		err = pdmv2_flow_tx_key(pn, flow, next.psntp);
+		if (err)
+			return err;
+		next.epoch = flow->tx.epoch;
+		run = pdmv2_flow_tx_key_run(pn, flow, next.psntp, n - i);
+		gcm = pdmv2_flow_gcm_get(flow, false);
+		if (gcm)
+			pdmv2_opt_seal_n(gcm, &next, sealed +
+					 i * PDMV2_OPT_LEN_ENC, run);
+		pdmv2_flow_gcm_put();
+		if (!gcm)
+			return -EINVAL;
+		i += run;
+	}
+	return 0;
+}
+
 static const struct pdmv2_emit_ops pdmv2_emit_enc = {
 	.name		= "encrypted",
 	.fmt		= PDMV2_FMT_ENCRYPTED,
@@ -286,7 +320,7 @@ static int pdmv2_fill(struct pdmv2_sender *snd, int grow, u8 *opt, u32 n)
 {
 	struct pdmv2_flow *flow = snd->flow;
 	struct pdmv2_metrics m = flow->m;
-	struct pdmv2_opt fields, next;
+	struct pdmv2_opt fields;
 	struct pdmv2_tx tx;
 	u32 i;
 	int err;
@@ -302,15 +336,10 @@ static int pdmv2_fill(struct pdmv2_sender *snd, int grow, u8 *opt, u32 n)
 		return err;
 	if (snd->sealed) {
 		memcpy(snd->sealed, opt, PDMV2_OPT_LEN_ENC);
-		next = fields;
-		for (i = 1; i < n; i++) {
-			next.psntp++;
-			next.global_pointer++;
-			err = snd->ops->emit(snd->pn, flow, &next,
-					     snd->sealed + i * PDMV2_OPT_LEN_ENC);
-			if (err)
-				return err;
-		}
+		err = pdmv2_seal_rest(snd->pn, flow, &fields,
+				      snd->sealed + PDMV2_OPT_LEN_ENC, n - 1);
+		if (err)
+			return err;
 	}
 	if (tx.negative)
 		pdmv2_stat_add(snd->pn, PDMV2_STAT_NEGATIVE_DELTA, tx.negative);
