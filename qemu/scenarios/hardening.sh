@@ -78,6 +78,54 @@ lab_check "that namespace deleted: removed (within 10 s)" \
 lab_check "the kernel's own IPv6 offload found every time (gso_wrapper_refused 0)" \
 	stat_eq rtr gso_wrapper_refused 0
 
+# ---------------------------------------------------------------- item 7: another module's IPv6 offload
+# qemu/tools/kmod/offload_squatter.ko puts an IPv6 packet offload of its own
+# in the kernel's place (replace=1), or behind it at the same priority
+# (replace=0), where it comes first once the kernel's entry is taken out.
+# pdmv2 must leave it alone either way, log that once, count every refusal,
+# and segment GSO packets in its hook; unloading both leaves the kernel's.
+SQUATTER=$SHARE/tools/offload_squatter.ko
+LOG_REFUSED="pdmv2: IPv6 offload not replaced"
+nft_router
+nsx rtr ethtool -K wan0 tso off >/dev/null
+iperf_wan() { # TAG PORT: 2 s of TCP lan -> wan (through rtr's wan0 without TSO)
+	lab_iperf_server wan "$2"
+	nsx lan iperf3 -6 -c "$WAN_IP" -p "$2" -t 2 -J >"$ARTIFACTS/iperf-$1.json" 2>&1
+	lab_iperf_ok "$ARTIFACTS/iperf-$1.json" 100000
+}
+squatter_run() { # REPLACE TAG PORT
+	local rep=$1 tag=$2 port=$3 logs d0 s0
+	logs=$(dmesg | grep -c "$LOG_REFUSED")
+	lab_check "$tag: offload_squatter replace=$rep loaded under pdmv2" sh -c \
+		"rmmod pdmv2 && insmod '$SQUATTER' replace=$rep && insmod '$KO'"
+	ctl rtr "mode clear" "mark_mask $MARK"
+	lab_check "$tag: mode clear left the other module's offload in place (gso_wrapper_installed 0)" \
+		wrapper_is 0
+	lab_check "$tag: the refusal counted (gso_wrapper_refused 1)" \
+		stat_eq rtr gso_wrapper_refused 1
+	ctl rtr "mode off"
+	ctl rtr "mode clear"
+	lab_check "$tag: refused again on the next mode switch, counted (gso_wrapper_refused 2)" \
+		stat_eq rtr gso_wrapper_refused 2
+	lab_check "$tag: logged once" sh -c \
+		"dmesg | grep '$LOG_REFUSED' | tail -n 1; [ \$(dmesg | grep -c '$LOG_REFUSED') -eq $((logs + 1)) ]"
+	d0=$(st rtr gso_deferred) s0=$(st rtr gso_segmented)
+	lab_check "$tag: TCP lan -> wan through rtr in mode clear" iperf_wan "$tag" "$port"
+	lab_check "$tag: the hook segmented the aggregates itself" \
+		stat_ge rtr gso_segmented $((s0 + 20))
+	lab_check "$tag: none left to the other module's offload (gso_deferred unchanged)" \
+		stat_eq rtr gso_deferred "$d0"
+	lab_check "$tag: pdmv2 unloaded, then offload_squatter" sh -c \
+		"rmmod pdmv2 && rmmod offload_squatter"
+	lab_check "$tag: TCP lan -> wan with neither module (the kernel's IPv6 GSO is back)" \
+		iperf_wan "$tag-after" $((port + 10))
+	insmod "$KO"
+}
+squatter_run 1 squatter-replaced 5611
+squatter_run 0 squatter-behind 5612
+nsx rtr nft delete table inet pdmv2
+nsx rtr ethtool -K wan0 tso on >/dev/null
+
 # ---------------------------------------------------------------- item 10: numbers are decimal
 lab_check "control: '010' is ten, not octal eight" sh -c '
 	printf "flow_timeout 010\n" | ip netns exec rtr sh -c "cat > /proc/net/pdmv2/control" &&
