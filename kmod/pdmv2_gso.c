@@ -353,14 +353,15 @@ static const char *pdmv2_offload_foreign(const struct packet_offload *po)
 	return NULL;
 }
 
-static struct packet_offload *pdmv2_ipv6_offload_first(void)
+static bool pdmv2_ipv6_offload_is_ours(void)
 {
-	struct packet_offload *po;
+	bool ours;
 
 	rcu_read_lock();
-	po = gro_find_receive_by_type(htons(ETH_P_IPV6));
+	ours = gro_find_receive_by_type(htons(ETH_P_IPV6)) ==
+	       &pdmv2_ipv6_offload;
 	rcu_read_unlock();
-	return po;
+	return ours;
 }
 
 static void pdmv2_gso_refuse(const char *why)
@@ -377,10 +378,16 @@ static void pdmv2_gso_refuse(const char *why)
 
 static void pdmv2_gso_install(void)
 {
-	struct packet_offload *kernel = pdmv2_ipv6_offload_first();
-	const char *foreign = pdmv2_offload_foreign(kernel);
+	struct packet_offload *kernel;
+	const char *foreign;
 
 	lockdep_assert_held(&pdmv2_gso_mutex);
+	/* a module's entry may go at any time: looked at under RCU only */
+	rcu_read_lock();
+	kernel = gro_find_receive_by_type(htons(ETH_P_IPV6));
+	foreign = pdmv2_offload_foreign(kernel);
+	rcu_read_unlock();
+	/* the kernel's own entry is built in: it stays */
 	if (foreign) {
 		pdmv2_gso_refuse(foreign);
 		return;
@@ -397,7 +404,7 @@ static void pdmv2_gso_install(void)
 	 * Where entries of one priority go among each other is the list's
 	 * business: ours must now be the one found, or it is taken out again.
 	 */
-	if (pdmv2_ipv6_offload_first() != &pdmv2_ipv6_offload) {
+	if (!pdmv2_ipv6_offload_is_ours()) {
 		dev_add_offload(kernel);
 		dev_remove_offload(&pdmv2_ipv6_offload);
 		pdmv2_gso_refuse("another entry found first");
