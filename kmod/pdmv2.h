@@ -270,6 +270,7 @@ struct pdmv2_net {
 	struct delayed_work gc_work;
 	struct proc_dir_entry *proc_dir;
 	bool hooks_registered;
+	bool gso_wanted;		/* counted in pdmv2_gso.c's users */
 	/*
 	 * Epoch memory, one per pairing (pdmv2_keys.c, docs/kmod.md "Epoch
 	 * memory"): records are added and removed by control writes only
@@ -381,10 +382,12 @@ const struct pdmv2_emit_ops *pdmv2_emit_ops_for(int mode);
 /* pdmv2_gso.c */
 int pdmv2_gso_init(void);
 void pdmv2_gso_exit(void);
+void pdmv2_gso_want(struct pdmv2_net *pn, bool want);
+void pdmv2_gso_show(struct seq_file *seq);
 bool pdmv2_gso_defer_ready(void);
 bool pdmv2_gso_claim(const struct sk_buff *skb);
 void pdmv2_gso_arm(const struct sk_buff *skb, u32 psntp, u32 back,
-		   u8 *sealed, u32 n_sealed);
+		   u8 *sealed, u32 expected);
 void pdmv2_gso_release(const struct sk_buff *skb);
 
 /* pdmv2_main.c */

@@ -1019,6 +1019,24 @@ u32 pdmv2_pending_psntp(const u8 *opt)
 					 get_unaligned_be32(opt + 4);
 }
 
+void pdmv2_gso_tally(u32 expected, u32 produced, struct pdmv2_gso_tally *t)
+{
+	/*
+	 * Handed back whole: as one segment only if it was armed for one; a
+	 * device that cuts it further copies the option into every segment.
+	 */
+	if (!produced) {
+		t->numbered = expected == 1;
+		t->unnumbered = !t->numbered;
+		t->unused = expected - t->numbered;
+		return;
+	}
+	/* segments beyond the PSNs taken would take the flow's next ones */
+	t->numbered = produced < expected ? produced : expected;
+	t->unnumbered = produced - t->numbered;
+	t->unused = expected - t->numbered;
+}
+
 bool pdmv2_number_parse(const char *s, u32 *out)
 {
 	unsigned int base = 10, digit, n = 0;

@@ -382,6 +382,21 @@ bool pdmv2_pending_finish(u8 *opt, u32 index);
 u32 pdmv2_pending_psntp(const u8 *opt);
 
 /*
+ * What becomes of the segments of a GSO packet that the hook armed for
+ * @expected segments (it took that many PSNs and Global Pointers, and in
+ * encrypted mode sealed that many options) when segmentation produced
+ * @produced of them; 0 when the GSO callback handed the packet back whole
+ * (a device further on segments it, or it was one segment all along).
+ */
+struct pdmv2_gso_tally {
+	u32 numbered;		/* segments 0 .. numbered - 1 get their option */
+	u32 unnumbered;		/* segments (or the whole packet) left pending */
+	u32 unused;		/* PSNs taken that no segment carries */
+};
+
+void pdmv2_gso_tally(u32 expected, u32 produced, struct pdmv2_gso_tally *t);
+
+/*
  * A number of the control file at @s (NUL-terminated): decimal digits, or
  * "0x" and hex digits; no sign, no blank, at most U32 max. Leading zeros
  * are decimal ("010" is ten, never octal eight). Returns true and the value

@@ -169,6 +169,8 @@ static void __net_exit pdmv2_net_pre_exit(struct net *net)
 		nf_unregister_net_hooks(net, pdmv2_nf_ops,
 					ARRAY_SIZE(pdmv2_nf_ops));
 	pn->hooks_registered = false;
+	/* the last namespace that needed the GSO wrapper removes it */
+	pdmv2_gso_want(pn, false);
 }
 
 /* Second half: nothing can reach the state any more; free it. */

@@ -353,6 +353,8 @@ static int pdmv2_control_write(struct file *file, char *buf, size_t size)
 		WRITE_ONCE(pn->cfg.mode, pd.cfg.mode);
 		if (pd.flush)
 			pdmv2_flows_flush(pn);
+		pdmv2_gso_want(pn, pd.cfg.gso_defer &&
+			       pd.cfg.mode != PDMV2_MODE_OFF);
 	}
 	mutex_unlock(&pn->cfg_lock);
 	pdmv2_keys_free(pd.keys);
@@ -377,6 +379,7 @@ static int pdmv2_stats_show(struct seq_file *seq, void *v)
 	seq_printf(seq, "sources %d\n", atomic_read(&pn->sources.count));
 	seq_printf(seq, "flows_module %u\n", pdmv2_flows_module());
 	seq_printf(seq, "sources_module %u\n", pdmv2_sources_module());
+	pdmv2_gso_show(seq);
 	return 0;
 }
 

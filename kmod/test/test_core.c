@@ -1050,6 +1050,80 @@ static void unit_pending(void)
 	      "pending: 0x1e of another length is someone else's");
 }
 
+/*
+ * Segments of a GSO packet armed for `expected` segments, when the kernel
+ * cut it into another number: every segment that carries a PDM option has
+ * a PSN of its own among those taken, the others keep the pending type
+ * (skipped by receivers), and every PSN taken is either carried or counted
+ * as unused. A packet handed back whole is numbered only when it was armed
+ * for one segment (a device that segments it would copy its option).
+ */
+static void gso_tally_case(u32 expected, u32 produced, u32 numbered,
+			   u32 unnumbered, u32 unused, const char *what)
+{
+	struct pdmv2_gso_tally t;
+
+	pdmv2_gso_tally(expected, produced, &t);
+	check(t.numbered == numbered && t.unnumbered == unnumbered &&
+	      t.unused == unused,
+	      "gso tally: %s (armed %u, cut into %u): numbered %u, pending %u, unused PSNs %u",
+	      what, expected, produced, t.numbered, t.unnumbered, t.unused);
+}
+
+static void unit_gso_tally(void)
+{
+	static const u32 base = 0xfffffff0;	/* wraps inside the sweep */
+	unsigned int bad = 0, runs = 0;
+	u32 expected, produced, i, j;
+	u8 segs[48][PDMV2_OPT_LEN_CLEAR];
+	struct pdmv2_gso_tally t;
+
+	gso_tally_case(4, 4, 4, 0, 0, "as expected");
+	gso_tally_case(4, 6, 4, 2, 0, "more segments than PSNs taken");
+	gso_tally_case(4, 3, 3, 0, 1, "fewer segments");
+	gso_tally_case(1, 0, 1, 0, 0, "handed back whole, one segment");
+	gso_tally_case(3, 0, 0, 1, 3, "handed back whole, more segments");
+
+	for (expected = 1; expected < 40; expected++) {
+		for (produced = 0; produced < 48; produced++) {
+			u32 n = produced ? produced : 1, pdm = 0, pend = 0;
+
+			runs++;
+			pdmv2_gso_tally(expected, produced, &t);
+			for (i = 0; i < n; i++) {
+				memset(segs[i], 0, sizeof(segs[i]));
+				segs[i][0] = PDMV2_OPT_TYPE_PENDING;
+				segs[i][1] = PDMV2_DLEN_CLEAR;
+				put_unaligned_be32(base, segs[i] + 4);
+				if (i < t.numbered)
+					pdmv2_pending_finish(segs[i], i);
+			}
+			for (i = 0; i < n; i++) {
+				u32 psn = get_unaligned_be32(segs[i] + 4);
+
+				if (segs[i][0] == PDMV2_OPT_TYPE_PENDING) {
+					pend++;
+					continue;
+				}
+				pdm++;
+				/* among the PSNs taken, and no other's */
+				if (psn - base >= expected)
+					bad++;
+				for (j = 0; j < i; j++)
+					if (segs[j][0] == PDMV2_OPT_TYPE &&
+					    get_unaligned_be32(segs[j] + 4) ==
+					    psn)
+						bad++;
+			}
+			if (pdm != t.numbered || pend != t.unnumbered ||
+			    t.numbered + t.unused != expected)
+				bad++;
+		}
+	}
+	check(!bad, "gso tally: %u shapes, %u with a PSN reused, beyond those taken or uncounted",
+	      runs, bad);
+}
+
 /* control file numbers: decimal (leading zeros too) or 0x hex, nothing else */
 static void unit_number_parse(void)
 {
@@ -1131,7 +1205,7 @@ static const struct vector_section sections[] = {
 static void (*const units[])(void) = {
 	unit_time, unit_metrics, unit_metrics_answer, unit_gp, unit_walker,
 	unit_doh_shrink, unit_exthdr_limit, unit_apply_plan, unit_pending,
-	unit_number_parse,
+	unit_gso_tally, unit_number_parse,
 };
 
 int main(int argc, char **argv)

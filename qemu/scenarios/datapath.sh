@@ -51,6 +51,8 @@ lab_check "control is 0600" sh -c \
 	'[ "$(ip netns exec rtr stat -c %a /proc/net/pdmv2/control)" = 600 ]'
 lab_check "default mode off" sh -c \
 	'ip netns exec rtr grep -qx "mode off" /proc/net/pdmv2/control'
+lab_check "every namespace off: no GSO wrapper in the kernel's IPv6 offload's place" \
+	stat_eq rtr gso_wrapper_installed 0
 
 # ---------------------------------------------------------------- control
 lab_check "good settings accepted" ctl rtr "mode clear" "mark_mask $MARK" \
@@ -212,6 +214,11 @@ lab_check "UDP GSO: all 200 segments carry the option" \
 	cap_ok gsowire-udp-wan "$LAN_IP > $WAN_IP: DSTOPT .*$OPT_CLEAR.*\) [0-9]+ > 5300: UDP, length 1200" 200
 lab_check "UDP GSO: no pending option left the router" \
 	cap_none gsowire-udp-wan "opt_type 0x1e"
+# module-wide counters, from the TCP runs above and these datagrams
+lab_check "GSO: the kernel cut as many segments as rtr took PSNs for (none left pending)" \
+	stat_eq rtr gso_segments_unnumbered 0
+lab_check "GSO: no PSN taken for a segment that never came" \
+	stat_eq rtr gso_psns_unused 0
 nsx rtr ethtool -K wan0 tx-udp-segmentation on >/dev/null
 # someone else's experimental option 0x1e of the pending option's length in
 # the LAN host's own Destination Options header (sticky IPV6_DSTOPTS): the

@@ -13,7 +13,8 @@
 # module-wide flow limit across namespaces; an option under an epoch no key
 # exists for is not learned with verify on; fragmented datagrams cross a
 # router with conntrack's IPv6 defragmentation; 100 load/unload cycles with
-# keys installed under forwarded TCP and UDP.
+# keys installed under forwarded TCP and UDP; the GSO wrapper installed only
+# while a namespace measures, and removed under traffic.
 # shellcheck source=/dev/null
 . "${LAB_LIB:-/host/scenarios/lib/lab.sh}"
 
@@ -46,6 +47,84 @@ lab_check "slab poisoning on for the module's flow cache (slub_debug=FZPU)" sh -
 # page_poison takes precedence over init_on_free (mm/page_alloc.c says so)
 lab_check "freed pages overwritten (page_poison=1 or init_on_free=1)" sh -c \
 	'dmesg | grep -Eq "mem auto-init:.*heap free:on|PAGE_POISONING is on"'
+
+# ---------------------------------------------------------------- item 7: the GSO wrapper only while needed
+# The module's wrapper of the IPv6 GSO callback (pdmv2_gso.c) takes the
+# kernel's packet offload's place only while some namespace has a mode other
+# than off and gso_defer on; `gso_wrapper_installed` (module-wide, in every
+# namespace's stats) says whether it stands there now.
+wrapper_is() { # WANT (0|1): gso_wrapper_installed, read from rtr's stats
+	stat_eq rtr gso_wrapper_installed "$1"
+}
+lab_check "every namespace off: the IPv6 offload is the kernel's (gso_wrapper_installed 0)" \
+	wrapper_is 0
+ctl wan "mode clear"
+lab_check "wan in mode clear: the wrapper installed" wrapper_is 1
+ctl rtr "mode v1"
+ctl wan "mode off"
+lab_check "wan off, rtr in v1: still installed" wrapper_is 1
+ctl rtr "gso_defer off"
+lab_check "gso_defer off in rtr, the last namespace using it: removed" wrapper_is 0
+ctl rtr "gso_defer on"
+lab_check "gso_defer on again: installed" wrapper_is 1
+ctl rtr "mode off"
+lab_check "rtr off too: removed" wrapper_is 0
+ip netns add gso7
+ctl gso7 "mode clear"
+lab_check "a namespace created later, in mode clear: installed" wrapper_is 1
+ip netns delete gso7
+lab_check "that namespace deleted: removed (within 10 s)" \
+	lab_wait_for 10 wrapper_is 0
+lab_check "the kernel's own IPv6 offload found every time (gso_wrapper_refused 0)" \
+	stat_eq rtr gso_wrapper_refused 0
+
+# ---------------------------------------------------------------- item 7: another module's IPv6 offload
+# qemu/tools/kmod/offload_squatter.ko puts an IPv6 packet offload of its own
+# in the kernel's place (replace=1), or behind it at the same priority
+# (replace=0), where it comes first once the kernel's entry is taken out.
+# pdmv2 must leave it alone either way, log that once, count every refusal,
+# and segment GSO packets in its hook; unloading both leaves the kernel's.
+SQUATTER=$SHARE/tools/offload_squatter.ko
+LOG_REFUSED="pdmv2: IPv6 offload not replaced"
+nft_router
+nsx rtr ethtool -K wan0 tso off >/dev/null
+iperf_wan() { # TAG PORT: 2 s of TCP lan -> wan (through rtr's wan0 without TSO)
+	lab_iperf_server wan "$2"
+	nsx lan iperf3 -6 -c "$WAN_IP" -p "$2" -t 2 -J >"$ARTIFACTS/iperf-$1.json" 2>&1
+	lab_iperf_ok "$ARTIFACTS/iperf-$1.json" 100000
+}
+squatter_run() { # REPLACE TAG PORT
+	local rep=$1 tag=$2 port=$3 logs d0 s0
+	logs=$(dmesg | grep -c "$LOG_REFUSED")
+	lab_check "$tag: offload_squatter replace=$rep loaded under pdmv2" sh -c \
+		"rmmod pdmv2 && insmod '$SQUATTER' replace=$rep && insmod '$KO'"
+	ctl rtr "mode clear" "mark_mask $MARK"
+	lab_check "$tag: mode clear left the other module's offload in place (gso_wrapper_installed 0)" \
+		wrapper_is 0
+	lab_check "$tag: the refusal counted (gso_wrapper_refused 1)" \
+		stat_eq rtr gso_wrapper_refused 1
+	ctl rtr "mode off"
+	ctl rtr "mode clear"
+	lab_check "$tag: refused again on the next mode switch, counted (gso_wrapper_refused 2)" \
+		stat_eq rtr gso_wrapper_refused 2
+	lab_check "$tag: logged once" sh -c \
+		"dmesg | grep '$LOG_REFUSED' | tail -n 1; [ \$(dmesg | grep -c '$LOG_REFUSED') -eq $((logs + 1)) ]"
+	d0=$(st rtr gso_deferred) s0=$(st rtr gso_segmented)
+	lab_check "$tag: TCP lan -> wan through rtr in mode clear" iperf_wan "$tag" "$port"
+	lab_check "$tag: the hook segmented the aggregates itself" \
+		stat_ge rtr gso_segmented $((s0 + 20))
+	lab_check "$tag: none left to the other module's offload (gso_deferred unchanged)" \
+		stat_eq rtr gso_deferred "$d0"
+	lab_check "$tag: pdmv2 unloaded, then offload_squatter" sh -c \
+		"rmmod pdmv2 && rmmod offload_squatter"
+	lab_check "$tag: TCP lan -> wan with neither module (the kernel's IPv6 GSO is back)" \
+		iperf_wan "$tag-after" $((port + 10))
+	insmod "$KO"
+}
+squatter_run 1 squatter-replaced 5611
+squatter_run 0 squatter-behind 5612
+nsx rtr nft delete table inet pdmv2
+nsx rtr ethtool -K wan0 tso on >/dev/null
 
 # ---------------------------------------------------------------- item 10: numbers are decimal
 lab_check "control: '010' is ten, not octal eight" sh -c '
@@ -292,6 +371,45 @@ lab_check "flowtable for unmarked flows only: data segments carry it" \
 	cap_ok flowtable-unmarked-wan "$LAN_IP > $WAN_IP: DSTOPT .*$OPT_CLEAR.*\) [0-9]+ > 5702: .*length [1-9]" 100
 nsx rtr nft delete table inet ft
 save_state flowtable
+
+# ---------------------------------------------------------------- item 7: install and removal under traffic
+# rtr's WAN port without TSO, so that forwarded aggregates are numbered by
+# the wrapper: switching the only measuring namespace on and off installs and
+# removes it 20 times while TCP crosses; packets armed just before a removal
+# leave with the pending option (counted in gso_orphaned), never broken.
+lab_topology_down
+lab_topology_up 1500 1500
+nft_router
+nsx rtr ethtool -K wan0 tso off >/dev/null
+ctl rtr "mark_mask $MARK"
+lab_iperf_server wan 5603
+lab_bg nsx lan iperf3 -6 -c "$WAN_IP" -p 5603 -t 3600 --logfile "$ARTIFACTS/iperf-gso-toggle.txt"
+toggle_pid=$LAB_LAST_PID
+toggles=0 deferred=0
+: >"$ARTIFACTS/gso-toggles.txt"
+for i in $(seq 20); do
+	d0=$(st rtr gso_deferred)
+	ctl rtr "mode clear" || break
+	on=$(st rtr gso_wrapper_installed)
+	sleep 0.3
+	ctl rtr "mode off" || break
+	off=$(st rtr gso_wrapper_installed) d1=$(st rtr gso_deferred)
+	echo "toggle $i: installed $on, then $off; deferred +$((d1 - d0))" >>"$ARTIFACTS/gso-toggles.txt"
+	[ "$on" = 1 ] && [ "$off" = 0 ] || break
+	[ "$d1" -gt "$d0" ] && deferred=$((deferred + 1))
+	toggles=$((toggles + 1))
+done
+lab_check "20 installs and removals of the GSO wrapper, each seen in stats" \
+	sh -c "cat '$ARTIFACTS/gso-toggles.txt'; [ $toggles -eq 20 ]"
+lab_check "aggregates numbered by the wrapper in most rounds (>= 15 of 20)" \
+	sh -c "echo 'rounds with deferred aggregates: $deferred'; [ $deferred -ge 15 ]"
+lab_check "TCP still running after the toggles" kill -0 "$toggle_pid"
+kill "$toggle_pid" 2>/dev/null
+nsx rtr cat /proc/net/pdmv2/stats >"$ARTIFACTS/stats-gso-toggles.txt"
+lab_check "segment counts as reserved: none beyond (gso_segments_unnumbered 0)" \
+	stat_eq rtr gso_segments_unnumbered 0
+lab_check "segment counts as reserved: no PSN unused (gso_psns_unused 0)" \
+	stat_eq rtr gso_psns_unused 0
 
 # ---------------------------------------------------------------- item 1: unload under traffic
 # 100 cycles: load, install keys (mode encrypted), let forwarded TCP and UDP

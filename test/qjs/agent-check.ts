@@ -178,13 +178,16 @@ async function main(): Promise<void> {
     assert(nextPlanChange(clientGrant, 1500) === 3000 && nextPlanChange(clientGrant, 3500) === 4000, 'next change');
   });
 
-  await check('status warnings from the module counters: flowtable bypass and the module-wide limit', () => {
+  await check('status warnings from the module counters: flowtable bypass, the module-wide limit, the GSO offload held by another module', () => {
     assert(eq(kernelWarnings({ inserted: 5, flows_offloaded: 0, table_full_module: 0 }), []), 'nothing to say');
     assert(eq(kernelWarnings({}), []), 'an older module without the counters');
     const w = kernelWarnings({ flows_offloaded: 3, table_full_module: 7 });
     assert(w.length === 2, 'one line each');
     assert(w[0]!.startsWith('3 measured flow(s) taken past pdmv2 by a flowtable') && w[0]!.includes('flow_offloading=0'), w[0]!);
     assert(w[1]!.startsWith('7 packet(s) without the option') && w[1]!.includes('max_flows_total'), w[1]!);
+    const g = kernelWarnings({ gso_wrapper_refused: 2, gso_wrapper_installed: 0 });
+    assert(g.length === 1 && g[0]!.startsWith('another kernel module holds the IPv6 GSO offload'), g.join('|'));
+    assert(eq(kernelWarnings({ gso_wrapper_refused: 2, gso_wrapper_installed: 1 }), []), 'refused once, installed since');
   });
 
   await check('kernel plan: server role hands the module the SGS and the client prefixes, and no peers', () => {
