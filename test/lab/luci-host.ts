@@ -141,6 +141,20 @@ async function setCheckbox(page: Page, selector: string, on: boolean): Promise<b
   }, on);
 }
 
+/** The checkbox the page shows now, and how many pages the stand-in has rendered (a re-render replaces it). */
+async function checkboxNow(page: Page, selector: string): Promise<string> {
+  return page.evaluate((sel) => {
+    interface Doc {
+      querySelectorAll(s: string): ArrayLike<{ checked: boolean }>;
+      body: { getAttribute(a: string): string | null };
+    }
+    const doc = (globalThis as unknown as { document: Doc }).document;
+    const all = doc.querySelectorAll(sel);
+    const box = all[0];
+    return `${all.length} such box(es), ${box ? (box.checked ? 'on' : 'off') : 'none'}; pages rendered ${doc.body.getAttribute('data-shows')}, view ${doc.body.getAttribute('data-view-state')}`;
+  }, selector);
+}
+
 async function login(page: Page, url: string, user: string, password: string): Promise<boolean> {
   await page.goto(url);
   await page.waitForSelector('#standin-login', { timeout: 20000 });
@@ -336,7 +350,11 @@ async function serve(o: Options): Promise<never> {
     };
     check('open the settings page', await go(page, o.url, 'admin/services/pdmv2/settings', '#cbi-pdmv2'));
     check('settings: the Enabled switch shows off before saving', (await setCheckbox(page, 'input[id="cbid.pdmv2.main.enabled"]', false)) === false);
+    const offNow = await checkboxNow(page, 'input[id="cbid.pdmv2.main.enabled"]');
+    check('settings: still off on the page when Save & Apply is clicked', offNow.startsWith('1 such box(es), off'), offNow);
     check('switch off: Save & Apply', await apply());
+    const offUci = await guest.must('guest: /etc/config/pdmv2 after switching off', 'uci');
+    check("UCI says enabled '0' after Save & Apply", /option enabled '0'/.test(offUci), offUci.split('\n').find((l) => l.includes('enabled')) ?? '(no enabled line)');
     await guest.must('the module\'s mode is off within 10 s (init script reload -> SIGHUP -> wipe)', 'wait-mode off 10');
     await guest.must('guest: echo requests after switching off', 'ping off1 4');
     await guest.must('the WAN capture has no PDM option from the LAN', 'no-option off1');
@@ -346,6 +364,8 @@ async function serve(o: Options): Promise<never> {
     // ---- switch on again
     check('open the settings page', await go(page, o.url, 'admin/services/pdmv2/settings', '#cbi-pdmv2'));
     check('settings: the Enabled switch shows on before saving', (await setCheckbox(page, 'input[id="cbid.pdmv2.main.enabled"]', true)) === true);
+    const onNow = await checkboxNow(page, 'input[id="cbid.pdmv2.main.enabled"]');
+    check('settings: still on on the page when Save & Apply is clicked', onNow.startsWith('1 such box(es), on'), onNow);
     check('switch on: Save & Apply', await apply());
     await guest.must('the module\'s mode is encrypted again within 90 s (re-enrolled)', 'wait-mode encrypted 90');
     await guest.must('guest: echo requests after switching on', 'ping on1 4');

@@ -537,10 +537,15 @@
 	var router = {
 		current: null,
 		menu: null,
+		shows: 0,
 		show: function(path) {
 			poll.stopAll();
 			forms = [];
 			router.current = path;
+			// A show that a newer one overtook renders nothing (LuCI's dispatcher shows the
+			// last page asked for): its page would replace the newer one's under the user.
+			var gen = ++router.shows;
+			document.body.setAttribute('data-shows', String(gen));
 			var node = router.menu && router.menu[path];
 			var target = document.getElementById('view');
 			document.body.setAttribute('data-view-state', 'loading');
@@ -553,8 +558,12 @@
 			return loadView(node.action.path).then(function(Cls) {
 				var v = new Cls();
 				return Promise.resolve(v.load()).then(function(data) {
-					return v.render(data);
+					return gen === router.shows ? v.render(data) : null;
 				}).then(function(content) {
+					if (gen !== router.shows)
+						return;
+					// only this page's forms are saved (an overtaken show may have added its own)
+					forms = forms.filter(function(m) { return content.contains && content.contains(m.node); });
 					var actions = [];
 					if (v.handleSaveApply)
 						actions.push(E('button', { 'class': 'cbi-button cbi-button-apply', 'id': 'standin-save-apply',
@@ -569,6 +578,8 @@
 					document.body.setAttribute('data-view-state', 'ready');
 				});
 			}).catch(function(e) {
+				if (gen !== router.shows)
+					return;
 				// what LuCI's dispatcher shows for a view that throws: the error in place of the page
 				target.replaceChildren(E('div', { 'class': 'alert-message error', 'id': 'standin-view-error' }, [ e.message ]));
 				document.body.setAttribute('data-view-state', 'error');
