@@ -33,9 +33,13 @@
 	umov	w9, v0.s[0]
 .endm
 
-/* w4..w7 = the next four words of an AES-128 schedule */
-.macro PDMV2_KEY128 rcon
-	PDMV2_SUB_WORD w7
+/*
+ * w4..w7 = the next four words after them with the round constant, from
+ * SubWord(RotWord(\last)): \last is w7 for AES-128, the odd half's last
+ * word (w14) for AES-256
+ */
+.macro PDMV2_KEY_WORDS last, rcon
+	PDMV2_SUB_WORD \last
 	ror	w9, w9, #8
 	mov	w10, #\rcon
 	eor	w9, w9, w10
@@ -53,16 +57,16 @@ SYM_FUNC_START(pdmv2_simd_expand128)
 	ldp	w6, w7, [x1, #8]
 	stp	w4, w5, [x0], #8
 	stp	w6, w7, [x0], #8
-	PDMV2_KEY128 0x01
-	PDMV2_KEY128 0x02
-	PDMV2_KEY128 0x04
-	PDMV2_KEY128 0x08
-	PDMV2_KEY128 0x10
-	PDMV2_KEY128 0x20
-	PDMV2_KEY128 0x40
-	PDMV2_KEY128 0x80
-	PDMV2_KEY128 0x1b
-	PDMV2_KEY128 0x36
+	PDMV2_KEY_WORDS w7, 0x01
+	PDMV2_KEY_WORDS w7, 0x02
+	PDMV2_KEY_WORDS w7, 0x04
+	PDMV2_KEY_WORDS w7, 0x08
+	PDMV2_KEY_WORDS w7, 0x10
+	PDMV2_KEY_WORDS w7, 0x20
+	PDMV2_KEY_WORDS w7, 0x40
+	PDMV2_KEY_WORDS w7, 0x80
+	PDMV2_KEY_WORDS w7, 0x1b
+	PDMV2_KEY_WORDS w7, 0x36
 	movi	v0.16b, #0
 	movi	v1.16b, #0
 	mov	w4, #0
@@ -74,19 +78,6 @@ SYM_FUNC_START(pdmv2_simd_expand128)
 SYM_FUNC_END(pdmv2_simd_expand128)
 
 /* AES-256: w4..w7 from w11..w14 with the constant, then w11..w14 from w4..w7 */
-.macro PDMV2_KEY256_EVEN rcon
-	PDMV2_SUB_WORD w14
-	ror	w9, w9, #8
-	mov	w10, #\rcon
-	eor	w9, w9, w10
-	eor	w4, w4, w9
-	eor	w5, w5, w4
-	eor	w6, w6, w5
-	eor	w7, w7, w6
-	stp	w4, w5, [x0], #8
-	stp	w6, w7, [x0], #8
-.endm
-
 .macro PDMV2_KEY256_ODD
 	PDMV2_SUB_WORD w7
 	eor	w11, w11, w9
@@ -107,19 +98,19 @@ SYM_FUNC_START(pdmv2_simd_expand256)
 	stp	w6, w7, [x0], #8
 	stp	w11, w12, [x0], #8
 	stp	w13, w14, [x0], #8
-	PDMV2_KEY256_EVEN 0x01
+	PDMV2_KEY_WORDS w14, 0x01
 	PDMV2_KEY256_ODD
-	PDMV2_KEY256_EVEN 0x02
+	PDMV2_KEY_WORDS w14, 0x02
 	PDMV2_KEY256_ODD
-	PDMV2_KEY256_EVEN 0x04
+	PDMV2_KEY_WORDS w14, 0x04
 	PDMV2_KEY256_ODD
-	PDMV2_KEY256_EVEN 0x08
+	PDMV2_KEY_WORDS w14, 0x08
 	PDMV2_KEY256_ODD
-	PDMV2_KEY256_EVEN 0x10
+	PDMV2_KEY_WORDS w14, 0x10
 	PDMV2_KEY256_ODD
-	PDMV2_KEY256_EVEN 0x20
+	PDMV2_KEY_WORDS w14, 0x20
 	PDMV2_KEY256_ODD
-	PDMV2_KEY256_EVEN 0x40
+	PDMV2_KEY_WORDS w14, 0x40
 	movi	v0.16b, #0
 	movi	v1.16b, #0
 	mov	w4, #0
