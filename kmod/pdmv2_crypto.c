@@ -706,6 +706,8 @@ static void pdmv2_clmul64(bool simd, u64 a, u64 b, u64 *hi, u64 *lo)
 		*hi = p[1];
 		return;
 	}
+#else
+	(void)simd;	/* a CPU without the instructions: always portable */
 #endif
 	pdmv2_clmul64_portable(a, b, hi, lo);
 }
