@@ -22,7 +22,7 @@
 // STANDIN_STATE (/tmp/luci-standin), STANDIN_EXEC_TIMEOUT_MS (30000),
 // STANDIN_RC_COMMON (unset: init scripts run through their own #! line).
 import '../../firmware/src/polyfills.js';
-import { exit, getenv, readText, spawn, stat, stdout, writeAtomic } from '../../firmware/src/agent-sys.js';
+import { exit, getenv, readText, sleep, spawn, stat, stdout, writeAtomic } from '../../firmware/src/agent-sys.js';
 import { allowed, SESSION_TIMEOUT_S, SessionStore, type Session } from './ubus-session.js';
 import { UBUS, UciObject, type UbusReply } from './ubus-uci.js';
 import * as std from 'std';
@@ -159,6 +159,31 @@ async function handle(req: unknown): Promise<Record<string, unknown>> {
   return { jsonrpc: '2.0', id: id ?? null, result: reply };
 }
 
+/*
+ * rpcd answers one request at a time. Here each request is a CGI process of
+ * its own, and a session (with its staged UCI changes) is a file that every
+ * request reads and writes back: two at once lost one's changes (LuCI sends
+ * a save's `uci set` and `uci delete` together, and a switch-off in the lab
+ * reached `apply` with only the delete). So requests run one at a time, under
+ * a lock directory; one older than the longest call (an apply waits up to
+ * 120 s for its reloads) was left by a request that died.
+ */
+const LOCK_STALE_MS = 180000;
+
+async function oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
+  const lock = `${paths.state}/ubus.lock`;
+  while ((os.mkdir(lock, 0o700) as number) < 0) {
+    const st = stat(lock);
+    if (st && Date.now() - st.mtime > LOCK_STALE_MS) os.remove(lock);
+    await sleep(5);
+  }
+  try {
+    return await fn();
+  } finally {
+    os.remove(lock);
+  }
+}
+
 function respond(status: string, body: unknown): void {
   stdout(`Status: ${status}\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n\r\n${JSON.stringify(body)}\n`);
 }
@@ -177,11 +202,14 @@ async function main(): Promise<void> {
     respond('200 OK', rpcError(null, 'parse'));
     return;
   }
-  if (Array.isArray(req)) {
+  const parsed = req;
+  const reply = await oneAtATime(async () => {
+    if (!Array.isArray(parsed)) return handle(parsed);
     const out: Record<string, unknown>[] = [];
-    for (const r of req) out.push(await handle(r));
-    respond('200 OK', out);
-  } else respond('200 OK', await handle(req));
+    for (const r of parsed) out.push(await handle(r));
+    return out;
+  });
+  respond('200 OK', reply);
 }
 
 main().then(
