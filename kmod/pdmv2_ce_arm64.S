@@ -33,6 +33,16 @@
 	umov	w9, v0.s[0]
 .endm
 
+/* \a..\d ^= w9 and their running XOR (the schedule's next four words), stored */
+.macro PDMV2_NEXT_WORDS a, b, c, d
+	eor	\a, \a, w9
+	eor	\b, \b, \a
+	eor	\c, \c, \b
+	eor	\d, \d, \c
+	stp	\a, \b, [x0], #8
+	stp	\c, \d, [x0], #8
+.endm
+
 /*
  * w4..w7 = the next four words after them with the round constant, from
  * SubWord(RotWord(\last)): \last is w7 for AES-128, the odd half's last
@@ -43,12 +53,7 @@
 	ror	w9, w9, #8
 	mov	w10, #\rcon
 	eor	w9, w9, w10
-	eor	w4, w4, w9
-	eor	w5, w5, w4
-	eor	w6, w6, w5
-	eor	w7, w7, w6
-	stp	w4, w5, [x0], #8
-	stp	w6, w7, [x0], #8
+	PDMV2_NEXT_WORDS w4, w5, w6, w7
 .endm
 
 /* void pdmv2_simd_expand128(u8 rk[11 * 16], const u8 key[16]) */
@@ -80,12 +85,7 @@ SYM_FUNC_END(pdmv2_simd_expand128)
 /* AES-256: w4..w7 from w11..w14 with the constant, then w11..w14 from w4..w7 */
 .macro PDMV2_KEY256_ODD
 	PDMV2_SUB_WORD w7
-	eor	w11, w11, w9
-	eor	w12, w12, w11
-	eor	w13, w13, w12
-	eor	w14, w14, w13
-	stp	w11, w12, [x0], #8
-	stp	w13, w14, [x0], #8
+	PDMV2_NEXT_WORDS w11, w12, w13, w14
 .endm
 
 /* void pdmv2_simd_expand256(u8 rk[15 * 16], const u8 key[32]) */
