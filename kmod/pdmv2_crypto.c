@@ -599,6 +599,19 @@ void pdmv2_aes_wipe(struct pdmv2_aes *aes)
 
 /* ---- the CPU's AES and carry-less multiply ------------------------------- */
 
+/* a section for the CPU's instructions when @simd, else nothing */
+static void pdmv2_simd_enter(bool simd)
+{
+	if (simd)
+		pdmv2_simd_begin();
+}
+
+static void pdmv2_simd_leave(bool simd)
+{
+	if (simd)
+		pdmv2_simd_end();
+}
+
 /*
  * These run between pdmv2_simd_begin() and pdmv2_simd_end() when @simd
  * (or the key's simd): the public functions bracket them once per call.
@@ -640,22 +653,18 @@ int pdmv2_aes_expand(struct pdmv2_aes *aes, const u8 *key, unsigned int len)
 
 	if (len != 16 && len != 32)
 		return PDMV2_ERR_CRYPTO;
-	if (simd)
-		pdmv2_simd_begin();
+	pdmv2_simd_enter(simd);
 	pdmv2_aes_expand_any(aes, key, len, simd);
-	if (simd)
-		pdmv2_simd_end();
+	pdmv2_simd_leave(simd);
 	return PDMV2_OK;
 }
 
 void pdmv2_aes_encrypt2(const struct pdmv2_aes *aes, u8 out[32],
 			const u8 in[32])
 {
-	if (aes->simd)
-		pdmv2_simd_begin();
+	pdmv2_simd_enter(aes->simd);
 	pdmv2_aes_encrypt2_any(aes, out, in);
-	if (aes->simd)
-		pdmv2_simd_end();
+	pdmv2_simd_leave(aes->simd);
 }
 
 /* ---- GHASH, constant time ------------------------------------------------ */
@@ -807,8 +816,7 @@ int pdmv2_gcm_init(struct pdmv2_gcm *g, const u8 *key, unsigned int len)
 
 	if (len != 16 && len != 32)
 		return PDMV2_ERR_CRYPTO;
-	if (simd)
-		pdmv2_simd_begin();
+	pdmv2_simd_enter(simd);
 	pdmv2_aes_expand_any(&g->aes, key, len, simd);
 	pdmv2_aes_encrypt2_any(&g->aes, blocks, blocks);	/* H = E(0) */
 	g->h[0] = pdmv2_load_be64(blocks);
@@ -823,8 +831,7 @@ int pdmv2_gcm_init(struct pdmv2_gcm *g, const u8 *key, unsigned int len)
 	g->lh[0] = (u64)PDMV2_AAD_LEN * 8;
 	g->lh[1] = (u64)PDMV2_METRICS_LEN * 8;
 	pdmv2_gf128_mul(simd, &g->lh[0], &g->lh[1], g->h);
-	if (simd)
-		pdmv2_simd_end();
+	pdmv2_simd_leave(simd);
 	pdmv2_wipe(blocks, sizeof(blocks));
 	return PDMV2_OK;
 }
@@ -942,21 +949,17 @@ static void pdmv2_gcm_tag(const struct pdmv2_gcm *g, const u8 ej0[16],
 void pdmv2_ghash(const struct pdmv2_gcm *g, u8 y[16], const u8 *data,
 		 size_t len)
 {
-	if (g->aes.simd)
-		pdmv2_simd_begin();
+	pdmv2_simd_enter(g->aes.simd);
 	pdmv2_ghash_any(g, y, data, len);
-	if (g->aes.simd)
-		pdmv2_simd_end();
+	pdmv2_simd_leave(g->aes.simd);
 }
 
 void pdmv2_ghash_option(const struct pdmv2_gcm *g, const u8 *aad,
 			const u8 *ct, u8 y[16])
 {
-	if (g->aes.simd)
-		pdmv2_simd_begin();
+	pdmv2_simd_enter(g->aes.simd);
 	pdmv2_ghash_option_any(g, aad, ct, y);
-	if (g->aes.simd)
-		pdmv2_simd_end();
+	pdmv2_simd_leave(g->aes.simd);
 }
 
 void pdmv2_gcm_seal(const struct pdmv2_gcm *g, const u8 nonce[12],
@@ -965,12 +968,10 @@ void pdmv2_gcm_seal(const struct pdmv2_gcm *g, const u8 nonce[12],
 {
 	u8 ej0[16];
 
-	if (g->aes.simd)
-		pdmv2_simd_begin();
+	pdmv2_simd_enter(g->aes.simd);
 	pdmv2_gcm_ctr(g, nonce, in, out, len, ej0);
 	pdmv2_gcm_tag(g, ej0, aad, aad_len, out, len, tag);
-	if (g->aes.simd)
-		pdmv2_simd_end();
+	pdmv2_simd_leave(g->aes.simd);
 	pdmv2_wipe(ej0, sizeof(ej0));
 }
 
@@ -1020,12 +1021,10 @@ int pdmv2_gcm_open(const struct pdmv2_gcm *g, const u8 nonce[12],
 
 	if (tag_len < 12 || tag_len > 16)
 		return PDMV2_ERR_TAG_MISMATCH;
-	if (g->aes.simd)
-		pdmv2_simd_begin();
+	pdmv2_simd_enter(g->aes.simd);
 	err = pdmv2_gcm_open_any(g, nonce, aad, aad_len, in, out, len, tag,
 				 tag_len);
-	if (g->aes.simd)
-		pdmv2_simd_end();
+	pdmv2_simd_leave(g->aes.simd);
 	return err;
 }
 
@@ -1085,11 +1084,9 @@ static void pdmv2_opt_seal_any(const struct pdmv2_gcm *g,
 unsigned int pdmv2_opt_seal(const struct pdmv2_gcm *g,
 			    const struct pdmv2_opt *o, u8 *opt)
 {
-	if (g->aes.simd)
-		pdmv2_simd_begin();
+	pdmv2_simd_enter(g->aes.simd);
 	pdmv2_opt_seal_any(g, o, opt);
-	if (g->aes.simd)
-		pdmv2_simd_end();
+	pdmv2_simd_leave(g->aes.simd);
 	return PDMV2_OPT_LEN_ENC;
 }
 
@@ -1099,15 +1096,13 @@ void pdmv2_opt_seal_n(const struct pdmv2_gcm *g, const struct pdmv2_opt *o,
 	struct pdmv2_opt next = *o;
 	unsigned int i;
 
-	if (g->aes.simd)
-		pdmv2_simd_begin();
+	pdmv2_simd_enter(g->aes.simd);
 	for (i = 0; i < n; i++) {
 		pdmv2_opt_seal_any(g, &next, opts + i * PDMV2_OPT_LEN_ENC);
 		next.psntp++;
 		next.global_pointer++;
 	}
-	if (g->aes.simd)
-		pdmv2_simd_end();
+	pdmv2_simd_leave(g->aes.simd);
 }
 
 int pdmv2_opt_open(const struct pdmv2_gcm *g, const u8 *opt, size_t len,
