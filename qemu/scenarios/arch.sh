@@ -53,7 +53,7 @@ lab_check "topology: ping wan -> lan" nsx wan ping -6 -c 2 -W 5 "$LAN_IP"
 # ---------------------------------------------------------------- load, keys
 lab_check "insmod with test_random=$TEST_RANDOM" lab_insmod "$KO" "test_random=$TEST_RANDOM"
 lab_check "AES-GCM with the CPU's AES and carry-less multiply instructions exactly where it has them" simd_crypto_as_cpu
-mountpoint -q "$TRACE" || mount -t tracefs nodev "$TRACE"
+lab_check "tracefs mounted, record-cmd off" trace_mount
 echo >"$TRACE/trace"
 lab_check "tracepoint pdmv2:pdmv2_emit enabled" sh -c "echo 1 > $TRACE/events/pdmv2/pdmv2_emit/enable"
 lab_check "rtr: gen-1 client-prefix secret installed" ctl_file rtr "$ENC/rtr-gen1.ctl"

@@ -60,7 +60,7 @@ cp "$ENC/secrets.json" "$ENC/wrong-secrets.json" "$ARTIFACTS/"
 lab_topology_up 1500 1500
 lab_check "insmod $KO" insmod "$KO"
 lab_check "AES-GCM with the CPU's AES and carry-less multiply instructions exactly where it has them" simd_crypto_as_cpu
-mountpoint -q "$TRACE" || mount -t tracefs nodev "$TRACE"
+lab_check "tracefs mounted, record-cmd off" trace_mount
 echo 16384 >"$TRACE/buffer_size_kb"
 echo >"$TRACE/trace"
 lab_check "tracepoint pdmv2:pdmv2_emit enabled" \

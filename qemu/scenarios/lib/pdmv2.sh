@@ -123,3 +123,16 @@ simd_crypto_as_cpu() {
 	echo "simd_crypto $got on $(uname -m) (want $want); $(dmesg | grep -o 'pdmv2: AES-GCM: .*' | tail -n 1)"
 	[ "$got" = "$want" ]
 }
+
+# Mounts tracefs at $TRACE for the pdmv2 tracepoint, with record-cmd off.
+# With it on (the default), enabling the first event and disabling the last
+# one also attach and detach ftrace's sched_switch probe, which patches the
+# static branch inside __schedule() while every vCPU runs through it. Under
+# QEMU 7.2's multi-threaded TCG that patching once left a stale int3 behind
+# (6.12 guest: "Oops: int3" in __schedule, no pdmv2 frame, in CI; a known
+# emulator race, docs/lab.md). The checks read only the event's own fields,
+# never the task name that record-cmd keeps, so they lose nothing.
+trace_mount() {
+	[ -e "$TRACE/trace" ] || mount -t tracefs nodev "$TRACE" || return 1
+	echo 0 >"$TRACE/options/record-cmd" && [ "$(cat "$TRACE/options/record-cmd")" = 0 ]
+}
