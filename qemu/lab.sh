@@ -115,15 +115,9 @@ done
 # the lab's test module (qemu/tools/kmod/: another module's IPv6 offload, for
 # hardening), built W=1 for the lab kernel into the share's tools/
 if ran hardening; then
-	sq=.build/kmod/lab-tools-$LAB_ARCH-$KERNEL_RELEASE
-	mkdir -p "$sq"
-	cp qemu/tools/kmod/*.c qemu/tools/kmod/Kbuild "$sq/"
-	if ! make -C "$KDIR" M="$(pwd)/$sq" CROSS_COMPILE="$LAB_CROSS_COMPILE" W=1 modules >"$sq/build.log" 2>&1 ||
-		grep -E 'warning:' "$sq/build.log" >&2; then
-		cat "$sq/build.log" >&2
+	sq_ko=$(qemu/build-module.sh --kernel "$kernel" --src qemu/tools/kmod) ||
 		lab_die "qemu/tools/kmod failed to build W=1 clean for $KERNEL_RELEASE"
-	fi
-	cp "$sq/offload_squatter.ko" "$share/tools/"
+	cp "$sq_ko" "$share/tools/"
 fi
 
 # e2e: QuickJS, the agent bundle and a snapshot of the host-side JS in a
